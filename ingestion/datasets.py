@@ -1,0 +1,172 @@
+"""Canonical datasets of the territory: what every connector maps its input onto.
+
+Sensors (MQTT, FIWARE, SensorThings, files), citizen reports (Open311, Dans ma rue),
+weather, social posts and CCTV events all land in these raw datasets, whatever their
+original format, so dbt staging has one model per dataset. Timestamps are UTC; the
+source's time zone is kept in ``source_tz``.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ingestion.spec import UTC_TS, Column, DatasetSpec
+
+STR, F64, I64 = pa.string(), pa.float64(), pa.int64()
+
+POLLUTANTS = ("no2", "pm10", "pm25", "o3", "so2", "co", "nox", "no")
+LAMP_STATUSES = ("ok", "fault", "off")
+REPORT_STATUSES = ("open", "in_progress", "closed")
+
+
+def _observed_at() -> Column:
+    return Column("observed_at", UTC_TS, "Horodatage de la mesure (UTC)", required=True)
+
+
+def _source_tz() -> Column:
+    return Column("source_tz", STR, "Fuseau horaire d'origine de l'horodatage (ex. Europe/Paris)")
+
+
+def _lat() -> Column:
+    return Column("lat", F64, "Latitude WGS84", unit="deg", min=-90, max=90)
+
+
+def _lon() -> Column:
+    return Column("lon", F64, "Longitude WGS84", unit="deg", min=-180, max=180)
+
+
+AIR_QUALITY = DatasetSpec(
+    "iot", "air_quality", "environnement", "Mesures des stations de qualité de l'air, un polluant par ligne.",
+    (
+        Column("station_id", STR, "Identifiant de la station", required=True),
+        _observed_at(),
+        Column("pollutant", STR, "Polluant (code en minuscules)", required=True, allowed=POLLUTANTS),
+        Column("value", F64, "Concentration", required=True, unit="µg/m3", min=0, max=10000),
+        _lat(), _lon(), _source_tz(),
+    ),
+    key=("station_id", "observed_at", "pollutant"), time_column="observed_at",
+)
+
+TRAFFIC_FLOW = DatasetSpec(
+    "iot", "traffic_flow", "voirie", "Comptages des boucles de trafic par tronçon.",
+    (
+        Column("segment_id", STR, "Identifiant du tronçon routier", required=True),
+        _observed_at(),
+        Column("vehicle_count", I64, "Véhicules comptés sur la période", unit="vehicles", min=0, max=100000),
+        Column("occupancy_pct", F64, "Taux d'occupation de la boucle", unit="%", min=0, max=100),
+        Column("average_speed_kmh", F64, "Vitesse moyenne", unit="km/h", min=0, max=300),
+        Column("period_s", I64, "Durée de la période de comptage", unit="s", min=1, max=86400),
+        _lat(), _lon(), _source_tz(),
+    ),
+    key=("segment_id", "observed_at"), time_column="observed_at",
+)
+
+WATER_FLOW = DatasetSpec(
+    "iot", "water_flow", "eau", "Débits des compteurs de sectorisation du réseau d'eau potable.",
+    (
+        Column("meter_id", STR, "Identifiant du compteur", required=True),
+        Column("sector_id", STR, "Secteur du réseau mesuré", required=True),
+        _observed_at(),
+        Column("flow_m3h", F64, "Débit instantané", required=True, unit="m3/h", min=0, max=100000),
+        _source_tz(),
+    ),
+    key=("meter_id", "observed_at"), time_column="observed_at",
+)
+
+STREETLIGHT = DatasetSpec(
+    "iot", "streetlight", "eclairage", "Télégestion de l'éclairage public, par point lumineux.",
+    (
+        Column("lamp_id", STR, "Identifiant du point lumineux", required=True),
+        Column("circuit_id", STR, "Armoire / circuit d'alimentation", required=True),
+        _observed_at(),
+        Column("power_w", F64, "Puissance appelée", unit="W", min=0, max=5000),
+        Column("status", STR, "État de la lampe", required=True, allowed=LAMP_STATUSES),
+        Column("dimming_pct", F64, "Niveau de gradation (100 = pleine puissance)", unit="%", min=0, max=100),
+        _lat(), _lon(), _source_tz(),
+    ),
+    key=("lamp_id", "observed_at"), time_column="observed_at",
+)
+
+BUILDING_ENERGY = DatasetSpec(
+    "iot", "building_energy", "energie", "Relevés des compteurs d'énergie des bâtiments publics.",
+    (
+        Column("building_id", STR, "Identifiant du bâtiment", required=True),
+        _observed_at(),
+        Column("energy_kwh", F64, "Énergie consommée sur la période", required=True, unit="kWh", min=0, max=1e6),
+        Column("period_s", I64, "Durée de la période", unit="s", min=1, max=86400 * 31),
+        _source_tz(),
+    ),
+    key=("building_id", "observed_at"), time_column="observed_at",
+)
+
+WEATHER = DatasetSpec(
+    "weather", "observations", "environnement", "Observations météorologiques horaires.",
+    (
+        Column("station_id", STR, "Identifiant de la station météo", required=True),
+        _observed_at(),
+        Column("temperature_c", F64, "Température de l'air", unit="°C", min=-80, max=60),
+        Column("humidity_pct", F64, "Humidité relative", unit="%", min=0, max=100),
+        Column("wind_speed_ms", F64, "Vitesse moyenne du vent", unit="m/s", min=0, max=120),
+        Column("wind_direction_deg", F64, "Direction du vent", unit="deg", min=0, max=360),
+        Column("precipitation_mm", F64, "Précipitations sur la période", unit="mm", min=0, max=500),
+        Column("pressure_hpa", F64, "Pression au niveau de la mer", unit="hPa", min=800, max=1100),
+        _lat(), _lon(), _source_tz(),
+    ),
+    key=("station_id", "observed_at"), time_column="observed_at",
+)
+
+CITIZEN_REPORTS = DatasetSpec(
+    "citizen", "reports", "relation_usagers", "Signalements des habitants (Open311, Dans ma rue, application).",
+    (
+        Column("report_id", STR, "Identifiant du signalement", required=True),
+        Column("channel", STR, "Canal de réception", required=True),
+        Column("created_at", UTC_TS, "Date de création (UTC)", required=True),
+        Column("updated_at", UTC_TS, "Dernière mise à jour (UTC)"),
+        Column("closed_at", UTC_TS, "Date de clôture (UTC)"),
+        Column("status", STR, "Statut", required=True, allowed=REPORT_STATUSES),
+        Column("category", STR, "Catégorie", required=True),
+        Column("subcategory", STR, "Sous-catégorie"),
+        Column("description", STR, "Texte libre saisi par l'habitant (peut contenir des données personnelles)"),
+        Column("address", STR, "Adresse du signalement"),
+        Column("district_id", STR, "Quartier / arrondissement"),
+        _lat(), _lon(),
+        Column("reporter_name", STR, "Nom du déclarant"),
+        Column("reporter_phone", STR, "Téléphone du déclarant"),
+        Column("reporter_email", STR, "Courriel du déclarant"),
+        _source_tz(),
+    ),
+    key=("report_id", "channel"), time_column="created_at",
+)
+
+SOCIAL_POSTS = DatasetSpec(
+    "social", "posts", "communication", "Messages publics des réseaux sociaux mentionnant le territoire.",
+    (
+        Column("post_id", STR, "Identifiant du message", required=True),
+        Column("platform", STR, "Réseau social"),
+        Column("author_handle", STR, "Pseudonyme de l'auteur", required=True),
+        Column("text", STR, "Texte du message", required=True),
+        Column("posted_at", UTC_TS, "Date de publication (UTC)", required=True),
+        _lat(), _lon(), _source_tz(),
+    ),
+    key=("post_id",), time_column="posted_at",
+)
+
+CCTV_EVENTS = DatasetSpec(
+    "cctv", "events", "securite", "Événements détectés par la vidéoprotection (métadonnées seulement, jamais d'images).",
+    (
+        Column("event_id", STR, "Identifiant de l'événement", required=True),
+        Column("camera_id", STR, "Identifiant de la caméra", required=True),
+        Column("event_type", STR, "Type d'événement (intrusion, attroupement, véhicule_arrêté, …)", required=True),
+        Column("occurred_at", UTC_TS, "Horodatage (UTC)", required=True),
+        Column("zone", STR, "Zone surveillée"),
+        Column("confidence", F64, "Confiance de la détection", min=0, max=1),
+        _source_tz(),
+    ),
+    key=("event_id",), time_column="occurred_at",
+)
+
+CANONICAL = {
+    s.qualified_name: s
+    for s in (AIR_QUALITY, TRAFFIC_FLOW, WATER_FLOW, STREETLIGHT, BUILDING_ENERGY, WEATHER,
+              CITIZEN_REPORTS, SOCIAL_POSTS, CCTV_EVENTS)
+}

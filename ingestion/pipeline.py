@@ -1,0 +1,111 @@
+"""Write validated chunks to the raw zone and rejected rows to quarantine, and count them.
+
+Chunks must be cut deterministically by the caller (fixed rows per chunk), so that
+re-ingesting the same input yields the same batch ids and overwrites instead of adding.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pyarrow as pa
+
+from ingestion.spec import DatasetSpec
+from ingestion.validation import validate
+from lakehouse.lake import Zone
+from lakehouse.platform import Lakehouse
+from lakehouse.registry import DatasetEntry
+
+
+@dataclass
+class DatasetCounts:
+    rows_in: int = 0
+    rows_raw: int = 0
+    rows_quarantined: int = 0
+    duplicates: int = 0
+    raw_keys: list[str] = field(default_factory=list)
+    quarantine_keys: list[str] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_raw + self.rows_quarantined + self.duplicates
+
+
+@dataclass
+class IngestReport:
+    origin: str
+    datasets: dict[str, DatasetCounts] = field(default_factory=lambda: defaultdict(DatasetCounts))
+    file_errors: list[str] = field(default_factory=list)  # whole-file rejections (unreadable, wrong format)
+
+    @property
+    def rows_in(self) -> int:
+        return sum(c.rows_in for c in self.datasets.values())
+
+    @property
+    def rows_raw(self) -> int:
+        return sum(c.rows_raw for c in self.datasets.values())
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(c.rows_quarantined for c in self.datasets.values())
+
+    @property
+    def duplicates(self) -> int:
+        return sum(c.duplicates for c in self.datasets.values())
+
+    def merge(self, other: "IngestReport") -> None:
+        for name, c in other.datasets.items():
+            mine = self.datasets[name]
+            mine.rows_in += c.rows_in
+            mine.rows_raw += c.rows_raw
+            mine.rows_quarantined += c.rows_quarantined
+            mine.duplicates += c.duplicates
+            mine.raw_keys += c.raw_keys
+            mine.quarantine_keys += c.quarantine_keys
+        self.file_errors += other.file_errors
+
+
+def register(lh: Lakehouse, spec: DatasetSpec) -> None:
+    for zone in (Zone.RAW, Zone.QUARANTINE):
+        lh.registry.register(
+            DatasetEntry(
+                name=spec.qualified_name,
+                zone=zone.value,
+                path=lh.lake.dataset_prefix(zone, spec.source, spec.name),
+                owner_service=spec.owner_service,
+                description=spec.description if zone == Zone.RAW else f"Lignes rejetées : {spec.description}",
+            ),
+            schema=spec.schema if zone == Zone.RAW else None,
+        )
+
+
+def write_chunk(lh: Lakehouse, spec: DatasetSpec, chunk: pa.Table, origin: str, report: IngestReport,
+                batch_id: str | None = None) -> None:
+    """Validate one chunk, write its valid rows to raw/ and its rejected rows to quarantine/."""
+    result = validate(chunk, spec, origin)
+    counts = report.datasets[spec.qualified_name]
+    counts.rows_in += chunk.num_rows
+    counts.duplicates += result.duplicates
+    if result.valid.num_rows:
+        m = lh.lake.write_batch(Zone.RAW, spec.source, spec.name, result.valid, origin=origin, batch_id=batch_id)
+        counts.rows_raw += m.rows
+        counts.raw_keys.append(m.key)
+    if result.rejected.num_rows:
+        m = lh.lake.write_batch(Zone.QUARANTINE, spec.source, spec.name, result.rejected, origin=origin,
+                                batch_id=f"{batch_id}-q" if batch_id else None)
+        counts.rows_quarantined += m.rows
+        counts.quarantine_keys.append(m.key)
+
+
+def ingest_chunks(lh: Lakehouse, chunks: Iterable[tuple[DatasetSpec, pa.Table]], origin: str) -> IngestReport:
+    """Validate and write every ``(spec, chunk)`` pair; registers each dataset once."""
+    report = IngestReport(origin=origin)
+    seen: set[str] = set()
+    for spec, chunk in chunks:
+        if spec.qualified_name not in seen:
+            register(lh, spec)
+            seen.add(spec.qualified_name)
+        write_chunk(lh, spec, chunk, origin, report)
+    return report

@@ -1,0 +1,199 @@
+"""Atomic, idempotent Parquet writes into the lake's zones, with batch manifests.
+
+A batch id is derived from the batch's content (schema + rows), so writing the same rows
+again overwrites the same object instead of adding a duplicate. The manifest is written
+last: a batch without manifest is an interrupted write, and the next retry replaces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timezone
+from enum import Enum
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakehouse.errors import LakehouseError, ObjectNotFound
+from lakehouse.storage import Storage
+
+BATCH_ID_COLUMN = "_batch_id"
+INGESTED_AT_COLUMN = "_ingested_at"
+SOURCE_COLUMN = "_source"
+ERROR_COLUMN = "_error"
+
+
+class Zone(str, Enum):
+    RAW = "raw"
+    QUARANTINE = "quarantine"
+    CURATED = "curated"
+    OPENDATA = "opendata"
+    META = "_meta"
+
+
+@dataclass(frozen=True)
+class BatchManifest:
+    batch_id: str
+    zone: str
+    source: str
+    dataset: str
+    key: str
+    rows: int
+    bytes: int
+    checksum: str  # sha256 of the Parquet object
+    schema: list[dict]
+    origin: str  # where the rows came from (file, topic, job)
+    ingest_date: str
+    written_at: str
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1).encode()
+
+
+class _HashSink:
+    """A write-only file object feeding a hash: lets pyarrow's IPC writer stream into sha256."""
+
+    closed = False
+
+    def __init__(self):
+        self.hash = hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+def content_id(table: pa.Table) -> str:
+    """Stable id of a table's content: sha256 of its Arrow IPC stream, 24 hex chars."""
+    sink = _HashSink()
+    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), table.schema) as writer:
+        writer.write_table(table)
+    return sink.hash.hexdigest()[:24]
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def schema_as_list(schema: pa.Schema) -> list[dict]:
+    return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema]
+
+
+class Lake:
+    """Zone-aware writer and reader on top of a :class:`Storage`."""
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+
+    # -- keys -----------------------------------------------------------------------------
+    @staticmethod
+    def dataset_prefix(zone: Zone | str, source: str, dataset: str) -> str:
+        return f"{Zone(zone).value}/{source}/{dataset}/"
+
+    @staticmethod
+    def manifest_key(zone: Zone | str, source: str, dataset: str, batch_id: str) -> str:
+        return f"{Zone.META.value}/manifests/{Zone(zone).value}/{source}/{dataset}/{batch_id}.json"
+
+    def dataset_glob(self, zone: Zone | str, source: str, dataset: str) -> str:
+        """Glob of every Parquet file of a dataset, for DuckDB's ``read_parquet``."""
+        return self.storage.uri(self.dataset_prefix(zone, source, dataset) + "**/*.parquet")
+
+    # -- writes ---------------------------------------------------------------------------
+    def write_batch(
+        self,
+        zone: Zone | str,
+        source: str,
+        dataset: str,
+        table: pa.Table,
+        *,
+        origin: str,
+        batch_id: str | None = None,
+        ingest_date: date | None = None,
+        compression: str = "zstd",
+    ) -> BatchManifest:
+        """Write one batch of rows to ``<zone>/<source>/<dataset>/ingest_date=…/<batch_id>.parquet``.
+
+        ``_batch_id``, ``_ingested_at`` and ``_source`` columns are added. A batch already
+        written (same content, hence same id) is rewritten in place, in its original
+        partition, so a retry — even on another day — never duplicates rows.
+        """
+        zone = Zone(zone)
+        for part, value in (("source", source), ("dataset", dataset)):
+            if not value or "/" in value or value.startswith("."):
+                raise LakehouseError(f"nom de {part} invalide « {value} »")
+        batch_id = batch_id or content_id(table)
+        now = datetime.now(timezone.utc)
+        previous = self.read_manifest(zone, source, dataset, batch_id)
+        day = previous.ingest_date if previous else (ingest_date or now.date()).isoformat()
+        key = f"{self.dataset_prefix(zone, source, dataset)}ingest_date={day}/{batch_id}.parquet"
+
+        n = table.num_rows
+        table = (
+            table.append_column(BATCH_ID_COLUMN, pa.array([batch_id] * n, pa.string()))
+            .append_column(INGESTED_AT_COLUMN, pa.array([now] * n, pa.timestamp("us", tz="UTC")))
+            .append_column(SOURCE_COLUMN, pa.array([origin] * n, pa.string()))
+        )
+        with self.storage.staged_file(key, suffix=".parquet") as tmp:
+            pq.write_table(table, tmp, compression=compression)
+            size = tmp.stat().st_size
+            checksum = _file_sha256(tmp)
+
+        manifest = BatchManifest(
+            batch_id=batch_id,
+            zone=zone.value,
+            source=source,
+            dataset=dataset,
+            key=key,
+            rows=n,
+            bytes=size,
+            checksum=checksum,
+            schema=schema_as_list(table.schema),
+            origin=origin,
+            ingest_date=day,
+            written_at=now.isoformat(),
+        )
+        self.storage.write_bytes(self.manifest_key(zone, source, dataset, batch_id), manifest.to_json())
+        return manifest
+
+    def write_table(self, key: str, table: pa.Table, compression: str = "zstd") -> int:
+        """Atomically write a Parquet object at an explicit key (curated, opendata, _meta)."""
+        with self.storage.staged_file(key, suffix=".parquet") as tmp:
+            pq.write_table(table, tmp, compression=compression)
+            return tmp.stat().st_size
+
+    def write_json(self, key: str, payload) -> None:
+        self.storage.write_bytes(key, json.dumps(payload, ensure_ascii=False, indent=1, default=str).encode())
+
+    def read_json(self, key: str):
+        return json.loads(self.storage.read_bytes(key))
+
+    # -- reads ----------------------------------------------------------------------------
+    def read_manifest(self, zone: Zone | str, source: str, dataset: str, batch_id: str) -> BatchManifest | None:
+        try:
+            return BatchManifest(**self.read_json(self.manifest_key(zone, source, dataset, batch_id)))
+        except ObjectNotFound:
+            return None
+
+    def manifests(self, zone: Zone | str, source: str, dataset: str) -> list[BatchManifest]:
+        prefix = self.manifest_key(zone, source, dataset, "x").rsplit("/", 1)[0] + "/"
+        return [BatchManifest(**self.read_json(o.key)) for o in self.storage.list(prefix)]
+
+    def committed_keys(self, zone: Zone | str, source: str, dataset: str) -> list[str]:
+        """Keys of the dataset's batches that have a manifest (i.e. completely written)."""
+        return sorted(m.key for m in self.manifests(zone, source, dataset))
+
+    def read_table(self, key: str) -> pa.Table:
+        return pq.read_table(pa.BufferReader(self.storage.read_bytes(key)))

@@ -1,0 +1,1 @@
+"""Top room: Dagster definitions, schedules, sensors and the `hyperviseur` CLI."""

@@ -1,0 +1,32 @@
+"""The `hyperviseur` command. Each sub-command group lives in its own module, listed here."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from lakehouse.errors import LakehouseError
+from orchestration.cli import lake, run
+
+COMMANDS = [run.run, lake.lake]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Hyperviseur — tour de contrôle des données du territoire.
+
+    Ingestion, lac de données, gouvernance, open data et alertes, sur vos propres machines.
+    """
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except LakehouseError as exc:  # pragma: no cover - click exits before for usage errors
+        click.secho(f"Erreur : {exc}", fg="red", err=True)
+        sys.exit(1)
