@@ -55,12 +55,12 @@ class DatasetRegistry:
         return f"{self.PREFIX}{Zone(zone).value}/{name}.json"
 
     def register(self, entry: DatasetEntry, schema: pa.Schema | None = None) -> DatasetEntry:
-        """Create or update an entry; governance-owned fields of an existing entry are kept."""
+        """Create or update an entry; governance-owned fields (and a schema not given) are kept."""
         if schema is not None:
             entry.schema = schema_as_list(schema)
         existing = self.find(entry.name, entry.zone)
         if existing:
-            for name in GOVERNED_FIELDS:
+            for name in GOVERNED_FIELDS + ("schema",):
                 if getattr(entry, name) in (None, [], {}):
                     setattr(entry, name, getattr(existing, name))
         return self._save(entry)

@@ -265,11 +265,9 @@ class S3Storage(Storage):
             raise
 
     def check(self) -> None:
+        # A listing (GET) rather than HEAD: its error body tells a wrong key from a wrong secret.
         with self._errors():
-            if not self.client.bucket_exists(self.bucket):
-                raise StorageError(
-                    f"le bucket « {self.bucket} » n'existe pas sur {self.s3.endpoint}", PREFIX + "S3_BUCKET"
-                )
+            next(iter(self.client.list_objects(self.bucket)), None)
 
 
 def _s3_error(exc, s3: S3Settings) -> StorageError:

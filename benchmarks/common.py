@@ -1,0 +1,63 @@
+"""Shared helpers for benchmarks: timing, peak memory, result tables, test-server settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench-results"
+console = Console(width=140)
+
+
+def median_time(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux ru_maxrss is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def s3_env_from_test_server(data_dir: Path) -> dict | None:
+    """Settings for the local S3 test server when `make bench` started it, else None."""
+    sys.path.insert(0, str(ROOT / "infra" / "local"))
+    import services  # noqa: E402
+
+    if not services._running_pid("s3"):
+        return None
+    env = services.env_vars()
+    return {
+        "HYPERVISEUR_DATA_DIR": str(data_dir),
+        "HYPERVISEUR_S3_ENDPOINT": env["HYPERVISEUR_TEST_S3_ENDPOINT"],
+        "HYPERVISEUR_S3_ACCESS_KEY": env["HYPERVISEUR_TEST_S3_ACCESS_KEY"],
+        "HYPERVISEUR_S3_SECRET_KEY": env["HYPERVISEUR_TEST_S3_SECRET_KEY"],
+        "HYPERVISEUR_S3_BUCKET": env["HYPERVISEUR_TEST_S3_BUCKET"],
+    }
+
+
+def report(name: str, columns: list[str], rows: list[list], notes: str = "") -> None:
+    table = Table(*columns, title=name)
+    for r in rows:
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
+    console.print(table)
+    if notes:
+        console.print(notes)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(
+        {"columns": columns, "rows": rows, "notes": notes, "cpus": os.cpu_count(), "at": time.time()},
+        ensure_ascii=False, indent=1, default=str))

@@ -1,0 +1,76 @@
+"""A write killed half-way leaves nothing partial visible; rerunning writes the batch once."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lakehouse.lake import Zone
+
+ROWS = 6_000_000  # ≈ 96 MB of Parquet: above the 64 MB part size, so S3 uses a multipart upload
+WRITER = Path(__file__).with_name("interrupted_writer.py")
+
+
+def _env(lh):
+    env = dict(os.environ)
+    env["HYPERVISEUR_DATA_DIR"] = str(lh.settings.data_dir)
+    for k in ("HYPERVISEUR_S3_ENDPOINT", "HYPERVISEUR_S3_ACCESS_KEY", "HYPERVISEUR_S3_SECRET_KEY", "HYPERVISEUR_S3_BUCKET"):
+        env.pop(k, None)
+    if lh.settings.s3:
+        s3 = lh.settings.s3
+        env.update(HYPERVISEUR_S3_ENDPOINT=s3.endpoint, HYPERVISEUR_S3_ACCESS_KEY=s3.access_key,
+                   HYPERVISEUR_S3_SECRET_KEY=s3.secret_key, HYPERVISEUR_S3_BUCKET=s3.bucket)
+    return env
+
+
+def _kill_at(lh, phase: str, delay: float) -> None:
+    proc = subprocess.Popen([sys.executable, str(WRITER), str(ROWS)], env=_env(lh), stdout=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith(phase):
+                time.sleep(delay)
+                break
+            assert not line.startswith("DONE"), "the writer finished before it could be interrupted"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def _visible(lh):
+    return [o.key for o in lh.storage.list("raw/big/")]
+
+
+def _complete_run(lh) -> str:
+    out = subprocess.run([sys.executable, str(WRITER), str(ROWS)], env=_env(lh), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split("DONE", 1)[1].split()[0]
+
+
+def _check_interrupted_then_retried(lh, phase: str, delay: float) -> None:
+    _kill_at(lh, phase, delay)
+    assert _visible(lh) == [], "a partial object is visible after the kill"
+    assert lh.lake.manifests(Zone.RAW, "big", "readings") == []
+
+    batch_id = _complete_run(lh)
+    again = _complete_run(lh)
+    assert again == batch_id
+    keys = _visible(lh)
+    assert len(keys) == 1 and keys[0].endswith(f"/{batch_id}.parquet")
+    [manifest] = lh.lake.manifests(Zone.RAW, "big", "readings")
+    assert manifest.rows == ROWS and manifest.key == keys[0]
+    con = lh.duckdb()
+    glob = lh.lake.dataset_glob(Zone.RAW, "big", "readings")
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{glob}')").fetchone()[0] == ROWS
+
+
+def test_kill_during_parquet_write(lakehouse):
+    _check_interrupted_then_retried(lakehouse, "WRITING", 1.0)
+
+
+def test_kill_during_s3_upload(s3_lakehouse):
+    _check_interrupted_then_retried(s3_lakehouse, "UPLOADING", 0.3)
