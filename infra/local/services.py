@@ -139,7 +139,10 @@ def start_s3() -> None:
     }]}))
     config.chmod(0o600)
     _spawn("s3", [
+        # Every port derives from the S3 port, so two instances (e.g. CI and a developer) never collide.
         _weed_binary(), "mini", f"-dir={data}", f"-ip={HOST}", f"-ip.bind={HOST}", f"-s3.port={S3_PORT}",
+        f"-master.port={S3_PORT + 1}", f"-volume.port={S3_PORT + 2}", f"-filer.port={S3_PORT + 3}",
+        f"-admin.port={S3_PORT + 4}", f"-webdav.port={S3_PORT + 5}", f"-s3.port.grpc={S3_PORT + 10006}",
         f"-s3.config={config}", "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
         "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.autoCreateBucket=false",
         "-s3.allowDeleteBucketNotEmpty=false",
