@@ -142,9 +142,9 @@ class Lake:
 
         n = table.num_rows
         table = (
-            table.append_column(BATCH_ID_COLUMN, pa.array([batch_id] * n, pa.string()))
-            .append_column(INGESTED_AT_COLUMN, pa.array([now] * n, pa.timestamp("us", tz="UTC")))
-            .append_column(SOURCE_COLUMN, pa.array([origin] * n, pa.string()))
+            table.append_column(BATCH_ID_COLUMN, pa.repeat(pa.scalar(batch_id, pa.string()), n))
+            .append_column(INGESTED_AT_COLUMN, pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), n))
+            .append_column(SOURCE_COLUMN, pa.repeat(pa.scalar(origin, pa.string()), n))
         )
         with self.storage.staged_file(key, suffix=".parquet") as tmp:
             pq.write_table(table, tmp, compression=compression)
