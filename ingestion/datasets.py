@@ -170,3 +170,95 @@ CANONICAL = {
     for s in (AIR_QUALITY, TRAFFIC_FLOW, WATER_FLOW, STREETLIGHT, BUILDING_ENERGY, WEATHER,
               CITIZEN_REPORTS, SOCIAL_POSTS, CCTV_EVENTS)
 }
+
+
+# -- Added by the connectors (issue 3): datasets for inputs that carry more than the ------
+# -- canonical contract, and the quarantine of whole rejected files. -------------------------
+
+WATER_METER_READINGS = DatasetSpec(
+    "iot", "water_meter_readings", "eau",
+    "Index des compteurs d'eau (FIWARE WaterConsumptionObserved) : volume cumulé et débits min/max.",
+    (
+        Column("meter_id", STR, "Identifiant du compteur", required=True),
+        _observed_at(),
+        Column("volume_m3", F64, "Index du compteur (volume cumulé)", unit="m3", min=0),
+        Column("min_flow_m3h", F64, "Débit minimal observé sur la semaine", unit="m3/h", min=0, max=100000),
+        Column("max_flow_m3h", F64, "Débit maximal observé sur la semaine", unit="m3/h", min=0, max=100000),
+        Column("alarm_in_progress", I64, "Alarme en cours (1) ou non (0)", min=0, max=1),
+        _lat(), _lon(), _source_tz(),
+    ),
+    key=("meter_id", "observed_at"), time_column="observed_at",
+)
+
+FIWARE_ENTITIES = DatasetSpec(
+    "fiware", "entities", "numerique",
+    "Entités FIWARE reçues, telles quelles (tous attributs), quel que soit leur modèle et leur forme.",
+    (
+        Column("entity_id", STR, "Identifiant de l'entité", required=True),
+        Column("entity_type", STR, "Type de l'entité (modèle Smart Data Models)", required=True),
+        Column("payload_format", STR, "Forme de la charge utile", required=True,
+               allowed=("keyvalues", "ngsi-v2", "ngsi-ld", "geojson")),
+        Column("observed_at", UTC_TS, "Horodatage de l'observation, s'il existe (UTC)"),
+        Column("payload", STR, "Entité complète en JSON", required=True),
+        _source_tz(),
+    ),
+    key=("entity_id", "payload_format", "observed_at"), time_column="observed_at",
+)
+
+SENSORTHINGS_DATASTREAMS = DatasetSpec(
+    "sensorthings", "datastreams", "numerique", "Flux de données OGC SensorThings (unité, grandeur observée, capteur).",
+    (
+        Column("datastream_id", STR, "Identifiant du flux (@iot.id, sinon empreinte du contenu)", required=True),
+        Column("name", STR, "Nom du flux"),
+        Column("description", STR, "Description du flux"),
+        Column("observation_type", STR, "Type d'observation O&M"),
+        Column("unit_name", STR, "Unité de mesure"),
+        Column("unit_symbol", STR, "Symbole de l'unité"),
+        Column("unit_definition", STR, "Définition de l'unité (URI)"),
+        Column("observed_property", STR, "Grandeur observée"),
+        Column("observed_property_definition", STR, "Définition de la grandeur (URI)"),
+        Column("sensor", STR, "Description du capteur"),
+        Column("thing_id", STR, "Objet (Thing) porteur"),
+        Column("canonical_dataset", STR, "Jeu canonique alimenté par ce flux, s'il existe"),
+    ),
+    key=("datastream_id",),
+)
+
+SENSORTHINGS_OBSERVATIONS = DatasetSpec(
+    "sensorthings", "observations", "numerique",
+    "Observations OGC SensorThings dont le flux ne correspond à aucun jeu canonique.",
+    (
+        Column("observation_id", STR, "Identifiant (@iot.id, sinon empreinte du contenu)", required=True),
+        Column("datastream_id", STR, "Flux de rattachement"),
+        Column("observed_property", STR, "Grandeur observée"),
+        Column("unit_symbol", STR, "Symbole de l'unité du résultat"),
+        Column("phenomenon_time", UTC_TS, "Début du phénomène observé (UTC)", required=True),
+        Column("phenomenon_end", UTC_TS, "Fin du phénomène observé si intervalle (UTC)"),
+        Column("result_time", UTC_TS, "Date de production du résultat (UTC)"),
+        Column("result_number", F64, "Résultat numérique"),
+        Column("result_text", STR, "Résultat non numérique (JSON)"),
+        Column("result_quality", STR, "Qualité du résultat"),
+        Column("feature_of_interest", STR, "Objet d'intérêt (identifiant ou description)"),
+        _lat(), _lon(),
+        Column("parameters", STR, "Paramètres de l'observation (JSON)"),
+        _source_tz(),
+    ),
+    key=("observation_id",), time_column="phenomenon_time",
+)
+
+REJECTED_FILES = DatasetSpec(
+    "ingestion", "rejected_files", "numerique",
+    "Fichiers refusés en entier (illisibles, format inattendu, XML dangereux) avec leur contenu et la raison.",
+    (
+        Column("file", STR, "Chemin du fichier reçu", required=True),
+        Column("connector", STR, "Connecteur utilisé", required=True),
+        Column("size_bytes", I64, "Taille du fichier", unit="octets"),
+        Column("sha256", STR, "Empreinte SHA-256 du contenu"),
+        Column("content", pa.binary(), "Contenu brut du fichier (tronqué au-delà de 32 Mo)"),
+        Column("reason", STR, "Raison du refus", required=True),
+    ),
+    key=("file", "connector", "sha256"),
+)
+
+EXTRA = {s.qualified_name: s for s in (WATER_METER_READINGS, FIWARE_ENTITIES, SENSORTHINGS_DATASTREAMS,
+                                       SENSORTHINGS_OBSERVATIONS, REJECTED_FILES)}

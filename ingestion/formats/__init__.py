@@ -1,0 +1,6 @@
+"""Readers for the file formats territories really produce (CSV, Excel, shapefile, GeoJSON).
+
+Each reader streams a file as :class:`~ingestion.formats.tabular.RecordChunk` objects of a
+fixed number of records, so chunk boundaries (hence lake batch ids) are deterministic, and
+numbers every record from the file so a rejection can point at it.
+"""
