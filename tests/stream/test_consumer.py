@@ -1,0 +1,109 @@
+"""The MQTT consumer: quarantine with reasons, end-to-end on the embedded broker, restart without duplicates."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import uuid
+
+import pytest
+
+from ingestion.demo.publisher import publish, publish_stream
+from ingestion.stream.broker import EmbeddedBroker
+from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
+
+
+def _run(consumer: StreamConsumer, **kwargs) -> threading.Thread:
+    t = threading.Thread(target=lambda: consumer.run(**kwargs))
+    t.start()
+    assert consumer.subscribed.wait(15)
+    return t
+
+
+@pytest.mark.mqtt
+def test_invalid_messages_are_quarantined_with_topic_index_and_reason(mqtt_broker, local_lakehouse):
+    root = f"t{uuid.uuid4().hex[:8]}"
+    consumer = StreamConsumer(local_lakehouse, ConsumerConfig(port=mqtt_broker["port"], topic_root=root,
+                                                             client_id=f"q-{root}"))
+    runner = _run(consumer, idle_exit_s=1.5, max_seconds=30)
+    ts = "2026-03-10T08:00:00+01:00"
+    msgs = [
+        (f"{root}/traffic/SEG001", json.dumps({"ts": ts, "vehicle_count": 120, "occupancy_pct": 20.5,
+                                                 "average_speed_kmh": 41, "period_s": 900})),
+        (f"{root}/traffic/SEG002", '{"ts": "2026-03-10T08:00:00+01:00", "vehicle_count": '),  # truncated JSON
+        (f"{root}/traffic/SEG003", json.dumps({"ts": ts, "vehicle_count": "beaucoup", "occupancy_pct": 130})),
+        (f"{root}/air/AQ01", json.dumps({"ts": ts, "no2": 31.5, "pm10": -4})),
+        (f"{root}/parking/P1", json.dumps({"ts": ts, "free": 3})),
+        (f"{root}/traffic/SEG001", json.dumps({"ts": "2026-03-10T07:00:00Z", "vehicle_count": 120, "occupancy_pct": 20.5,
+                                                 "average_speed_kmh": 41, "period_s": 900})),  # same instant, UTC
+    ]
+    publish_stream(((0, t, p.encode()) for t, p in msgs), host=mqtt_broker["host"], port=mqtt_broker["port"])
+    runner.join(40)
+
+    lh = local_lakehouse
+    report = consumer.stats.report
+    assert all(c.balanced for c in report.datasets.values())
+    traffic = report.datasets["iot.traffic_flow"]
+    assert (traffic.rows_in, traffic.rows_raw, traffic.rows_quarantined, traffic.duplicates) == (4, 1, 2, 1)
+    air = report.datasets["iot.air_quality"]
+    assert (air.rows_raw, air.rows_quarantined) == (1, 1)
+    assert report.datasets["mqtt.unroutable"].rows_quarantined == 1
+
+    con = lh.duckdb()
+    errors = [json.loads(e) for (e,) in con.execute(
+        f"SELECT _error FROM read_parquet('{lh.lake.dataset_glob('quarantine', 'iot', 'traffic_flow')}', union_by_name=true)"
+        " ORDER BY _row").fetchall()]
+    assert errors[0]["file"] == f"{root}/traffic/SEG002" and errors[0]["row"] == 2
+    assert "JSON invalide" in errors[0]["errors"][0]["message"]
+    assert errors[1]["row"] == 3 and {e["field"] for e in errors[1]["errors"]} == {"vehicle_count", "occupancy_pct"}
+    assert errors[1]["file"].endswith(f"/{root}/traffic/+")
+    unroutable = con.execute(f"SELECT topic, _error FROM read_parquet('{lh.lake.dataset_glob('quarantine', 'mqtt', 'unroutable')}')").fetchone()
+    assert unroutable[0] == f"{root}/parking/P1" and "domaine inconnu" in unroutable[1]
+    assert consumer.stats.acked == len(msgs)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_embedded_broker_end_to_end_with_demo_replay(local_lakehouse):
+    port = _free_port()
+    with EmbeddedBroker(port=port):
+        consumer = StreamConsumer(local_lakehouse, ConsumerConfig(port=port, client_id="e2e"))
+        runner = _run(consumer, idle_exit_s=2, max_seconds=60)
+        sent = publish(port=port, start="2026-03-15T00:00:00Z", hours=0.5)  # live continuation after the period
+        runner.join(70)
+    assert sent > 200 and consumer.stats.messages == sent
+    report = consumer.stats.report
+    assert report.rows_quarantined == 0 and all(c.balanced for c in report.datasets.values())
+    con = local_lakehouse.duckdb()
+    lamps = con.execute(f"SELECT count(*), min(observed_at) FROM read_parquet("
+                        f"'{local_lakehouse.lake.dataset_glob('raw', 'iot', 'streetlight')}')").fetchone()
+    assert lamps[0] == report.datasets["iot.streetlight"].rows_raw > 0
+    assert str(lamps[1].astimezone(__import__("datetime").timezone.utc)).startswith("2026-03-15 00:00")
+
+
+@pytest.mark.mqtt
+def test_consumer_restart_does_not_duplicate_written_but_unacked_messages(mqtt_broker, local_lakehouse):
+    """A consumer that wrote a batch but died before acknowledging gets it again: it must skip it."""
+    root = f"r{uuid.uuid4().hex[:8]}"
+    config = ConsumerConfig(port=mqtt_broker["port"], topic_root=root, client_id=f"crash-{root}")
+    first = StreamConsumer(local_lakehouse, config)
+    first.client.ack = lambda mid, qos: None  # simulate a crash between the lake write and the acknowledgement
+    runner = _run(first, idle_exit_s=1.5, max_seconds=30)
+    body = lambda i: json.dumps({"ts": f"2026-03-10T08:{i:02d}:00Z", "energy_kwh": 1.5 + i, "period_s": 60})  # noqa: E731
+    publish_stream(((0, f"{root}/energy/BAT01", body(i).encode()) for i in range(20)),
+                   host=mqtt_broker["host"], port=mqtt_broker["port"])
+    runner.join(40)
+    assert first.stats.rows_raw == 20
+
+    second = StreamConsumer(local_lakehouse, config)
+    runner = _run(second, idle_exit_s=2, max_seconds=30)
+    runner.join(40)
+    assert second.stats.messages == 20 and second.stats.duplicates == 20 and second.stats.rows_raw == 0
+    con = local_lakehouse.duckdb()
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{local_lakehouse.lake.dataset_glob('raw', 'iot', 'building_energy')}')").fetchone()[0]
+    assert n == 20
