@@ -1,0 +1,50 @@
+"""Where the governed datasets are: raw canonical datasets and curated marts in the lake."""
+
+from __future__ import annotations
+
+import hashlib
+
+from lakehouse.errors import LakehouseError
+
+DERIVED_SUFFIX = "__masked"  # masked copies written by governance next to each mart
+
+
+def curated_key(model: str) -> str:
+    return f"curated/{model}/data.parquet"
+
+
+def curated_models(lh) -> list[str]:
+    """Marts present in the curated zone (``curated/<model>/data.parquet``), masked copies excluded."""
+    names = set()
+    for o in lh.storage.list("curated/"):
+        parts = o.key.split("/")
+        if len(parts) == 3 and parts[2] == "data.parquet" and DERIVED_SUFFIX not in parts[1]:
+            names.add(parts[1])
+    return sorted(names)
+
+
+def raw_datasets(lh) -> list[str]:
+    from ingestion.datasets import CANONICAL
+
+    return [name for name, spec in CANONICAL.items() if lh.storage.list(f"raw/{spec.source}/{spec.name}/")]
+
+
+def locate(lh, name: str) -> tuple[str, str, bool]:
+    """(prefix in the lake, DuckDB path or glob, hive partitioning) of a dataset name."""
+    from ingestion.datasets import CANONICAL
+
+    if name in CANONICAL:
+        spec = CANONICAL[name]
+        return f"raw/{spec.source}/{spec.name}/", lh.lake.dataset_glob("raw", spec.source, spec.name), True
+    if lh.storage.exists(curated_key(name)):
+        return f"curated/{name}/", lh.storage.uri(curated_key(name)), False
+    raise LakehouseError(f"jeu de données introuvable dans le lac : « {name} » (ni brut canonique, ni curated/{name}/data.parquet)")
+
+
+def data_fingerprint(lh, prefix: str) -> str:
+    """Changes whenever an object of the dataset is added, removed or rewritten."""
+    h = hashlib.sha256()
+    for o in lh.storage.list(prefix):
+        if o.key.endswith(".parquet"):
+            h.update(f"{o.key}|{o.size}|{o.last_modified.isoformat()}\n".encode())
+    return h.hexdigest()[:16]

@@ -1,0 +1,107 @@
+"""Steward decisions as code: one versioned YAML file per dataset, appended, never rewritten.
+
+Files live in ``<data dir>/governance/decisions/<dataset>.yaml`` (the repo's ``data`` folder by
+default, so they can be committed and reviewed like code). Every decision records who,
+when and why, and is also written to the audit log.
+
+Actions:
+- ``accept``: the steward accepts the scanner's proposal for a column (tags copied);
+- ``override``: the steward sets a column's tags explicitly (an empty list = no personal data);
+- ``declassify``: the dataset's level is lowered below what lineage gives (reason mandatory);
+- ``approve-publication`` / ``revoke-publication``: open-data publication approval.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from governance.audit import AuditLog
+from governance.levels import check_level, check_tag
+from lakehouse.errors import LakehouseError
+
+ACTIONS = ("accept", "override", "declassify", "approve-publication", "revoke-publication")
+
+
+def decisions_dir(lh) -> Path:
+    return Path(lh.settings.data_dir) / "governance" / "decisions"
+
+
+def _check_name(dataset: str) -> str:
+    if not dataset or "/" in dataset or dataset.startswith(".") or "\\" in dataset:
+        raise LakehouseError(f"nom de jeu de données invalide « {dataset} »")
+    return dataset
+
+
+class DecisionStore:
+    def __init__(self, lh):
+        self.lh = lh
+        self.root = decisions_dir(lh)
+
+    def path(self, dataset: str) -> Path:
+        return self.root / f"{_check_name(dataset)}.yaml"
+
+    def load(self, dataset: str) -> list[dict]:
+        path = self.path(dataset)
+        if not path.is_file():
+            return []
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise LakehouseError(f"{path} : YAML invalide ({exc})") from exc
+        decisions = doc.get("decisions") or []
+        for i, d in enumerate(decisions, 1):
+            if d.get("action") not in ACTIONS or not d.get("by") or not d.get("at"):
+                raise LakehouseError(f"{path}, décision n° {i} : champs action/by/at manquants ou invalides")
+        return decisions
+
+    def datasets(self) -> list[str]:
+        return sorted(p.stem for p in self.root.glob("*.yaml")) if self.root.is_dir() else []
+
+    def record(self, dataset: str, action: str, by: str, reason: str, *, column: str | None = None,
+               tags: list[str] | None = None, level: str | None = None, evidence: dict | None = None) -> dict:
+        """Append one decision (validated) to the dataset's file and to the audit log."""
+        if action not in ACTIONS:
+            raise LakehouseError(f"action inconnue « {action} » (attendu : {', '.join(ACTIONS)})")
+        if not by or not by.strip():
+            raise LakehouseError("toute décision doit indiquer son auteur (--by)")
+        if action in ("override", "declassify", "approve-publication", "revoke-publication") and not (reason or "").strip():
+            raise LakehouseError(f"la décision « {action} » exige un motif (--reason)")
+        if level is not None:
+            check_level(level)
+        for t in tags or []:
+            check_tag(t)
+        decisions = self.load(dataset)
+        decision = {
+            "version": len(decisions) + 1,
+            "action": action,
+            "by": by.strip(),
+            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "reason": (reason or "").strip(),
+        }
+        if column is not None:
+            decision["column"] = column
+        if tags is not None:
+            decision["tags"] = sorted(set(tags))
+        if level is not None:
+            decision["level"] = level
+        if evidence:
+            decision["evidence"] = evidence
+        decisions.append(decision)
+        self._write(dataset, decisions)
+        AuditLog(self.lh).append("classification.decision", decision["by"], {"dataset": dataset, **decision})
+        return decision
+
+    def _write(self, dataset: str, decisions: list[dict]) -> None:
+        path = self.path(dataset)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = "# Décisions de classification — fichier versionné, ne pas réécrire l'historique.\n"
+        text += yaml.safe_dump({"dataset": dataset, "decisions": decisions}, allow_unicode=True, sort_keys=False)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)

@@ -1,0 +1,93 @@
+"""Lineage and classification metadata from dbt's ``target/manifest.json``.
+
+Model ``meta.classification`` semantics (set by dbt developers in the model's YAML):
+- ``level``: a floor — the model is at least this level whatever the scan finds;
+- ``declassified``: a *request* for declassification (e.g. aggregated by district); it is
+  shown to stewards as pending, and only a steward ``declassify`` decision lowers the level;
+- column ``meta.classification.tags``: tags declared by the developer, added to the scan's.
+dbt sources are mapped to raw datasets (``<source>.<dataset>``, e.g. ``citizen.reports``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lakehouse.errors import LakehouseError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MANIFEST = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
+MANIFEST_ENV = "HYPERVISEUR_DBT_MANIFEST"  # overrides the default manifest path
+
+
+def _classification(meta: dict | None) -> dict:
+    return dict(((meta or {}).get("classification") or {}))
+
+
+@dataclass
+class Lineage:
+    parents: dict[str, list[str]] = field(default_factory=dict)  # dataset -> parent datasets
+    model_meta: dict[str, dict] = field(default_factory=dict)  # dataset -> meta.classification
+    column_tags: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    models: list[str] = field(default_factory=list)
+
+    def ancestors(self, name: str) -> set[str]:
+        seen, stack = set(), list(self.parents.get(name, []))
+        while stack:
+            p = stack.pop()
+            if p not in seen:
+                seen.add(p)
+                stack.extend(self.parents.get(p, []))
+        return seen
+
+
+def _dataset_name(node: dict, canonical: set[str]) -> str:
+    if node.get("resource_type") != "source":
+        return node["name"]
+    meta = node.get("meta") or {}
+    candidates = [meta.get("dataset"), f"{node.get('source_name')}.{node.get('name')}",
+                  node.get("name", "").replace("_", ".", 1), node.get("identifier", "").replace("_", ".", 1)]
+    for c in candidates:
+        if c and c in canonical:
+            return c
+    return f"{node.get('source_name')}.{node.get('name')}"
+
+
+def load_lineage(path: Path | str | None = None) -> Lineage:
+    """Parse the manifest; an absent manifest gives an empty lineage (nothing to propagate)."""
+    path = Path(path or os.environ.get(MANIFEST_ENV) or DEFAULT_MANIFEST)
+    if not path.is_file():
+        return Lineage()
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise LakehouseError(f"{path} : manifeste dbt illisible ({exc})") from exc
+    from ingestion.datasets import CANONICAL
+
+    canonical = set(CANONICAL)
+    nodes = {**manifest.get("sources", {}), **manifest.get("nodes", {})}
+    names = {uid: _dataset_name(n, canonical) for uid, n in nodes.items()}
+    lin = Lineage()
+    for uid, node in nodes.items():
+        if node.get("resource_type") not in ("model", "seed", "snapshot", "source"):
+            continue
+        name = names[uid]
+        deps = manifest.get("parent_map", {}).get(uid) or (node.get("depends_on") or {}).get("nodes", [])
+        lin.parents[name] = sorted({names[d] for d in deps if d in names})
+        meta = node.get("meta") or (node.get("config") or {}).get("meta") or {}
+        lin.model_meta[name] = _classification(meta)
+        lin.column_tags[name] = {
+            c: list(_classification(col.get("meta")).get("tags") or [])
+            for c, col in (node.get("columns") or {}).items()
+            if _classification(col.get("meta")).get("tags")
+        }
+        owner = meta.get("owner") or meta.get("owner_service") or (node.get("config") or {}).get("meta", {}).get("owner")
+        if owner:
+            lin.owners[name] = owner
+        if node.get("resource_type") == "model":
+            lin.models.append(name)
+    lin.models.sort()
+    return lin

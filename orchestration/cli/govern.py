@@ -1,0 +1,254 @@
+"""``hyperviseur govern …``: the data steward's workflow (scan → review → decide → publish)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from orchestration.cli.common import console, french_errors, lakehouse
+
+BY = click.option("--by", "by", default=lambda: getpass.getuser(), show_default="utilisateur courant",
+                  help="Auteur de la décision (nom ou identifiant du responsable des données).")
+REASON = click.option("--reason", "reason", default="", help="Motif de la décision (obligatoire sauf pour accept).")
+
+
+@click.group()
+def govern() -> None:
+    """Gouvernance : classification, revue, décisions, niveaux, vues masquées, catalogue."""
+
+
+def _print_proposal(p: dict) -> None:
+    t = Table(title=f"{p['dataset']} — niveau proposé {p['level']} (échantillon {p['sample_rows']} / {p.get('rows_total')} lignes)")
+    for col in ("colonne", "type", "nature", "étiquettes", "entités (taux, score)", "modifié"):
+        t.add_column(col)
+    for name, c in p["columns"].items():
+        ents = ", ".join(f"{e} ({v['hit_rate']:.0%}, {v['mean_score']:.2f})" for e, v in c["evidence"].get("entities", {}).items())
+        t.add_row(name, c["type"], c["kind"], ", ".join(c["tags"]) or "—", ents or "—", "oui" if c.get("changed") else "")
+    console.print(t)
+
+
+@govern.command()
+@click.argument("datasets", nargs=-1)
+@click.option("--sample", "sample", default=200, show_default=True, type=click.IntRange(10, 100000), help="Taille de l'échantillon par jeu.")
+@click.option("--force", is_flag=True, help="Réanalyser même si ni le schéma ni les données n'ont changé.")
+@BY
+@french_errors
+def scan(datasets, sample, force, by):
+    """Analyser les colonnes (Presidio) et proposer des étiquettes, avec leurs preuves."""
+    from governance.catalog import curated_models, raw_datasets
+    from governance.classify import scan_dataset
+    from governance.scan import ScanConfig
+
+    lh = lakehouse()
+    names = list(datasets) or raw_datasets(lh) + curated_models(lh)
+    if not names:
+        console.print("Aucun jeu de données dans le lac.")
+        return
+    for name in names:
+        p = scan_dataset(lh, name, ScanConfig(sample_size=sample), force=force, actor=by)
+        if p.get("skipped"):
+            console.print(f"{name} : inchangé depuis l'analyse du {p['scanned_at']} (--force pour réanalyser)")
+        else:
+            _print_proposal(p)
+
+
+@govern.command()
+@click.argument("dataset", required=False)
+@french_errors
+def review(dataset):
+    """Lister les propositions en attente de revue (nouvelles ou modifiées)."""
+    from governance.state import Classifier
+
+    lh = lakehouse()
+    cl = Classifier(lh)
+    names = [dataset] if dataset else cl.datasets()
+    t = Table(title="Revues en attente")
+    for col in ("jeu", "colonne", "proposé", "décidé", "preuves"):
+        t.add_column(col)
+    n = 0
+    for name in names:
+        st = cl.state(name)
+        for c in st.columns.values():
+            if c.pending:
+                n += 1
+                ev = ", ".join(f"{e} {v['hit_rate']:.0%}" for e, v in c.evidence.get("entities", {}).items())
+                t.add_row(name, c.name, ", ".join(c.proposed_tags) or "—",
+                          ", ".join(c.decision.get("tags", [])) if c.decision else "—", ev)
+        if st.declassification_requested:
+            n += 1
+            t.add_row(name, "(jeu)", "déclassement demandé dans dbt", "—", "")
+    console.print(t if n else "Aucune revue en attente.")
+
+
+@govern.command()
+@click.argument("dataset")
+@click.argument("columns", nargs=-1)
+@BY
+@REASON
+@french_errors
+def accept(dataset, columns, by, reason):
+    """Accepter la proposition pour des colonnes (toutes les colonnes en attente si aucune n'est donnée)."""
+    from governance.decisions import DecisionStore
+    from governance.state import Classifier
+
+    lh = lakehouse()
+    st = Classifier(lh).state(dataset)
+    targets = list(columns) or st.pending
+    unknown = [c for c in targets if c not in st.columns]
+    if unknown:
+        raise click.UsageError(f"colonnes inconnues dans {dataset} : {', '.join(unknown)}")
+    store = DecisionStore(lh)
+    for c in targets:
+        col = st.columns[c]
+        store.record(dataset, "accept", by, reason, column=c, tags=col.proposed_tags,
+                     evidence={"scanned_at": st.scanned_at, "entities": {e: v.get("hit_rate") for e, v in col.evidence.get("entities", {}).items()}})
+        console.print(f"{dataset}.{c} : accepté {', '.join(col.proposed_tags) or '(aucune étiquette)'}")
+
+
+@govern.command()
+@click.argument("dataset")
+@click.argument("column")
+@click.option("--tags", default="", help="Étiquettes séparées par des virgules (vide = aucune donnée personnelle).")
+@BY
+@REASON
+@french_errors
+def override(dataset, column, tags, by, reason):
+    """Fixer soi-même les étiquettes d'une colonne (motif obligatoire)."""
+    from governance.decisions import DecisionStore
+
+    tag_list = [t.strip() for t in tags.split(",") if t.strip()]
+    d = DecisionStore(lakehouse()).record(dataset, "override", by, reason, column=column, tags=tag_list)
+    console.print(f"{dataset}.{column} : étiquettes fixées à {', '.join(d['tags']) or '(aucune)'} (version {d['version']})")
+
+
+@govern.command()
+@click.argument("dataset")
+@click.option("--level", required=True, type=click.Choice(["PUBLIC", "INTERNE", "CONFIDENTIEL", "DIFFUSION_RESTREINTE"]))
+@BY
+@REASON
+@french_errors
+def declassify(dataset, level, by, reason):
+    """Déclasser un jeu (ex. agrégé par quartier) sous le niveau hérité de ses sources (motif obligatoire)."""
+    from governance.decisions import DecisionStore
+
+    d = DecisionStore(lakehouse()).record(dataset, "declassify", by, reason, level=level)
+    console.print(f"{dataset} : déclassé au niveau {level} (version {d['version']})")
+
+
+@govern.command("approve-publication")
+@click.argument("dataset")
+@BY
+@REASON
+@french_errors
+def approve_publication(dataset, by, reason):
+    """Approuver la publication en open data (le garde-fou d'export vérifie aussi niveau et étiquettes)."""
+    from governance.decisions import DecisionStore
+    from governance.export_guard import refusal_reasons
+
+    lh = lakehouse()
+    d = DecisionStore(lh).record(dataset, "approve-publication", by, reason)
+    console.print(f"{dataset} : publication approuvée (version {d['version']})")
+    remaining = refusal_reasons(lh, dataset)
+    for r in remaining:
+        console.print(f"  [yellow]export encore bloqué : {r}[/yellow]")
+
+
+@govern.command("revoke-publication")
+@click.argument("dataset")
+@BY
+@REASON
+@french_errors
+def revoke_publication(dataset, by, reason):
+    """Retirer l'approbation de publication."""
+    from governance.decisions import DecisionStore
+
+    DecisionStore(lakehouse()).record(dataset, "revoke-publication", by, reason)
+    console.print(f"{dataset} : approbation de publication retirée")
+
+
+@govern.command()
+@click.argument("dataset")
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON.")
+@french_errors
+def show(dataset, as_json):
+    """Afficher la classification effective d'un jeu : colonnes, étiquettes, niveau, lignée, décisions."""
+    from dataclasses import asdict
+
+    from governance.export_guard import refusal_reasons
+    from governance.state import Classifier
+
+    lh = lakehouse()
+    cl = Classifier(lh)
+    st = cl.state(dataset)
+    if as_json:
+        click.echo(json.dumps(asdict(st), ensure_ascii=False, indent=1, default=str))
+        return
+    console.print(f"[bold]{dataset}[/bold] — niveau {st.level} (propre {st.own_level}, hérité {st.inherited_level})")
+    if st.parents:
+        console.print(f"sources (dbt) : {', '.join(st.parents)}")
+    if st.declassification:
+        d = st.declassification
+        console.print(f"déclassé à {d['level']} par {d['by']} le {d['at']} : {d['reason']}")
+    t = Table()
+    for col in ("colonne", "nature", "étiquettes", "niveau", "décision", "revue"):
+        t.add_column(col)
+    for c in st.columns.values():
+        dec = f"{c.decision['action']} par {c.decision['by']}" if c.decision else "—"
+        t.add_row(c.name, c.kind, ", ".join(c.tags) or "—", c.level, dec, "en attente" if c.pending else "")
+    console.print(t)
+    reasons = refusal_reasons(lh, dataset, cl)
+    console.print("open data : " + ("autorisé" if not reasons else "refusé — " + " ; ".join(reasons)))
+
+
+@govern.command()
+@french_errors
+def propagate():
+    """Calculer les niveaux effectifs (lignée dbt) et les écrire dans le registre."""
+    from governance.classify import propagate as run
+
+    for name, level in sorted(run(lakehouse()).items()):
+        console.print(f"{name} : {level}")
+
+
+@govern.command()
+@french_errors
+def serve():
+    """Reconstruire la base DuckDB de service (vues curated / masked / public) et la basculer."""
+    from governance.serving import build_serving_catalog
+
+    path = build_serving_catalog(lakehouse())
+    console.print(f"base de service reconstruite : {path}")
+
+
+@govern.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Fichier HTML (défaut : <données>/catalog/index.html).")
+@french_errors
+def catalog(out):
+    """Générer la page HTML du catalogue (jeux, colonnes, étiquettes, niveaux, preuves, revues)."""
+    from governance.catalog_page import write_catalog_page
+
+    path = write_catalog_page(lakehouse(), out)
+    console.print(f"catalogue écrit : {path}")
+
+
+@govern.command("sync-openmetadata")
+@click.option("--host", default=None, help="URL du serveur OpenMetadata (ex. http://127.0.0.1:8585/api).")
+@click.option("--token-file", type=click.Path(exists=True, path_type=Path), help="Fichier contenant le jeton JWT du bot.")
+@click.option("--out", type=click.Path(path_type=Path), help="Dossier des charges utiles (défaut : <données>/openmetadata/).")
+@french_errors
+def sync_openmetadata(host, token_file, out):
+    """Produire les charges utiles OpenMetadata et les pousser si un serveur est donné."""
+    from governance.openmetadata import build_payloads, push, write_payloads
+
+    lh = lakehouse()
+    payloads = build_payloads(lh)
+    folder = write_payloads(payloads, out or Path(lh.settings.data_dir) / "openmetadata")
+    console.print(f"charges utiles écrites dans {folder} ({sum(len(v) for v in payloads.values())} objets)")
+    if host:
+        token = token_file.read_text().strip() if token_file else None
+        push(payloads, host, token)
+        console.print(f"charges utiles envoyées à {host}")
