@@ -1,0 +1,134 @@
+"""The citizens' portal in a real Chromium (Debian package, driven by Playwright)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from opendata.publish import publish
+from opendata.serve import serve_in_thread
+from tests.opendata.conftest import air_table, dbt_manifest, districts_table, opendata_meta, ready
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+AIR, DISTRICTS = "od_air_hourly", "od_reports_by_district"
+pytestmark = pytest.mark.browser
+
+
+def _publish(lh):
+    ready(lh, AIR, air_table(72))
+    ready(lh, DISTRICTS, districts_table())
+    publish(lh, manifest=dbt_manifest({
+        AIR: (opendata_meta("Qualité de l'air horaire"), {"no2_ugm3": "Dioxyde d'azote (µg/m³)"}),
+        DISTRICTS: (opendata_meta("Signalements par quartier", themes=("SOCI",), licence="odbl", frequency="daily"), {}),
+    }))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.fail("Chromium absent : installer le paquet Debian « chromium » (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def portal(local_lakehouse, portal_env):
+    local_lakehouse.storage.check()
+    _publish(local_lakehouse)
+    server, url = serve_in_thread(local_lakehouse)
+    yield local_lakehouse, url
+    server.shutdown()
+    server.server_close()
+
+
+def test_search_finds_a_dataset_and_its_page_serves_preview_and_downloads(browser, portal):
+    lh, url = portal
+    page = browser.new_page()
+    page.goto(url + "index.html")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    cards = page.locator("#jeux > li")
+    assert cards.count() == 2
+
+    page.get_by_label("Rechercher un jeu de données").fill("qualite de l'AIR")  # accents and case ignored
+    visible = page.locator("#jeux > li:visible")
+    assert visible.count() == 1 and "Qualité de l'air horaire" in visible.inner_text()
+    assert page.locator("#resultats").inner_text() == "1 jeu de données"
+
+    page.get_by_label("Rechercher un jeu de données").fill("")
+    page.get_by_label("Thème", exact=True).select_option("SOCI")
+    assert page.locator("#jeux > li:visible").count() == 1
+    assert "Signalements par quartier" in page.locator("#jeux > li:visible").inner_text()
+    page.get_by_label("Thème", exact=True).select_option("")
+
+    page.get_by_role("link", name="Qualité de l'air horaire").click()
+    page.wait_for_url("**/datasets/od_air_hourly.html")
+    assert page.get_by_role("heading", level=1).inner_text() == "Qualité de l'air horaire"
+    preview = page.locator("table.preview tbody tr")
+    assert preview.count() == 20
+    assert page.locator("table.preview thead th").all_inner_texts() == ["station_id", "observed_at", "no2_ugm3", "lat", "lon"]
+    assert "ST01" in preview.first.inner_text()
+    assert "Dioxyde d'azote (µg/m³)" in page.locator("table.dictionary").inner_text()
+    assert page.locator("svg.chart").count() == 1 and page.locator("svg.map circle").count() == 3
+    assert "Licence Ouverte" in page.locator("dl.facts").inner_text()
+
+    manifest = lh.lake.read_json(f"opendata/{AIR}/latest/manifest.json")
+    expected = {f["format"]: f["sha256"] for f in manifest["files"]}
+    links = page.locator("a.download")
+    assert links.count() == 4
+    for i in range(links.count()):
+        link = links.nth(i)
+        response = page.request.get(page.url.rsplit("/", 1)[0] + "/" + link.get_attribute("href"))
+        assert response.status == 200
+        assert hashlib.sha256(response.body()).hexdigest() == expected[link.get_attribute("data-format")]
+    dcat = page.get_by_role("link", name="notice de ce jeu (JSON-LD)")
+    assert page.request.get(page.url.rsplit("/", 1)[0] + "/" + dcat.get_attribute("href")).status == 200
+    page.close()
+
+
+def test_keyboard_reaches_search_and_skip_link(browser, portal):
+    _, url = portal
+    page = browser.new_page()
+    page.goto(url + "index.html")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    page.keyboard.press("Enter")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("signalements")
+    assert page.locator("#jeux > li:visible").count() == 1
+    page.close()
+
+
+@pytest.mark.s3
+def test_portal_of_an_s3_lake_is_served_through_the_storage_api(s3_server, fresh_bucket, tmp_path, portal_env):
+    from lakehouse.platform import Lakehouse
+    from tests.conftest import s3_env
+
+    lh = Lakehouse.from_env(s3_env(s3_server, tmp_path / "data", fresh_bucket))
+    _publish(lh)
+    server, url = serve_in_thread(lh)
+    try:
+        with urllib.request.urlopen(url) as r:
+            assert r.status == 200 and "Qualité de l'air horaire" in html.unescape(r.read().decode())
+        with urllib.request.urlopen(url + f"{AIR}/latest/{AIR}.csv") as r:
+            assert r.headers["Content-Type"].startswith("text/csv")
+            assert r.read() == lh.storage.read_bytes(f"opendata/{AIR}/latest/{AIR}.csv")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(url + "../_meta/audit/head.json")
+        assert err.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
