@@ -158,7 +158,7 @@ class FrPhoneRecognizer(PatternRecognizer):
             supported_entity="PHONE_NUMBER",
             name="FrPhoneRecognizer",
             supported_language=LANG,
-            patterns=[Pattern("fr_phone", prefix + rf"[1-9](?:[ \t.\-]?\d{{2}}){{4}}\b", 0.7)],
+            patterns=[Pattern("fr_phone", prefix + r"[1-9](?:[ \t.\-]?\d{2}){4}\b", 0.7)],
             context=["téléphone", "tél", "tel", "portable", "mobile", "joindre", "appeler", "fixe", "numéro", "phone"],
         )
 

@@ -6,6 +6,7 @@ re-ingesting the same input yields the same batch ids and overwrites instead of 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -13,8 +14,8 @@ from typing import Iterable
 import pyarrow as pa
 
 from ingestion.spec import DatasetSpec
-from ingestion.validation import validate
-from lakehouse.lake import Zone
+from ingestion.validation import ERROR_COLUMN, validate
+from lakehouse.lake import Zone, content_id
 from lakehouse.platform import Lakehouse
 from lakehouse.registry import DatasetEntry
 
@@ -82,21 +83,48 @@ def register(lh: Lakehouse, spec: DatasetSpec) -> None:
 
 
 def write_chunk(lh: Lakehouse, spec: DatasetSpec, chunk: pa.Table, origin: str, report: IngestReport,
-                batch_id: str | None = None) -> None:
-    """Validate one chunk, write its valid rows to raw/ and its rejected rows to quarantine/."""
+                batch_id: str | None = None, extra_rejected: pa.Table | None = None,
+                row_unit: str | None = None) -> None:
+    """Validate one chunk, write its valid rows to raw/ and its rejected rows to quarantine/.
+
+    Without an explicit ``batch_id`` the id derives from the valid rows, and rows already
+    in raw under that id are counted as duplicates (a re-ingestion) instead of rewritten.
+    ``extra_rejected`` holds rows a connector could not even map (same layout as
+    validation's rejections); ``row_unit`` says what ``_row`` counts in error messages.
+    """
     result = validate(chunk, spec, origin)
     counts = report.datasets[spec.qualified_name]
-    counts.rows_in += chunk.num_rows
+    counts.rows_in += chunk.num_rows + (extra_rejected.num_rows if extra_rejected is not None else 0)
     counts.duplicates += result.duplicates
     if result.valid.num_rows:
-        m = lh.lake.write_batch(Zone.RAW, spec.source, spec.name, result.valid, origin=origin, batch_id=batch_id)
-        counts.rows_raw += m.rows
-        counts.raw_keys.append(m.key)
-    if result.rejected.num_rows:
-        m = lh.lake.write_batch(Zone.QUARANTINE, spec.source, spec.name, result.rejected, origin=origin,
+        raw_id = batch_id or content_id(result.valid)
+        if batch_id is None and lh.lake.read_manifest(Zone.RAW, spec.source, spec.name, raw_id):
+            counts.duplicates += result.valid.num_rows
+        else:
+            m = lh.lake.write_batch(Zone.RAW, spec.source, spec.name, result.valid, origin=origin, batch_id=raw_id)
+            counts.rows_raw += m.rows
+            counts.raw_keys.append(m.key)
+    rejected = result.rejected
+    if row_unit and rejected.num_rows:
+        rejected = _with_row_unit(rejected, row_unit)
+    if extra_rejected is not None and extra_rejected.num_rows:
+        rejected = pa.concat_tables([rejected, extra_rejected]) if rejected.num_rows else extra_rejected
+    if rejected.num_rows:
+        m = lh.lake.write_batch(Zone.QUARANTINE, spec.source, spec.name, rejected, origin=origin,
                                 batch_id=f"{batch_id}-q" if batch_id else None)
         counts.rows_quarantined += m.rows
         counts.quarantine_keys.append(m.key)
+
+
+def _with_row_unit(rejected: pa.Table, unit: str) -> pa.Table:
+    """Add ``row_unit`` (what the row number counts) to every error document."""
+    errors = []
+    for text in rejected.column(ERROR_COLUMN).to_pylist():
+        doc = json.loads(text)
+        doc["row_unit"] = unit
+        errors.append(json.dumps(doc, ensure_ascii=False, default=str))
+    idx = rejected.schema.get_field_index(ERROR_COLUMN)
+    return rejected.set_column(idx, ERROR_COLUMN, pa.array(errors, pa.string()))
 
 
 def ingest_chunks(lh: Lakehouse, chunks: Iterable[tuple[DatasetSpec, pa.Table]], origin: str) -> IngestReport:

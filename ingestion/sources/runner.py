@@ -17,12 +17,12 @@ import pyarrow as pa
 
 from ingestion.datasets import REJECTED_FILES
 from ingestion.formats.tabular import FormatError
-from ingestion.pipeline import IngestReport, register
+from ingestion.pipeline import IngestReport, register, write_chunk
 from ingestion.sources import get
 from ingestion.sources.base import Batch, Context, FileRejected
 from ingestion.spec import DatasetSpec
-from ingestion.validation import ERROR_COLUMN, ROW_COLUMN, validate
-from lakehouse.lake import Zone, content_id
+from ingestion.validation import ERROR_COLUMN, ROW_COLUMN
+from lakehouse.lake import Zone
 from lakehouse.platform import Lakehouse
 
 MAX_KEPT_BYTES = 32 * 1024 * 1024
@@ -124,40 +124,9 @@ def _text(value) -> str:
 def write_batch(lh: Lakehouse, batch: Batch, origin: str, report: IngestReport) -> None:
     """Validate one batch; valid rows → raw, rejected rows (validation + connector) → quarantine."""
     spec = batch.spec
-    counts = report.datasets[spec.qualified_name]
-    counts.rows_in += len(batch.records) + len(batch.rejects)
-    rejected_parts = []
-    if batch.records:
-        result = validate(records_table(spec, batch.records, batch.numbers), spec, origin)
-        counts.duplicates += result.duplicates
-        if result.valid.num_rows:
-            batch_id = content_id(result.valid)
-            previous = lh.lake.read_manifest(Zone.RAW, spec.source, spec.name, batch_id)
-            if previous:  # the same rows were already written (re-ingestion): a redelivery
-                counts.duplicates += result.valid.num_rows
-            else:
-                m = lh.lake.write_batch(Zone.RAW, spec.source, spec.name, result.valid, origin=origin, batch_id=batch_id)
-                counts.rows_raw += m.rows
-                counts.raw_keys.append(m.key)
-        if result.rejected.num_rows:
-            rejected_parts.append(_with_row_unit(result.rejected, batch.row_unit))
-    if batch.rejects:
-        rejected_parts.append(_connector_rejects(spec, batch, origin))
-    if rejected_parts:
-        table = pa.concat_tables(rejected_parts)
-        m = lh.lake.write_batch(Zone.QUARANTINE, spec.source, spec.name, table, origin=origin)
-        counts.rows_quarantined += m.rows
-        counts.quarantine_keys.append(m.key)
-
-
-def _with_row_unit(rejected: pa.Table, unit: str) -> pa.Table:
-    errors = []
-    for text in rejected.column(ERROR_COLUMN).to_pylist():
-        doc = json.loads(text)
-        doc["row_unit"] = unit
-        errors.append(json.dumps(doc, ensure_ascii=False, default=str))
-    idx = rejected.schema.get_field_index(ERROR_COLUMN)
-    return rejected.set_column(idx, ERROR_COLUMN, pa.array(errors, pa.string()))
+    extra = _connector_rejects(spec, batch, origin) if batch.rejects else None
+    write_chunk(lh, spec, records_table(spec, batch.records, batch.numbers), origin, report,
+                extra_rejected=extra, row_unit=batch.row_unit)
 
 
 def _connector_rejects(spec: DatasetSpec, batch: Batch, origin: str) -> pa.Table:

@@ -3,7 +3,6 @@
 from datetime import date
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.errors import LakehouseError
