@@ -1,0 +1,45 @@
+"""Acceptance over a real Mosquitto: the simulator's 14-day replay raises each injected incident, ranked,
+with its consequences, and nothing during the quiet baseline."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from alerting.engine import Engine, MqttRunner
+from alerting.evaluation import by_origin
+from ingestion.demo.incidents import baseline_end, to_json
+from ingestion.demo.publisher import model_messages, publish_stream
+from ingestion.demo.simulator import build_model
+
+pytestmark = pytest.mark.mqtt
+
+
+def test_demo_incidents_detected_and_quiet_baseline(mqtt_broker, lh, channels_file):
+    root = f"test-{uuid.uuid4().hex[:8]}"
+    model = build_model()
+    truth = to_json(model.incidents)
+    engine = Engine(lh, channels=channels_file, root=root)
+    runner = MqttRunner(engine, mqtt_broker["host"], mqtt_broker["port"]).start()
+    try:
+        sent = publish_stream(model_messages(model, model.start, model.end, root),
+                              host=mqtt_broker["host"], port=mqtt_broker["port"])
+        deadline = time.time() + 120
+        while engine.stats["messages"] < sent and time.time() < deadline:
+            time.sleep(0.2)
+    finally:
+        runner.stop()
+    assert engine.stats["messages"] == sent and engine.stats["rejected"] == 0
+
+    rules = by_origin(engine.signals, truth)["regle"]
+    assert rules["recall"] == 1.0, rules["missed"]
+    quiet_until = baseline_end(*model.period).timestamp()
+    early = [i.title for i in engine.manager.incidents.values() if i.opened_at < quiet_until]
+    assert early == [], f"alertes pendant la période calme : {early}"
+
+    incidents = engine.manager.open_incidents()
+    assert [i.priority for i in incidents] == sorted((i.priority for i in incidents), reverse=True)
+    leak = next(i for i in incidents if i.entity_id == next(t["entity_id"] for t in truth if t["kind"] == "leak"))
+    assert leak.impact["consequences"] and leak.impact["population"] > 0
