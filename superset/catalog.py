@@ -1,0 +1,119 @@
+"""What Superset should show: the marts of the serving catalog, documented by dbt.
+
+Columns and types come from the serving DuckDB (opened read-only, metadata only: no
+Parquet is read); descriptions and certification from dbt's ``target/manifest.json``.
+A mart is certified when its dbt ``meta.certified`` says so, or, by default, when it is
+documented and covered by at least one dbt test.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from lakehouse.errors import LakehouseError
+
+DATASET_SCHEMA = "masked"  # dashboards and agents read the masked views
+CLEAR_SCHEMA = "curated"
+PUBLIC_SCHEMA = "public"
+CERTIFIER = "Équipe données (dbt)"
+
+
+@dataclass(frozen=True)
+class MartColumn:
+    name: str
+    type: str
+    description: str = ""
+
+    @property
+    def is_dttm(self) -> bool:
+        return self.type.upper().startswith(("TIMESTAMP", "DATE"))
+
+
+@dataclass(frozen=True)
+class Mart:
+    name: str
+    columns: tuple[MartColumn, ...]
+    description: str = ""
+    certified: bool = False
+    tests: int = 0
+    public: bool = False
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def column(self, name: str) -> MartColumn | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def serving_views(serving_db: Path) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """``{schema: {view: [(column, type), ...]}}`` of the serving catalog."""
+    if not Path(serving_db).is_file():
+        raise LakehouseError(
+            f"catalogue de service introuvable : {serving_db} (le construire avec la gouvernance avant Superset)"
+        )
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() ORDER BY table_schema, table_name, ordinal_position"
+        ).fetchall()
+    finally:
+        con.close()
+    views: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for schema, table, column, dtype in rows:
+        views.setdefault(schema, {}).setdefault(table, []).append((column, dtype))
+    return views
+
+
+def manifest_models(manifest: Path | None) -> dict[str, dict]:
+    """dbt models by name with ``description``, ``columns``, ``meta`` and their test count."""
+    if manifest is None or not Path(manifest).is_file():
+        return {}
+    try:
+        data = json.loads(Path(manifest).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LakehouseError(f"manifeste dbt illisible : {manifest} ({exc})") from None
+    nodes = data.get("nodes", {})
+    tests: dict[str, int] = {}
+    for node in nodes.values():
+        if node.get("resource_type") == "test":
+            for dep in node.get("depends_on", {}).get("nodes", []):
+                tests[dep] = tests.get(dep, 0) + 1
+    models = {}
+    for uid, node in nodes.items():
+        if node.get("resource_type") == "model":
+            meta = {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}
+            models[node["name"]] = {
+                "description": node.get("description", ""),
+                "columns": {c: (v.get("description") or "") for c, v in node.get("columns", {}).items()},
+                "meta": meta,
+                "tests": tests.get(uid, 0),
+            }
+    return models
+
+
+def load_marts(serving_db: Path, manifest: Path | None = None) -> list[Mart]:
+    """Every view of the masked schema, with dbt documentation when the manifest has it."""
+    views = serving_views(serving_db)
+    if DATASET_SCHEMA not in views:
+        raise LakehouseError(f"le catalogue de service {serving_db} n'a pas de schéma « {DATASET_SCHEMA} »")
+    docs = manifest_models(manifest)
+    public = set(views.get(PUBLIC_SCHEMA, {}))
+    marts = []
+    for name, cols in sorted(views[DATASET_SCHEMA].items()):
+        doc = docs.get(name, {})
+        descriptions = doc.get("columns", {})
+        described = bool(doc.get("description"))
+        certified = bool(doc.get("meta", {}).get("certified", described and doc.get("tests", 0) > 0))
+        marts.append(Mart(
+            name=name,
+            columns=tuple(MartColumn(c, t, descriptions.get(c, "")) for c, t in cols),
+            description=doc.get("description", ""),
+            certified=certified,
+            tests=doc.get("tests", 0),
+            public=name in public,
+            meta=doc.get("meta", {}),
+        ))
+    return marts

@@ -1,0 +1,121 @@
+"""Minimal Superset REST client: JWT login, CSRF token, JSON calls, paging, assets import."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Iterator
+
+import requests
+
+from lakehouse.errors import LakehouseError
+
+
+class SupersetApiError(LakehouseError):
+    """A Superset API call failed; the message names the call and Superset's answer."""
+
+
+class SupersetClient:
+    """One authenticated session: JWT, browser session cookie and CSRF token.
+
+    The cookie matters: for endpoints the ``Public`` role may use, Flask-AppBuilder skips
+    the JWT and serves the request as the *session* user, which is anonymous without it.
+    """
+
+    def __init__(self, base_url: str, username: str, password: str, timeout: float = 60.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Referer"] = self.base_url
+        resp = self._post_login("/api/v1/security/login", json={
+            "username": username, "password": password, "provider": "db", "refresh": False})
+        if resp.status_code != 200:
+            raise SupersetApiError(f"connexion à Superset refusée pour « {username} » ({resp.status_code})")
+        self.session.headers["Authorization"] = "Bearer " + resp.json()["access_token"]
+        form = self.session.get(self.base_url + "/login/", timeout=timeout)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
+        if token is None:
+            raise SupersetApiError("page de connexion de Superset sans jeton CSRF")
+        self._post_login("/login/", allow_redirects=False,
+                         data={"username": username, "password": password, "csrf_token": token.group(1)})
+        self.session.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/")["result"]
+        self.username = username
+
+    def _post_login(self, path: str, **kwargs) -> requests.Response:
+        """Login calls are rate-limited by Superset (HTTP 429): wait and retry a few times."""
+        for attempt in range(6):
+            resp = self.session.post(self.base_url + path, timeout=self.timeout, **kwargs)
+            if resp.status_code != 429:
+                return resp
+            time.sleep(1 + attempt)
+        return resp
+
+    def request(self, method: str, path: str, *, ok=(200, 201), **kwargs) -> Any:
+        resp = self.session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+        if resp.status_code not in ok:
+            raise SupersetApiError(f"{method} {path} : {resp.status_code} {resp.text[:500]}")
+        if not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            return resp.text
+
+    def get(self, path: str, **kwargs) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, payload: Any = None, **kwargs) -> Any:
+        return self.request("POST", path, json=payload, **kwargs)
+
+    def put(self, path: str, payload: Any = None, **kwargs) -> Any:
+        return self.request("PUT", path, json=payload, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def iterate(self, path: str, filters: list[dict] | None = None, page_size: int = 100, **extra) -> Iterator[dict]:
+        """Every row of a list endpoint (rison ``q`` built as JSON, which Superset also accepts)."""
+        page = 0
+        while True:
+            q = {"page": page, "page_size": page_size, **extra}
+            if filters:
+                q["filters"] = filters
+            body = self.get(path, params={"q": _rison(q)})
+            rows = body.get("result", [])
+            yield from rows
+            if len(rows) < page_size:
+                return
+            page += 1
+
+    def find(self, path: str, column: str, value: Any) -> dict | None:
+        for row in self.iterate(path, [{"col": column, "opr": "eq", "value": value}]):
+            if row.get(column) == value:
+                return row
+        return None
+
+    def import_assets(self, bundle: bytes, passwords: dict | None = None) -> None:
+        """``POST /api/v1/assets/import/``: overwrite databases, datasets, charts, dashboards."""
+        data = {"passwords": json.dumps(passwords or {})}
+        self.request("POST", "/api/v1/assets/import/", files={"bundle": ("bundle.zip", bundle, "application/zip")}, data=data)
+
+
+def _rison(value: Any) -> str:
+    """Encode a value as rison (the query format of Superset's list endpoints)."""
+    if value is True:
+        return "!t"
+    if value is False:
+        return "!f"
+    if value is None:
+        return "!n"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        if value and all(c.isalnum() or c in "-_./~" for c in value) and not value[0].isdigit() and value[0] not in "-":
+            return value
+        return "'" + value.replace("!", "!!").replace("'", "!'") + "'"
+    if isinstance(value, dict):
+        return "(" + ",".join(f"{_rison(str(k))}:{_rison(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, (list, tuple)):
+        return "!(" + ",".join(_rison(v) for v in value) + ")"
+    raise TypeError(f"non encodable en rison : {type(value).__name__}")

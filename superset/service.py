@@ -1,0 +1,240 @@
+"""Install-free launcher for Superset: init, start, stop, status.
+
+Runs in the core venv and drives the separate ``.venv-superset`` through subprocesses
+(Superset pins libraries the platform cannot share). Each data directory gets its own
+Superset home ``<data_dir>/superset`` (metadata DB, secrets, PID and log files), so tests
+can run their own instance on another port next to the main one.
+
+    python superset/service.py init|start|stop|status
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakehouse.errors import LakehouseError
+from lakehouse.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = Path(__file__).resolve().parent / "superset_config.py"
+ADMIN_USER = "admin"
+
+
+class SupersetError(LakehouseError):
+    """Superset could not be installed, initialised, started or reached."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One Superset instance: where it lives and where it listens."""
+
+    settings: Settings
+    env: dict
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "Instance":
+        source = dict(os.environ if env is None else env)
+        return cls(Settings.from_env(source), source)
+
+    @property
+    def home(self) -> Path:
+        return self.settings.data_dir / "superset"
+
+    @property
+    def venv(self) -> Path:
+        return Path(self.env.get("HYPERVISEUR_SUPERSET_VENV", ROOT / ".venv-superset"))
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.superset_port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "superset.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "superset.log"
+
+    @property
+    def admin_user(self) -> str:
+        return self.env.get("HYPERVISEUR_SUPERSET_ADMIN_USER", ADMIN_USER)
+
+    @property
+    def admin_password(self) -> str:
+        return self.env.get("HYPERVISEUR_SUPERSET_ADMIN_PASSWORD") or _read_secret(self.home / "admin_password")
+
+    def bin(self, name: str) -> Path:
+        path = self.venv / "bin" / name
+        if not path.exists():
+            raise SupersetError(
+                f"{path} introuvable : l'environnement Superset n'est pas installé (lancer « make superset-venv »)"
+            )
+        return path
+
+    def child_env(self) -> dict:
+        """Environment of the Superset processes: only what superset_config.py reads."""
+        env = {k: v for k, v in self.env.items() if not k.startswith(("HYPERVISEUR_S3_", "PYTHON"))}
+        s3 = self.settings.s3
+        env.update(
+            SUPERSET_CONFIG_PATH=str(CONFIG),
+            SUPERSET_HOME=str(self.home),
+            HYPERVISEUR_SUPERSET_HOME=str(self.home),
+            HYPERVISEUR_SUPERSET_LAKE_URL=self.settings.lake_url,
+            HYPERVISEUR_SUPERSET_DUCKDB_EXTENSIONS="httpfs" if s3 else "",
+            HYPERVISEUR_SUPERSET_S3=json.dumps(
+                {"key_id": s3.access_key, "secret": s3.secret_key, "region": s3.region,
+                 "endpoint": s3.host_port, "use_ssl": s3.secure} if s3 else None
+            ),
+            FLASK_APP="superset",
+        )
+        return env
+
+
+def _read_secret(path: Path) -> str:
+    if not path.is_file():
+        raise SupersetError(f"secret absent : {path} (lancer « hyperviseur superset init »)")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _ensure_secret(path: Path, nbytes: int) -> None:
+    """Generate a secret once, readable by its owner only; never overwrite it."""
+    if path.exists():
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(secrets.token_urlsafe(nbytes) + "\n")
+
+
+def _superset(inst: Instance, *args: str) -> None:
+    proc = subprocess.run(
+        [str(inst.bin("superset")), *args], cwd=inst.home, env=inst.child_env(),
+        capture_output=True, text=True,
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise SupersetError(f"« superset {' '.join(args[:2])} » a échoué (code {proc.returncode}) :\n{tail}")
+
+
+def init(inst: Instance) -> None:
+    """Create secrets, migrate the metadata DB, create the admin and default roles. Idempotent."""
+    inst.home.mkdir(parents=True, exist_ok=True)
+    if not inst.env.get("HYPERVISEUR_SUPERSET_SECRET_KEY"):
+        _ensure_secret(inst.home / "secret_key", 48)
+    if not inst.env.get("HYPERVISEUR_SUPERSET_ADMIN_PASSWORD"):
+        _ensure_secret(inst.home / "admin_password", 18)
+    _superset(inst, "db", "upgrade")
+    _superset(
+        inst, "fab", "create-admin", "--username", inst.admin_user, "--firstname", "Admin",
+        "--lastname", "Hyperviseur", "--email", f"{inst.admin_user}@hyperviseur.invalid",
+        "--password", inst.admin_password,
+    )
+    _superset(inst, "fab", "reset-password", "--username", inst.admin_user, "--password", inst.admin_password)
+    _superset(inst, "init")
+    (inst.home / "initialised").write_text("ok\n", encoding="utf-8")
+
+
+def running_pid(inst: Instance) -> int | None:
+    try:
+        pid = int(inst.pid_file.read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def healthy(inst: Instance, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(inst.url + "/health", timeout=timeout) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start(inst: Instance, wait: float = 90.0) -> None:
+    """Start gunicorn in the background (PID file), init first if needed, wait for /health."""
+    if running_pid(inst) and healthy(inst):
+        return
+    if not (inst.home / "initialised").exists():
+        init(inst)
+    workers = inst.env.get("HYPERVISEUR_SUPERSET_WORKERS", "2")
+    threads = inst.env.get("HYPERVISEUR_SUPERSET_THREADS", "8")
+    log = open(inst.log_file, "ab")
+    proc = subprocess.Popen(
+        [str(inst.bin("gunicorn")), "--workers", workers, "--worker-class", "gthread", "--threads", threads,
+         "--timeout", "120", "--bind", f"{inst.settings.host}:{inst.settings.superset_port}",
+         "--chdir", str(inst.home), "--limit-request-line", "0", "--limit-request-field_size", "0",
+         "superset.app:create_app()"],
+        cwd=inst.home, env=inst.child_env(), stdout=log, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    log.close()
+    inst.pid_file.write_text(str(proc.pid), encoding="utf-8")
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SupersetError(f"Superset s'est arrêté au démarrage (code {proc.returncode}), voir {inst.log_file}")
+        if healthy(inst):
+            return
+        time.sleep(0.5)
+    stop(inst)
+    raise SupersetError(f"Superset ne répond pas sur {inst.url}/health après {wait:.0f} s, voir {inst.log_file}")
+
+
+def stop(inst: Instance, wait: float = 20.0) -> bool:
+    """Stop the instance of this data directory; True if one was running."""
+    pid = running_pid(inst)
+    if pid is None:
+        inst.pid_file.unlink(missing_ok=True)
+        return False
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and running_pid(inst):
+        time.sleep(0.2)
+    if running_pid(inst):
+        os.killpg(pid, signal.SIGKILL)
+    inst.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def login_banner(inst: Instance) -> str:
+    """The login to print at start; a password given by the environment is never echoed."""
+    if inst.env.get("HYPERVISEUR_SUPERSET_ADMIN_PASSWORD"):
+        secret = "mot de passe : variable HYPERVISEUR_SUPERSET_ADMIN_PASSWORD"
+    else:
+        secret = f"mot de passe : {inst.admin_password} (fichier {inst.home / 'admin_password'})"
+    return f"Superset : {inst.url}  —  identifiant : {inst.admin_user}, {secret}"
+
+
+def main(argv: list[str]) -> int:
+    actions = {"init": init, "start": start, "stop": stop, "status": None}
+    if len(argv) != 1 or argv[0] not in actions:
+        print("usage : service.py init|start|stop|status", file=sys.stderr)
+        return 2
+    inst = Instance.from_env()
+    try:
+        if argv[0] == "status":
+            up = running_pid(inst) and healthy(inst)
+            print(f"Superset {'en marche' if up else 'arrêté'} ({inst.url})")
+            return 0 if up else 3
+        actions[argv[0]](inst)
+    except LakehouseError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 1
+    if argv[0] == "start":
+        print(login_banner(inst))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,118 @@
+"""One real Superset per test session, from .venv-superset, on a test port and a temp data dir.
+
+Nothing is installed here: the Makefile builds .venv-superset; without it the tests fail
+with the command to run. The serving catalog is synthetic (``synthetic_marts``) with the
+real mart names and columns, so the tests do not depend on the whole pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import synthetic_marts  # noqa: E402
+
+from superset import service  # noqa: E402
+from superset.access import AccessProvisioner  # noqa: E402
+from superset.bundle import DATABASE_NAME  # noqa: E402
+from superset.client import SupersetApiError, SupersetClient  # noqa: E402
+from superset.provision import admin_client, provision  # noqa: E402
+
+EXPORT_ROW_LIMIT = 500
+USERS = {"agent_eau": ["Agent_eau"], "analyste": ["Analyst"], "referent": ["Steward"]}
+
+
+@pytest.fixture(scope="session")
+def superset_instance(tmp_path_factory):
+    venv = service.ROOT / ".venv-superset"
+    if not (venv / "bin" / "superset").exists():
+        pytest.fail(f"{venv} absent : construire l'environnement Superset avec « make superset-venv »")
+    data = tmp_path_factory.mktemp("superset-data")
+    synthetic_marts.build(data / "lake", data / "serving.duckdb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_") or k.startswith("HYPERVISEUR_TEST_")}
+    env.update({
+        "HYPERVISEUR_DATA_DIR": str(data),
+        "HYPERVISEUR_SUPERSET_PORT": os.environ.get("HYPERVISEUR_TEST_SUPERSET_PORT", "18088"),
+        "HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT": str(EXPORT_ROW_LIMIT),
+        "HYPERVISEUR_SUPERSET_WORKERS": "2",
+    })
+    inst = service.Instance.from_env(env)
+    service.start(inst, wait=180)
+    try:
+        yield inst
+    finally:
+        service.stop(inst)
+
+
+MANIFEST = {"nodes": {
+    "model.hyperviseur.mart_water_night_flow": {
+        "resource_type": "model", "name": "mart_water_night_flow",
+        "description": "Débit minimum de nuit par secteur et par nuit.",
+        "columns": {"min_night_flow_m3h": {"description": "Débit minimum entre 2 h et 4 h (m³/h)"}},
+        "config": {"meta": {}},
+    },
+    "test.hyperviseur.not_null_mart_water_night_flow_sector_id": {
+        "resource_type": "test", "name": "not_null", "depends_on": {"nodes": ["model.hyperviseur.mart_water_night_flow"]},
+    },
+}}
+
+
+@pytest.fixture(scope="session")
+def manifest(superset_instance) -> Path:
+    """A small dbt manifest: one documented, tested mart (certified), the others undocumented."""
+    path = superset_instance.settings.data_dir / "manifest.json"
+    path.write_text(json.dumps(MANIFEST, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def provisioned(superset_instance, manifest):
+    return provision(superset_instance, manifest=manifest)
+
+
+@pytest.fixture(scope="session")
+def admin(superset_instance, provisioned) -> SupersetClient:
+    return admin_client(superset_instance)
+
+
+@pytest.fixture(scope="session")
+def users(superset_instance, admin) -> dict[str, SupersetClient]:
+    access = AccessProvisioner(admin, DATABASE_NAME)
+    clients = {}
+    for name, roles in USERS.items():
+        password = secrets.token_urlsafe(12)
+        access.ensure_user(name, password, roles)
+        clients[name] = SupersetClient(superset_instance.url, name, password)
+    return clients
+
+
+@pytest.fixture(scope="session")
+def database_id(admin) -> int:
+    return admin.find("/api/v1/database/", "database_name", DATABASE_NAME)["id"]
+
+
+@pytest.fixture(scope="session")
+def run_sql(database_id):
+    """Run SQL in SQL Lab as a client; returns (rows, None) or (None, error text)."""
+
+    def run(client: SupersetClient, sql: str, limit: int = 1000, schema: str = "masked"):
+        try:
+            body = client.post("/api/v1/sqllab/execute/", {
+                "database_id": database_id, "sql": sql, "schema": schema, "runAsync": False,
+                "queryLimit": limit, "client_id": secrets.token_hex(5),
+            })
+        except SupersetApiError as exc:
+            return None, str(exc)
+        if body.get("status") != "success":
+            return None, str(body)
+        return body["data"], None
+
+    return run

@@ -1,0 +1,65 @@
+"""Every starter dashboard renders in Chromium (Debian package, no downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from superset.bundle import load_spec
+
+pytestmark = [pytest.mark.superset, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(os.environ.get("HYPERVISEUR_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")) / "superset"
+
+# Per chart: rendered (something drawn), loading (spinner still there), failed (error shown).
+STATE_JS = """() => [...document.querySelectorAll('[data-test="chart-grid-component"]')].map(el => ({
+  name: (el.innerText || '').split('\\n')[0],
+  rendered: el.querySelectorAll('canvas, svg, table').length > 0,
+  loading: el.querySelectorAll('[data-test="loading-indicator"], .loading, [aria-label="loading"]').length > 0,
+  failed: el.querySelectorAll('[role="alert"], .ant-alert-error, [data-test="chart-error"]').length > 0,
+}))"""
+
+
+@pytest.fixture(scope="module")
+def browser_page(superset_instance, provisioned):
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} absent : installer le paquet Debian « chromium » (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1400}, locale="fr-FR")
+        page.goto(superset_instance.url + "/login/")
+        page.fill("#username", superset_instance.admin_user)
+        page.fill("#password", superset_instance.admin_password)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+        yield page
+        browser.close()
+
+
+@pytest.mark.parametrize("dashboard", load_spec(), ids=lambda d: d["slug"])
+def test_starter_dashboard_renders_every_chart(superset_instance, browser_page, dashboard):
+    page = browser_page
+    page.goto(f"{superset_instance.url}/superset/dashboard/{dashboard['slug']}/")
+    page.wait_for_selector('[data-test="chart-grid-component"]', timeout=60_000)
+    deadline = time.monotonic() + 60
+    while True:
+        charts = page.evaluate(STATE_JS)
+        done = len(charts) == len(dashboard["charts"]) and all(c["rendered"] and not c["loading"] for c in charts)
+        if done or any(c["failed"] for c in charts) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{dashboard['slug']}.png"), full_page=True)
+    assert len(charts) == len(dashboard["charts"]), charts
+    bad = [c for c in charts if c["failed"] or c["loading"] or not c["rendered"]]
+    assert not bad, f"graphiques non rendus dans {dashboard['slug']} : {bad}"
+    assert "Qualité" in page.content() or dashboard["title"].split()[0] in page.content()
