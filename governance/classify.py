@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from governance import proposals
-from governance.audit import AuditLog
+from lakehouse.audit import AuditLog
 from governance.catalog import curated_models, data_fingerprint, locate, raw_datasets
 from governance.scan import ScanConfig, mark_changes, scan_table
 from governance.state import Classifier

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from governance.audit import AuditLog
+from lakehouse.audit import AuditLog
 from governance.levels import check_level, check_tag
 from lakehouse.errors import LakehouseError
 

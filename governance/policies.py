@@ -46,7 +46,7 @@ def check_access(lh, role: str, dataset: str, level: str, actor: str) -> str:
     """Schema to read, or :class:`AccessDenied` (recorded in the audit log)."""
     schema = schema_for(role, level)
     if schema is None:
-        from governance.audit import AuditLog
+        from lakehouse.audit import AuditLog
 
         AuditLog(lh).append("access.denied", actor, {"role": role, "dataset": dataset, "level": level})
         raise AccessDenied(f"accès refusé : le rôle « {role} » n'est pas habilité au niveau {level} de « {dataset} »")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from governance.audit import AuditLog
+from lakehouse.audit import AuditLog
 from lakehouse.errors import ObjectNotFound
 from opendata import catalog, export, gate, site, vocab
 from opendata.metadata import declared, load_manifest

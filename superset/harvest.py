@@ -8,7 +8,7 @@ so a harvest never records a query twice.
 
 from __future__ import annotations
 
-from governance.audit import AuditLog
+from lakehouse.audit import AuditLog
 from lakehouse.errors import ObjectNotFound
 from superset.client import SupersetClient
 

@@ -7,9 +7,9 @@ import sys
 import click
 
 from lakehouse.errors import LakehouseError
-from orchestration.cli import lake, run
+from orchestration.cli import alerts, audit, demo, govern, ingest, lake, opendata, run, stream, superset
 
-COMMANDS = [run.run, lake.lake]
+COMMANDS = [run.run, run.ui, lake.lake, govern.govern, audit.audit, ingest.ingest, demo.demo, stream.stream, alerts.alerts, opendata.opendata, superset.superset]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -25,7 +25,7 @@ def alerts() -> None:
 def engine_cmd(duration: float | None, root: str | None) -> None:
     """Écouter les flux MQTT et lever les alertes (consommateur indépendant de l'ingestion)."""
     from alerting.engine import Engine, MqttRunner
-    from governance.audit import AuditLog
+    from lakehouse.audit import AuditLog
 
     lh = lakehouse()
     engine = Engine(lh, root=root, audit=AuditLog(lh))

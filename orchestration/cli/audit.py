@@ -19,7 +19,7 @@ def audit() -> None:
 @french_errors
 def verify():
     """Vérifier la chaîne ; nomme le premier enregistrement altéré, supprimé ou déplacé."""
-    from governance.audit import AuditLog
+    from lakehouse.audit import AuditLog
 
     result = AuditLog(lakehouse()).verify()
     if result.ok:
@@ -34,7 +34,7 @@ def verify():
 @french_errors
 def show(last):
     """Afficher les derniers enregistrements."""
-    from governance.audit import AuditLog
+    from lakehouse.audit import AuditLog
 
     t = Table()
     for col in ("n°", "date", "événement", "auteur", "détail"):
@@ -49,7 +49,7 @@ def show(last):
 @french_errors
 def purge(by):
     """Supprimer les enregistrements plus anciens que la durée de conservation (HYPERVISEUR_AUDIT_RETENTION_DAYS)."""
-    from governance.audit import AuditLog
+    from lakehouse.audit import AuditLog
 
     log = AuditLog(lakehouse())
     n = log.purge(actor=by)

@@ -1,30 +1,196 @@
-"""`hyperviseur run`: the main job on the configured lake (the embedded demo by default)."""
+"""`hyperviseur run`: materialise the whole asset graph on the configured lake.
+
+Runs in-process with a Dagster instance in ``<data_dir>/dagster`` (the one the UI of
+``hyperviseur ui`` shows). If the last run of the graph failed, it is resumed from the
+failure: finished steps are not redone. Prints a French summary.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import contextlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 import click
-import pyarrow as pa
+from rich.table import Table
 
-from lakehouse.lake import Zone
+from lakehouse.platform import Lakehouse
 from orchestration.cli.common import console, french_errors, lakehouse
+
+EVENT_LABELS = {
+    "leak": "fuite(s)", "pollution_peak": "pic(s) de pollution", "traffic_jam": "embouteillage(s)",
+    "lamp_failure_cluster": "panne(s) groupée(s) d'éclairage", "energy_drift": "dérive(s) énergétique(s)",
+    "report_burst": "afflux de signalements", "cctv_event": "détection(s) de vidéoprotection",
+}
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    success: bool
+    resumed_from: str | None
+    materialized: list[str] = field(default_factory=list)
+    skipped_marts: list[str] = field(default_factory=list)
+    checks_passed: list[str] = field(default_factory=list)
+    checks_failed: list[str] = field(default_factory=list)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    step_failures: list[str] = field(default_factory=list)
+    events: dict[str, int] = field(default_factory=dict)  # incident timeline: rows per event kind
+
+
+def dagster_home(lh: Lakehouse) -> Path:
+    home = lh.settings.data_dir / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # defaults: SQLite storage in this folder
+        config.write_text("# Instance Dagster locale d'Hyperviseur (stockage SQLite dans ce dossier).\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def instance_for(lh: Lakehouse):
+    from dagster import DagsterInstance
+
+    dagster_home(lh)
+    return DagsterInstance.get()
+
+
+def _last_run(instance, job_name: str):
+    from dagster import RunsFilter
+
+    runs = instance.get_runs(filters=RunsFilter(job_name=job_name), limit=1)
+    return runs[0] if runs else None
+
+
+def run_graph(lh: Lakehouse, *, days: float = 14, scale: float = 1.0, seed: int = 42, end: str | None = None,
+              resume: bool = True, instance=None) -> RunSummary:
+    """Materialise every asset; resume the last run of the graph if it failed.
+
+    dbt's own log (English, verbose) goes to ``<data_dir>/dagster/derniere_execution.log``.
+    """
+    instance = instance or instance_for(lh)
+    log_path = lh.settings.data_dir / "dagster" / "derniere_execution.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        return _execute(lh, instance, days=days, scale=scale, seed=seed, end=end, resume=resume)
+
+
+def _execute(lh: Lakehouse, instance, *, days, scale, seed, end, resume) -> RunSummary:
+    from dagster import DagsterRunStatus, ReexecutionOptions, execute_job, reconstructable
+
+    from orchestration.assets.raw import DEMO_END
+    from orchestration.definitions import FULL_JOB, get_full_job
+
+    job = reconstructable(get_full_job)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    last = _last_run(instance, FULL_JOB)
+    resumed_from = None
+    if resume and last is not None and last.status == DagsterRunStatus.FAILURE:
+        resumed_from = last.run_id
+        result = execute_job(job, instance=instance,
+                             reexecution_options=ReexecutionOptions.from_failure(last.run_id, instance),
+                             run_config={**(last.run_config or {}), **quiet}, raise_on_error=False)
+    else:
+        config = {"ops": {"ingestion_brute": {"config": {"days": days, "scale": scale, "seed": seed, "end": end or DEMO_END}}},
+                  **quiet}
+        result = execute_job(job, instance=instance, run_config=config, raise_on_error=False)
+    with result:
+        summary = _summarise(lh, result, resumed_from)
+    return summary
+
+
+def _summarise(lh: Lakehouse, result, resumed_from: str | None) -> RunSummary:
+    from quality.suites import MARTS
+
+    summary = RunSummary(result.run_id, result.success, resumed_from)
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            summary.materialized.append(event.asset_key.to_user_string())
+        elif event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            cause = error.cause if error and error.cause else error
+            summary.step_failures.append(f"{event.step_key} : {cause.message.strip() if cause else 'erreur'}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            ev = event.event_specific_data
+            name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
+            (summary.checks_passed if ev.passed else summary.checks_failed).append(name)
+    summary.skipped_marts = [m for m in MARTS if m not in summary.materialized]
+    con = lh.duckdb()
+    try:
+        for mart in MARTS:
+            key = f"curated/{mart}/data.parquet"
+            if lh.storage.exists(key):
+                summary.mart_rows[mart] = con.execute(f"SELECT count(*) FROM read_parquet('{lh.storage.uri(key)}')").fetchone()[0]
+        timeline = "curated/mart_incident_timeline/data.parquet"
+        if lh.storage.exists(timeline):
+            summary.events = dict(con.execute(
+                f"SELECT event_kind, count(*) FROM read_parquet('{lh.storage.uri(timeline)}') GROUP BY 1 ORDER BY 1").fetchall())
+    finally:
+        con.close()
+    return summary
+
+
+def print_summary(lh: Lakehouse, s: RunSummary) -> None:
+    from quality.report import KEY as REPORT_KEY
+
+    if s.resumed_from:
+        console.print(f"Reprise du run échoué {s.resumed_from[:8]} (les étapes terminées ne sont pas refaites).")
+    status = "[green]réussie[/]" if s.success else "[red]en échec[/]"
+    console.print(f"Exécution {s.run_id[:8]} {status} : {len(s.materialized)} jeu(x) de données matérialisé(s).")
+    table = Table("Mart", "Lignes", "Reconstruit")
+    for mart, rows in sorted(s.mart_rows.items()):
+        table.add_row(mart, f"{rows:,}".replace(",", " "), "oui" if mart in s.materialized else "[yellow]non[/]")
+    console.print(table)
+    console.print(f"Contrôles qualité : [green]{len(s.checks_passed)} réussi(s)[/], "
+                  f"[{'red' if s.checks_failed else 'green'}]{len(s.checks_failed)} en échec[/]")
+    for name in s.checks_failed:
+        console.print(f"  • {name}", highlight=False)
+    if s.events:
+        console.print("Chronologie des incidents : " + ", ".join(
+            f"{n} {EVENT_LABELS.get(kind, kind)}" for kind, n in sorted(s.events.items())))
+    for failure in s.step_failures:
+        console.print(f"[red]Étape en échec[/] {failure}", highlight=False)
+    if s.skipped_marts:
+        console.print(f"[yellow]Marts non reconstruits lors de cette exécution :[/] {', '.join(s.skipped_marts)}")
+    console.print(f"Marts : {lh.storage.uri('curated')}/<mart>/data.parquet")
+    console.print(f"Rapport qualité : {lh.storage.uri(REPORT_KEY)}")
+    console.print(f"Documentation des jeux de données : {lh.storage.uri('_meta/docs/dbt/index.html')}")
+    console.print(f"Journal détaillé : {lh.settings.data_dir / 'dagster' / 'derniere_execution.log'}")
+    console.print(f"Historique des exécutions : {lh.settings.data_dir / 'dagster'} (interface : hyperviseur ui)")
 
 
 @click.command()
+@click.option("--jours", "days", default=14.0, show_default=True, help="Durée simulée du territoire de démonstration.")
+@click.option("--echelle", "scale", default=1.0, show_default=True, help="Densité des mesures simulées (1 = nominale).")
+@click.option("--graine", "seed", default=42, show_default=True, help="Graine du simulateur (reproductibilité).")
+@click.option("--fin", "end", default=None, help="Fin de la période simulée (ISO 8601, UTC). Défaut : 2026-03-15.")
+@click.option("--nouveau", is_flag=True, help="Toujours lancer une nouvelle exécution (pas de reprise).")
 @french_errors
-def run() -> None:
+def run(days: float, scale: float, seed: int, end: str | None, nouveau: bool) -> None:
     """Exécuter la chaîne complète sur le territoire de démonstration."""
     lh = lakehouse()
-    smoke = pa.table({
-        "check": ["écriture", "lecture"],
-        "at": pa.array([datetime.now(timezone.utc)] * 2, pa.timestamp("us", tz="UTC")),
-    })
-    manifest = lh.lake.write_batch(Zone.RAW, "platform", "smoke", smoke, origin="hyperviseur run")
-    con = lh.duckdb()
-    rows = con.execute(
-        f"SELECT count(*) FROM read_parquet('{lh.lake.dataset_glob(Zone.RAW, 'platform', 'smoke')}')"
-    ).fetchone()[0]
-    console.print(f"Lac : [bold]{lh.settings.lake_url}[/] ({lh.settings.backend})")
-    console.print(f"Lot {manifest.batch_id} écrit : {lh.storage.uri(manifest.key)} ({manifest.rows} lignes)")
-    console.print(f"Relu par DuckDB : {rows} ligne(s) dans raw/platform/smoke")
+    console.print(f"Lac : [bold]{lh.settings.lake_url}[/] ({lh.settings.backend}) — territoire Val-de-Lys, {days:g} jours")
+    started = datetime.now()
+    summary = run_graph(lh, days=days, scale=scale, seed=seed, end=end, resume=not nouveau)
+    print_summary(lh, summary)
+    console.print(f"Durée : {(datetime.now() - started).total_seconds():.0f} s")
+    if not summary.success:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.option("--port", default=None, type=int, help="Port de l'interface (défaut : HYPERVISEUR_DAGSTER_PORT, 3000).")
+@french_errors
+def ui(port: int | None) -> None:
+    """Ouvrir l'interface Dagster (lignage, exécutions, contrôles) sur 127.0.0.1."""
+    import shutil
+    import sys
+
+    lh = lakehouse()
+    dagster_home(lh)
+    exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    host, port = lh.settings.host, port or lh.settings.dagster_port
+    console.print(f"Interface Dagster : http://{host}:{port} (Ctrl+C pour arrêter)")
+    os.execv(exe, [exe, "dev", "-h", host, "-p", str(port), "-m", "orchestration.definitions"])

@@ -16,7 +16,7 @@ from alerting.errors import ConfigError
 from alerting.graph import ConsequenceGraph
 from alerting.referential import Referential
 from alerting.store import AlertStore
-from governance.audit import AuditLog
+from lakehouse.audit import AuditLog
 
 T0 = datetime(2026, 3, 9, 8, tzinfo=timezone.utc)
 

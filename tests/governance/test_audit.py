@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from governance.audit import AuditLog, RECORDS, retention_days
+from lakehouse.audit import AuditLog, RECORDS, retention_days
 from lakehouse.errors import SettingsError
 
 

@@ -4,7 +4,7 @@ import pyarrow as pa
 import yaml
 
 from governance import proposals
-from governance.audit import AuditLog
+from lakehouse.audit import AuditLog
 from governance.classify import scan_dataset
 from governance.decisions import DecisionStore
 from governance.export_guard import refusal_reasons

@@ -50,7 +50,7 @@ def test_roles_and_access_denials(gov_lake):
     assert schema_for("public", "PUBLIC") == "public"
     with pytest.raises(AccessDenied):
         check_access(gov_lake, "public", "mart_citizen_reports", "CONFIDENTIEL", "citoyen")
-    from governance.audit import AuditLog
+    from lakehouse.audit import AuditLog
 
     assert AuditLog(gov_lake).records()[-1]["event_type"] == "access.denied"
 

@@ -10,7 +10,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from governance.audit import AuditLog
+from lakehouse.audit import AuditLog
 from governance.decisions import DecisionStore
 from opendata.gate import NO_QUALITY_RUN
 from opendata.publish import publish

@@ -138,7 +138,7 @@ def test_download_row_limit_for_non_admin_roles(users, admin, run_sql):
 
 
 def test_query_log_is_harvested_into_the_audit_log(superset_instance, users, admin, run_sql):
-    from governance.audit import AuditLog
+    from lakehouse.audit import AuditLog
     from lakehouse.platform import Lakehouse
 
     marker = "SELECT 4242 AS marqueur_audit"
