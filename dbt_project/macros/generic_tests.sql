@@ -1,0 +1,25 @@
+{# Rows where a column falls outside [min_value, max_value] (either bound optional). #}
+{% test accepted_range(model, column_name, min_value=none, max_value=none) %}
+select *
+from {{ model }}
+where {{ column_name }} is not null
+  and (
+    false
+    {% if min_value is not none %} or {{ column_name }} < {{ min_value }} {% endif %}
+    {% if max_value is not none %} or {{ column_name }} > {{ max_value }} {% endif %}
+  )
+{% endtest %}
+
+{# Key combinations that appear more than once. #}
+{% test unique_combination(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as n
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
+
+{# A model that must not be empty (a mart built from nothing is a broken chain). #}
+{% test not_empty(model) %}
+select 1 as empty_model
+where (select count(*) from {{ model }}) = 0
+{% endtest %}
