@@ -273,9 +273,27 @@ def _data_dir() -> Path:
 def start_dagster() -> None:
     home = _data_dir() / "dagster"
     home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():  # same instance as `hyperviseur run`; no call home
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = _port("DAGSTER", 3000)
     _start_ui("dagster", [str(BIN / "dagster-webserver"), "-h", HOST, "-p", str(port), "-m", "orchestration.definitions"],
               f"http://{HOST}:{port}/server_info", env={"DAGSTER_HOME": str(home)})
+
+
+def start_dagster_daemon() -> None:
+    """Runs schedules and the inbox sensor; it has no HTTP port: it is ready if still alive after 3 s."""
+    home = _data_dir() / "dagster"
+    if _running_pid("dagster-daemon"):
+        return
+    log = RUN_DIR / "dagster-daemon.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-m", "orchestration.definitions"], cwd=REPO,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=dict(os.environ, DAGSTER_HOME=str(home)))
+    _pid_file("dagster-daemon").write_text(str(proc.pid))
+    time.sleep(3)
+    if proc.poll() is not None:
+        raise ServiceError(f"dagster-daemon exited with {proc.returncode}; log {log}:\n{log.read_text(errors='replace')[-2000:]}")
 
 
 def start_portal() -> None:
@@ -298,10 +316,11 @@ def stop_superset(name: str = "superset") -> None:
     subprocess.run([str(BIN / "hyperviseur"), "superset", "stop"], cwd=REPO, check=False)
 
 
-STARTERS = {"s3": start_s3, "mqtt": start_mqtt, "dagster": start_dagster, "superset": start_superset,
+STARTERS = {"s3": start_s3, "mqtt": start_mqtt, "dagster": start_dagster, "dagster-daemon": start_dagster_daemon,
+            "superset": start_superset,
             "portal": start_portal, "alerts": start_alerts_page}
 STOPPERS = {"superset": stop_superset}
-GROUPS = {"test": ["s3", "mqtt"], "ui": ["dagster", "superset", "portal", "alerts"]}
+GROUPS = {"test": ["s3", "mqtt"], "ui": ["dagster", "dagster-daemon", "superset", "portal", "alerts"]}
 
 
 def urls() -> list[str]:

@@ -1,28 +1,56 @@
-"""Governance step for the orchestrator: scan the lake, propagate levels, rebuild serving.
+"""Governance in the graph: classify every dataset, then rebuild the serving catalog.
 
-The lead wires :func:`govern_lake` as a Dagster asset downstream of the dbt marts.
+Both run after the marts, so a mart's level (max of what it reads, unless a steward
+declassified it) is known before anything is served to Superset or published.
 """
 
-from __future__ import annotations
+import dagster as dg
+
+from orchestration.resources import LakehouseResource
+from quality.suites import MARTS
+
+GROUP = "gouvernance"
+CLASSIFICATION = dg.AssetKey(["gouvernance", "classification"])
+SERVING_CATALOG = dg.AssetKey(["gouvernance", "catalogue_de_service"])
 
 
-def govern_lake(lh, *, sample_size: int = 200, force: bool = False, actor: str = "dagster") -> dict:
-    """Scan every raw dataset and mart (unchanged ones are skipped), propagate levels through
-    dbt lineage to the registry, rebuild the serving DuckDB; returns a summary for metadata."""
+@dg.asset(
+    key=CLASSIFICATION,
+    group_name=GROUP,
+    deps=[dg.AssetKey([name]) for name in MARTS],
+    description="Classification des colonnes (Presidio, reconnaisseurs français), décisions des responsables, "
+                "niveaux propagés par la lignée dbt.",
+)
+def data_classification(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     from governance.classify import propagate, scan_all
     from governance.scan import ScanConfig
-    from governance.serving import build_serving_catalog
     from governance.state import Classifier
 
-    proposals = scan_all(lh, ScanConfig(sample_size=sample_size), force=force, actor=actor)
+    lh = lakehouse.get()
+    proposals = scan_all(lh, ScanConfig(sample_size=200), actor="dagster")
     classifier = Classifier(lh)
     levels = propagate(lh, classifier)
-    serving = build_serving_catalog(lh, classifier=classifier)
     pending = {name: classifier.state(name).pending for name in levels if classifier.state(name).pending}
-    return {
-        "scanned": sorted(n for n, p in proposals.items() if not p.get("skipped")),
-        "unchanged": sorted(n for n, p in proposals.items() if p.get("skipped")),
-        "levels": levels,
-        "pending_reviews": pending,
-        "serving_db": str(serving),
-    }
+    for name, columns in pending.items():
+        context.log.warning(f"{name} : revue en attente pour {', '.join(columns)}")
+    return dg.MaterializeResult(metadata={
+        "jeux_analyses": len([p for p in proposals.values() if not p.get("skipped")]),
+        "jeux_inchanges": len([p for p in proposals.values() if p.get("skipped")]),
+        "niveaux": dg.MetadataValue.json(levels),
+        "revues_en_attente": dg.MetadataValue.json(pending),
+    })
+
+
+@dg.asset(
+    key=SERVING_CATALOG,
+    group_name=GROUP,
+    deps=[CLASSIFICATION],
+    description="Base DuckDB en lecture seule servie à Superset : vues claires, masquées et publiques par rôle.",
+    kinds={"duckdb"},
+)
+def serving_catalog(lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    from governance.serving import build_serving_catalog
+
+    lh = lakehouse.get()
+    path = build_serving_catalog(lh)
+    return dg.MaterializeResult(metadata={"fichier": str(path)})

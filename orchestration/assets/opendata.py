@@ -1,21 +1,31 @@
-"""Open-data publication as one orchestration step (the lead wires it into Dagster).
+"""Open-data publication in the graph, downstream of the marts and their blocking checks.
 
-Call :func:`publish_opendata` from an asset that depends on the marts and their quality
-checks; its return value is suitable as asset metadata.
+Only what passes every gate goes online (PUBLIC level, no PII tag, quality passed,
+steward approval); each refusal is audited with its reasons.
 """
 
-from __future__ import annotations
+import dagster as dg
 
-from opendata.publish import publish
+from orchestration.assets.governance import CLASSIFICATION
+from orchestration.resources import LakehouseResource
+from quality.suites import MARTS
 
 
-def publish_opendata(lh, datasets: list[str] | None = None, actor: str = "dagster") -> dict:
-    """Publish what passes the gates; returns counts and reasons for the run's metadata."""
-    report = publish(lh, datasets, actor=actor)
-    return {
-        "published": report.published,
-        "unchanged": report.unchanged,
-        "refused": report.refused,
-        "withdrawn": report.withdrawn,
-        "online": report.online,
-    }
+@dg.asset(
+    key=dg.AssetKey(["opendata", "portail"]),
+    group_name="open_data",
+    deps=[CLASSIFICATION] + [dg.AssetKey([name]) for name in MARTS],
+    description="Exports publics (CSV, Parquet, JSON, GeoJSON), catalogue DCAT-AP et portail citoyen.",
+)
+def opendata_portal(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    from opendata.publish import publish
+
+    report = publish(lakehouse.get(), None, actor="dagster")
+    for name, reasons in report.refused.items():
+        context.log.info(f"{name} non publié : {' ; '.join(reasons)}")
+    return dg.MaterializeResult(metadata={
+        "en_ligne": dg.MetadataValue.json(report.online),
+        "publies": dg.MetadataValue.json(report.published),
+        "refuses": dg.MetadataValue.json(report.refused),
+        "retires": dg.MetadataValue.json(report.withdrawn),
+    })

@@ -81,10 +81,9 @@ def raw_datasets(context: dg.AssetExecutionContext, config: RawIngestConfig, lak
 
 
 def _demo(lh, config: RawIngestConfig) -> dict[str, tuple[int, int, int]]:
-    from ingestion.demo.simulator import simulate
+    from orchestration.assets.realtime import simulate_with_live_stream
 
-    end = datetime.fromisoformat(config.end).astimezone(UTC)
-    result = simulate(lh, end=end, days=config.days, seed=config.seed, scale=config.scale, files=False)
+    result, _ = simulate_with_live_stream(lh, end=config.end, days=config.days, seed=config.seed, scale=config.scale)
     return {n: (c.rows_in, c.rows_raw, c.rows_quarantined) for n, c in result.report.datasets.items()}
 
 

@@ -38,14 +38,18 @@ class RunSummary:
     mart_rows: dict[str, int] = field(default_factory=dict)
     step_failures: list[str] = field(default_factory=list)
     events: dict[str, int] = field(default_factory=dict)  # incident timeline: rows per event kind
+    metadata: dict[str, dict] = field(default_factory=dict)  # asset key -> materialisation metadata
+
+
+DAGSTER_YAML = "# Instance Dagster locale d'Hyperviseur (stockage SQLite dans ce dossier).\ntelemetry:\n  enabled: false\n"
 
 
 def dagster_home(lh: Lakehouse) -> Path:
     home = lh.settings.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():  # defaults: SQLite storage in this folder
-        config.write_text("# Instance Dagster locale d'Hyperviseur (stockage SQLite dans ce dossier).\n")
+    if not config.exists():  # SQLite storage in this folder (the default); no call home
+        config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -93,8 +97,8 @@ def _execute(lh: Lakehouse, instance, *, days, scale, seed, end, resume) -> RunS
                              reexecution_options=ReexecutionOptions.from_failure(last.run_id, instance),
                              run_config={**(last.run_config or {}), **quiet}, raise_on_error=False)
     else:
-        config = {"ops": {"ingestion_brute": {"config": {"days": days, "scale": scale, "seed": seed, "end": end or DEMO_END}}},
-                  **quiet}
+        demo = {"days": days, "scale": scale, "seed": seed, "end": end or DEMO_END}
+        config = {"ops": {"ingestion_brute": {"config": demo}, "alertes__incidents": {"config": demo}}, **quiet}
         result = execute_job(job, instance=instance, run_config=config, raise_on_error=False)
     with result:
         summary = _summarise(lh, result, resumed_from)
@@ -107,7 +111,10 @@ def _summarise(lh: Lakehouse, result, resumed_from: str | None) -> RunSummary:
     summary = RunSummary(result.run_id, result.success, resumed_from)
     for event in result.all_events:
         if event.event_type_value == "ASSET_MATERIALIZATION":
-            summary.materialized.append(event.asset_key.to_user_string())
+            key = event.asset_key.to_user_string()
+            summary.materialized.append(key)
+            meta = event.event_specific_data.materialization.metadata
+            summary.metadata[key] = {k: getattr(v, "value", v) for k, v in meta.items()}
         elif event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
             cause = error.cause if error and error.cause else error
@@ -154,11 +161,29 @@ def print_summary(lh: Lakehouse, s: RunSummary) -> None:
         console.print(f"[red]Étape en échec[/] {failure}", highlight=False)
     if s.skipped_marts:
         console.print(f"[yellow]Marts non reconstruits lors de cette exécution :[/] {', '.join(s.skipped_marts)}")
+    _print_downstream(lh, s)
     console.print(f"Marts : {lh.storage.uri('curated')}/<mart>/data.parquet")
     console.print(f"Rapport qualité : {lh.storage.uri(REPORT_KEY)}")
     console.print(f"Documentation des jeux de données : {lh.storage.uri('_meta/docs/dbt/index.html')}")
     console.print(f"Journal détaillé : {lh.settings.data_dir / 'dagster' / 'derniere_execution.log'}")
     console.print(f"Historique des exécutions : {lh.settings.data_dir / 'dagster'} (interface : hyperviseur ui)")
+
+
+def _print_downstream(lh: Lakehouse, s: RunSummary) -> None:
+    """Governance, open data and alerts: what a steward, a citizen and an operator get."""
+    pending = s.metadata.get("gouvernance/classification", {}).get("revues_en_attente")
+    if pending is not None:
+        console.print(f"Gouvernance : {len(pending)} jeu(x) avec des colonnes à revoir"
+                      + (" (hyperviseur govern review)" if pending else ""))
+    online = s.metadata.get("opendata/portail", {}).get("en_ligne")
+    if online is not None:
+        console.print(f"Open data : {len(online)} jeu(x) en ligne — portail {lh.storage.uri('opendata/index.html')}")
+    alerts = s.metadata.get("alertes/incidents", {})
+    if alerts:
+        console.print(f"Alertes : {alerts.get('incidents_ouverts', 0)} incident(s) ouvert(s) "
+                      f"sur {alerts.get('messages', 0):,} messages".replace(",", " "))
+        for incident in (alerts.get("incidents") or [])[:5]:
+            console.print(f"  • priorité {incident['priorite']:.0f} — {incident['titre']}", highlight=False)
 
 
 @click.command()
