@@ -32,7 +32,7 @@ DATABASE_NAME = "hyperviseur"
 VERSION = "1.0.0"
 _NAMESPACE = uuid.UUID("5b0e3c2e-6c1e-4a8e-9d53-7d1f1c0c2a61")
 
-WIDTH = {"big_number": 4, "pie": 4, "table": 12}
+WIDTH = {"big_number": 4, "pie": 4, "table": 12, "line": 8, "bar": 8, "heatmap": 8}
 HEIGHT = {"big_number": 30, "table": 60}
 GRID = 12
 
@@ -66,10 +66,18 @@ def _metric(m: dict) -> dict:
     return {"expressionType": "SQL", "sqlExpression": m["sql"], "label": m["label"]}
 
 
+def _adhoc_filters(chart: dict) -> list[dict]:
+    """The chart's ``where`` (SQL over the dataset's columns) as a custom SQL filter."""
+    if not chart.get("where"):
+        return []
+    return [{"expressionType": "SQL", "clause": "WHERE", "sqlExpression": chart["where"],
+             "filterOptionName": "filter_" + slugify(chart["name"]), "isExtra": False, "isNew": False}]
+
+
 def chart_params(chart: dict) -> dict:
     """Superset ``form_data`` of one chart of ``dashboards.yaml``."""
     kind = chart["kind"]
-    base = {"adhoc_filters": [], "time_range": "No filter", "extra_form_data": {}, "dashboards": []}
+    base = {"adhoc_filters": _adhoc_filters(chart), "time_range": "No filter", "extra_form_data": {}, "dashboards": []}
     if kind in ("line", "bar"):
         return {**base,
                 "viz_type": "echarts_timeseries_line" if kind == "line" else "echarts_timeseries_bar",
@@ -78,7 +86,8 @@ def chart_params(chart: dict) -> dict:
                 "row_limit": 10000, "order_desc": True, "truncate_metric": True, "show_legend": True,
                 "legendType": "scroll", "legendOrientation": "top", "rich_tooltip": True,
                 "stack": kind == "bar" and bool(chart.get("groupby")), "comparison_type": "values",
-                "annotation_layers": [], "x_axis_time_format": "smart_date", "y_axis_format": "SMART_NUMBER"}
+                "annotation_layers": [], "y_axis_format": "SMART_NUMBER",
+                "x_axis_time_format": "%d/%m" if chart.get("grain", "P1D") == "P1D" else "%d/%m %Hh"}
     if kind == "big_number":
         return {**base, "viz_type": "big_number_total", "metric": _metric(chart["metric"]),
                 "header_font_size": 0.4, "subheader_font_size": 0.15, "y_axis_format": "SMART_NUMBER"}
@@ -109,6 +118,32 @@ def chart_params(chart: dict) -> dict:
     raise LakehouseError(f"dashboards.yaml : type de graphique inconnu « {kind} » ({chart['name']})")
 
 
+def chart_query_context(chart: dict, dataset_id: int, force: bool = False, result_type: str = "full") -> dict:
+    """The ``/api/v1/chart/data`` body the frontend sends for this chart (imported charts have none).
+
+    Used to check every chart's data call (tests) and to time it (benchmark).
+    """
+    params = chart_params(chart)
+    metrics = params.get("metrics") or ([params["metric"]] if "metric" in params else [])
+    if chart["kind"] in ("line", "bar"):
+        columns = [{"timeGrain": params["time_grain_sqla"], "columnType": "BASE_AXIS", "sqlExpression": chart["x"],
+                    "label": chart["x"], "expressionType": "SQL"}, *chart.get("groupby", [])]
+    elif chart["kind"] == "heatmap":
+        columns = [chart["x"], chart["y"]]
+    elif chart["kind"] == "table" and "columns" in chart:
+        columns, metrics = list(chart["columns"]), []
+    else:
+        columns = list(chart.get("groupby", []))
+    orderby = [[metrics[0], False]] if metrics else []
+    if chart["kind"] == "table" and "columns" in chart:
+        orderby = [[chart.get("order_by", chart["columns"][0]), not chart.get("descending", False)]]
+    query = {"columns": columns, "metrics": metrics, "filters": [],
+             "extras": {"having": "", "where": f"({chart['where']})" if chart.get("where") else ""},
+             "row_limit": params.get("row_limit", 1000), "orderby": orderby, "time_range": "No filter"}
+    return {"datasource": {"id": dataset_id, "type": "table"}, "force": force, "queries": [query],
+            "form_data": params, "result_format": "json", "result_type": result_type}
+
+
 def chart_yaml(dashboard: dict, chart: dict) -> dict:
     return {
         "slice_name": chart["name"],
@@ -135,7 +170,7 @@ def _position(dashboard: dict) -> dict:
     }
     row, used = None, GRID
     for n, chart in enumerate(dashboard["charts"], start=1):
-        width = WIDTH.get(chart["kind"], 6)
+        width = chart.get("width", WIDTH.get(chart["kind"], 6))
         if used + width > GRID:
             row = f"ROW-{len(pos['GRID_ID']['children']) + 1}"
             pos["GRID_ID"]["children"].append(row)

@@ -68,6 +68,18 @@ SUPERSET_WEBSERVER_TIMEOUT = 60
 
 EXPORT_ROW_LIMIT = int(os.environ.get("HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT", "10000"))
 
+# Chart results are cached on disk in the Superset home: a dashboard opened by many agents
+# runs each chart's SQL once per timeout. The key includes the query and the user's RLS
+# clauses, so roles never share rows. A refreshed mart shows up after at most the timeout
+# (or at once with "Forcer l'actualisation"); 0 disables the cache.
+_CACHE_TIMEOUT = int(os.environ.get("HYPERVISEUR_SUPERSET_CACHE_TIMEOUT", "600"))
+DATA_CACHE_CONFIG = {
+    "CACHE_TYPE": "FileSystemCache" if _CACHE_TIMEOUT > 0 else "NullCache",
+    "CACHE_DIR": str(HOME / "cache" / "data"),
+    "CACHE_DEFAULT_TIMEOUT": _CACHE_TIMEOUT,
+    "CACHE_THRESHOLD": 5000,
+}
+
 # --- DuckDB lockdown -------------------------------------------------------------------
 
 _LAKE_URL = os.environ.get("HYPERVISEUR_SUPERSET_LAKE_URL", "")
