@@ -7,6 +7,8 @@ Rules (OpenMetadata's max-score rule tags a column on a single false positive; t
   non-null sampled values with a mean score ≥ ``min_score``; NER entities (person, location)
   also need varied values (distinct ratio ≥ ``ner_min_distinct``), so codes and categories
   are not taken for names or places;
+- distinct values are analysed once (weighted by their count); the spaCy model only runs on
+  columns with a capitalised word (names, places), pattern recognisers on every text column;
 - free-text columns (long, many words: citizen reports, social posts) are analysed text by
   text, and an entity is proposed when found in at least ``free_text_hit_rate`` of texts.
 Each proposal keeps entity types, hit rates, scores, sample size, recognisers and time.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
@@ -28,6 +31,8 @@ from governance.levels import FREE_TEXT_TAG, ENTITY_POLICIES, level_for_tags, ma
 
 NER = set(analyzer.NER_ENTITIES)
 SEPARATOR = "\n"
+# A word starting with a letter that is not ASCII/Latin-1 lower case, followed by letters only.
+CAPITALISED_WORD = re.compile(r"\b[^\W\d_a-zß-ÿ][^\W\d_]+")
 NAME_HINTS = {
     "phone": "téléphone", "tel": "téléphone", "telephone": "téléphone", "mobile": "téléphone",
     "email": "courriel", "mail": "courriel", "courriel": "courriel",
@@ -60,7 +65,12 @@ def name_context(column: str) -> list[str]:
     return sorted(set(parts) | {NAME_HINTS[p] for p in parts if p in NAME_HINTS})
 
 
-def _joined_analysis(values: list[str], context: list[str], threshold: float) -> list[list]:
+def needs_ner(values: list[str]) -> bool:
+    """Person and place names need a capitalised word; codes, numbers, dates and e-mails never reach the model."""
+    return any(CAPITALISED_WORD.search(v) for v in values)
+
+
+def _joined_analysis(values: list[str], context: list[str], threshold: float, ner: bool = True) -> list[list]:
     """Analyse many short values in ONE spaCy document (one line each), results split back per value."""
     doc, starts, pos = [], [], 0
     for v in values:
@@ -72,7 +82,7 @@ def _joined_analysis(values: list[str], context: list[str], threshold: float) ->
     per_value: list[list] = [[] for _ in values]
     import bisect
 
-    for r in analyzer.analyze(text, context=context, threshold=threshold):
+    for r in analyzer.analyze(text, context=context, threshold=threshold, ner=ner):
         i = bisect.bisect_right(starts, r.start) - 1
         end_of_value = starts[i] + len(doc[i])
         if r.end <= end_of_value:  # spans crossing a line belong to no single value
@@ -118,12 +128,13 @@ def scan_column(name: str, array: pa.ChunkedArray | pa.Array, config: ScanConfig
     free_text = mean_chars >= config.free_text_min_chars and mean_words >= config.free_text_min_words
     out["kind"] = "free_text" if free_text else "text"
     context = name_context(name)
+    ner = free_text or needs_ner(distinct)
     if not distinct:
         per_value = []
     elif free_text:
         per_value = analyzer.analyze_batch(distinct, context=context, threshold=config.min_score, batch_size=config.batch_size)
     else:
-        per_value = _joined_analysis(distinct, context, config.min_score)
+        per_value = _joined_analysis(distinct, context, config.min_score, ner=ner)
     entities = _entity_evidence(per_value, [counts[v] for v in distinct], non_null)
     distinct_ratio = len(distinct) / non_null if non_null else 0.0
     proposed = []
@@ -152,6 +163,7 @@ def scan_column(name: str, array: pa.ChunkedArray | pa.Array, config: ScanConfig
             "sample_size": non_null,
             "distinct": len(distinct),
             "context": context,
+            "ner": ner,
             "rule": "free_text" if free_text else "hit_rate",
             "thresholds": {"hit_rate": config.free_text_hit_rate if free_text else config.hit_rate, "min_score": config.min_score},
             "seconds": round(time.perf_counter() - started, 3),

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from ingestion.spec import DatasetSpec
 from ingestion.validation import ERROR_COLUMN, validate
+from lakehouse.encryption import raw_encryption
 from lakehouse.lake import Zone, content_id
 from lakehouse.platform import Lakehouse
 from lakehouse.registry import DatasetEntry
@@ -77,6 +78,7 @@ def register(lh: Lakehouse, spec: DatasetSpec) -> None:
                 path=lh.lake.dataset_prefix(zone, spec.source, spec.name),
                 owner_service=spec.owner_service,
                 description=spec.description if zone == Zone.RAW else f"Lignes rejetées : {spec.description}",
+                encrypted_columns=list(spec.encrypted_columns) if zone == Zone.RAW else [],
             ),
             schema=spec.schema if zone == Zone.RAW else None,
         )
@@ -101,7 +103,8 @@ def write_chunk(lh: Lakehouse, spec: DatasetSpec, chunk: pa.Table, origin: str, 
         if batch_id is None and lh.lake.read_manifest(Zone.RAW, spec.source, spec.name, raw_id):
             counts.duplicates += result.valid.num_rows
         else:
-            m = lh.lake.write_batch(Zone.RAW, spec.source, spec.name, result.valid, origin=origin, batch_id=raw_id)
+            m = lh.lake.write_batch(Zone.RAW, spec.source, spec.name, result.valid, origin=origin, batch_id=raw_id,
+                                    encryption=raw_encryption(lh.settings, spec.encrypted_columns))
             counts.rows_raw += m.rows
             counts.raw_keys.append(m.key)
     rejected = result.rejected

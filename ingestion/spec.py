@@ -25,6 +25,7 @@ class Column:
     min: float | None = None
     max: float | None = None
     allowed: tuple[str, ...] | None = None
+    encrypted: bool = False  # personal data: encrypted at rest in the raw zone (lakehouse.encryption)
 
     @property
     def field(self) -> pa.Field:
@@ -48,6 +49,10 @@ class DatasetSpec:
     @property
     def qualified_name(self) -> str:
         return f"{self.source}.{self.name}"
+
+    @property
+    def encrypted_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.encrypted)
 
     @property
     def schema(self) -> pa.Schema:

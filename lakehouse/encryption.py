@@ -1,10 +1,14 @@
 """Parquet modular encryption of sensitive raw columns (pyarrow), keys outside the lake.
 
-Master keys live in a JSON file named by ``HYPERVISEUR_KMS_KEY_FILE`` (``{"<key id>": "<base64
-32 bytes>"}``), never in the lake or the repo: the file is refused if it sits inside the lake.
-Data keys are generated per file by pyarrow and wrapped (AES-GCM) by :class:`KeyFileKmsClient`.
-The footer stays in plaintext so a reader without keys still reads the non-sensitive columns;
-reading an encrypted column without the key fails.
+Master keys live in a JSON file (``{"<key id>": "<base64 32 bytes>"}``) named by
+``HYPERVISEUR_KMS_KEY_FILE``, by default ``<data dir>/keys/kms.json``; never in the lake or the
+repo: the file is refused if it sits inside the lake. Encryption of raw batches is on when that
+file exists (:func:`ensure_key_file` creates it). Data keys are generated per file by pyarrow
+and wrapped (AES-GCM) by :class:`KeyFileKmsClient`.
+
+The footer stays in plaintext, so DuckDB (dbt, scans) reads the clear columns of an encrypted
+file as usual; selecting an encrypted column fails there. The platform reads the personal
+columns with :func:`read_parquet_blobs`, which needs the key file (the authorised path).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import base64
 import json
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,8 +29,21 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from lakehouse.errors import LakehouseError, SettingsError
 
 KEY_FILE_ENV = "HYPERVISEUR_KMS_KEY_FILE"
+DEFAULT_KEY_FILE = Path("keys") / "kms.json"  # under the data dir, beside (not inside) the lake
 FOOTER_KEY = "hv_footer"
 COLUMN_KEY = "hv_pii"
+CACHE_LIFETIME = timedelta(minutes=5)
+
+
+
+def key_file_path(settings) -> Path:
+    return Path(os.environ.get(KEY_FILE_ENV) or Path(settings.data_dir) / DEFAULT_KEY_FILE)
+
+
+def ensure_key_file(settings) -> Path:
+    """The configured key file, created (turning raw encryption on) if it does not exist yet."""
+    path = key_file_path(settings)
+    return path if path.exists() else create_key_file(path)
 
 
 def create_key_file(path: Path) -> Path:
@@ -39,11 +57,12 @@ def create_key_file(path: Path) -> Path:
 
 
 def load_master_keys(settings, key_file: Path | str | None = None) -> dict[str, bytes]:
+    """Master keys from ``key_file`` (or ``HYPERVISEUR_KMS_KEY_FILE``); ``settings`` (optional) checks it is outside the lake."""
     raw = key_file or os.environ.get(KEY_FILE_ENV)
     if not raw:
         raise SettingsError(KEY_FILE_ENV, "fichier de clés de chiffrement non configuré")
     path = Path(raw).resolve()
-    if settings.s3 is None and Path(settings.lake_dir).resolve() in path.parents:
+    if settings is not None and settings.s3 is None and Path(settings.lake_dir).resolve() in path.parents:
         raise SettingsError(KEY_FILE_ENV, f"le fichier de clés {path} ne doit pas être dans le lac")
     try:
         keys = json.loads(path.read_text())
@@ -78,33 +97,85 @@ def _factory(master_keys) -> pe.CryptoFactory:
     return pe.CryptoFactory(lambda _config: KeyFileKmsClient(master_keys))
 
 
+def encryption_properties(master_keys: dict[str, bytes], columns) -> pe.FileEncryptionProperties:
+    config = pe.EncryptionConfiguration(
+        footer_key=FOOTER_KEY, column_keys={COLUMN_KEY: list(columns)}, encryption_algorithm="AES_GCM_V1",
+        plaintext_footer=True, double_wrapping=True, data_key_length_bits=256, cache_lifetime=CACHE_LIFETIME,
+    )
+    return _factory(master_keys).file_encryption_properties(pe.KmsConnectionConfig(), config)
+
+
+def decryption_properties(master_keys: dict[str, bytes]) -> pe.FileDecryptionProperties:
+    return _factory(master_keys).file_decryption_properties(
+        pe.KmsConnectionConfig(), pe.DecryptionConfiguration(cache_lifetime=CACHE_LIFETIME))
+
+
+@dataclass(frozen=True)
+class ColumnEncryption:
+    """Encryption hook given to ``Lake.write_batch``: encrypts ``columns`` of each file written."""
+
+    master_keys: dict[str, bytes]
+    columns: tuple[str, ...]
+
+    def properties(self, schema: pa.Schema) -> pe.FileEncryptionProperties | None:
+        present = [c for c in self.columns if c in schema.names]
+        return encryption_properties(self.master_keys, present) if present else None
+
+
+def raw_encryption(settings, columns: tuple[str, ...]) -> ColumnEncryption | None:
+    """Hook encrypting ``columns`` of each batch written; None if there are none or no key file exists.
+
+    Which columns are encrypted is declared by each dataset's spec (``Column(encrypted=True)``)
+    and recorded in the registry, where readers (governance's scanner) find it.
+    """
+    if not columns:
+        return None
+    path = key_file_path(settings)
+    if not os.environ.get(KEY_FILE_ENV) and not path.exists():
+        return None
+    return ColumnEncryption(load_master_keys(settings, path), columns)
+
+
 def write_encrypted(lh, key: str, table: pa.Table, sensitive_columns: list[str], key_file=None) -> int:
     """Write ``table`` at ``key`` with ``sensitive_columns`` encrypted; returns the file size."""
     unknown = sorted(set(sensitive_columns) - set(table.column_names))
     if unknown:
         raise LakehouseError(f"colonnes à chiffrer absentes de la table : {', '.join(unknown)}")
-    master = load_master_keys(lh.settings, key_file)
-    config = pe.EncryptionConfiguration(
-        footer_key=FOOTER_KEY, column_keys={COLUMN_KEY: list(sensitive_columns)}, encryption_algorithm="AES_GCM_V1",
-        plaintext_footer=True, double_wrapping=True, data_key_length_bits=256, cache_lifetime=timedelta(minutes=5),
-    )
-    props = _factory(master).file_encryption_properties(pe.KmsConnectionConfig(), config)
+    props = encryption_properties(load_master_keys(lh.settings, key_file), sensitive_columns)
     with lh.storage.staged_file(key, suffix=".parquet") as tmp:
         pq.write_table(table, tmp, encryption_properties=props)
         return tmp.stat().st_size
 
 
+def _read(data: bytes, name: str, columns, master) -> pa.Table:
+    props = decryption_properties(master) if master is not None else None
+    try:
+        return pq.read_table(pa.BufferReader(data), columns=columns, decryption_properties=props)
+    except OSError as exc:
+        raise LakehouseError(f"{name} : lecture refusée, colonnes chiffrées sans clé autorisée ({exc})") from exc
+
+
+def _optional_keys(settings, key_file) -> dict[str, bytes] | None:
+    """Keys from ``key_file``, the env var or (with ``settings``) the default file; None if there are none."""
+    if key_file is None and not os.environ.get(KEY_FILE_ENV) and settings is not None:
+        default = key_file_path(settings)
+        key_file = default if default.exists() else None
+    if key_file is None and not os.environ.get(KEY_FILE_ENV):
+        return None
+    return load_master_keys(settings, key_file)
+
+
 def read_encrypted(lh, key: str, columns: list[str] | None = None, key_file=None) -> pa.Table:
     """Read an encrypted file with the keys; without keys only clear columns can be read (pass ``columns``)."""
-    data = pa.BufferReader(lh.storage.read_bytes(key))
-    try:
-        master = load_master_keys(lh.settings, key_file)
-    except SettingsError:
-        master = None
-    try:
-        if master is None:
-            return pq.read_table(data, columns=columns)
-        props = _factory(master).file_decryption_properties(pe.KmsConnectionConfig(), pe.DecryptionConfiguration(cache_lifetime=timedelta(minutes=5)))
-        return pq.read_table(data, columns=columns, decryption_properties=props)
-    except OSError as exc:
-        raise LakehouseError(f"{key} : lecture refusée, colonnes chiffrées sans clé autorisée ({exc})") from exc
+    return _read(lh.storage.read_bytes(key), key, columns, _optional_keys(lh.settings, key_file))
+
+
+def read_parquet_blobs(files, columns: list[str] | None = None, key_file=None, settings=None) -> pa.Table:
+    """One table from ``(name, bytes)`` Parquet files, encrypted or not (schemas unified by name).
+
+    The authorised reader of the personal raw columns: dbt's staging model feeds it the files
+    (DuckDB ``read_blob``), the scanner its sampled files.
+    """
+    master = _optional_keys(settings, key_file)
+    tables = [_read(data, name, columns, master) for name, data in files]
+    return pa.concat_tables(tables, promote_options="default") if tables else pa.table({})

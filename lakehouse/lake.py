@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -88,6 +89,11 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _constant(value: str, n: int) -> pa.DictionaryArray:
+    """A string repeated ``n`` times, dictionary-encoded: one value stored, not ``n`` copies."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string()))
+
+
 def schema_as_list(schema: pa.Schema) -> list[dict]:
     return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema]
 
@@ -123,12 +129,15 @@ class Lake:
         batch_id: str | None = None,
         ingest_date: date | None = None,
         compression: str = "zstd",
+        encryption=None,
     ) -> BatchManifest:
         """Write one batch of rows to ``<zone>/<source>/<dataset>/ingest_date=…/<batch_id>.parquet``.
 
         ``_batch_id``, ``_ingested_at`` and ``_source`` columns are added. A batch already
         written (same content, hence same id) is rewritten in place, in its original
         partition, so a retry — even on another day — never duplicates rows.
+        ``encryption`` (optional, provided by the caller: the lake knows no key) has a
+        ``properties(schema)`` method returning pyarrow ``FileEncryptionProperties`` or None.
         """
         zone = Zone(zone)
         for part, value in (("source", source), ("dataset", dataset)):
@@ -142,12 +151,13 @@ class Lake:
 
         n = table.num_rows
         table = (
-            table.append_column(BATCH_ID_COLUMN, pa.repeat(pa.scalar(batch_id, pa.string()), n))
+            table.append_column(BATCH_ID_COLUMN, _constant(batch_id, n))
             .append_column(INGESTED_AT_COLUMN, pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), n))
-            .append_column(SOURCE_COLUMN, pa.repeat(pa.scalar(origin, pa.string()), n))
+            .append_column(SOURCE_COLUMN, _constant(origin, n))
         )
+        properties = encryption.properties(table.schema) if encryption is not None else None
         with self.storage.staged_file(key, suffix=".parquet") as tmp:
-            pq.write_table(table, tmp, compression=compression)
+            pq.write_table(table, tmp, compression=compression, encryption_properties=properties)
             size = tmp.stat().st_size
             checksum = _file_sha256(tmp)
 

@@ -32,6 +32,7 @@ class DatasetEntry:
     level: str | None = None  # filled by governance
     tags: list[str] = field(default_factory=list)
     column_tags: dict[str, list[str]] = field(default_factory=dict)
+    encrypted_columns: list[str] = field(default_factory=list)  # encrypted at rest (lakehouse.encryption)
     updated_at: str = ""
 
     def __post_init__(self):

@@ -18,6 +18,7 @@ from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
 
 from lakehouse import duck
+from lakehouse.encryption import key_file_path
 from lakehouse.platform import Lakehouse
 from lakehouse.settings import Settings
 
@@ -37,6 +38,9 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(settings.data_dir / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    key_file = key_file_path(settings)
+    if key_file.exists():  # the authorised reader of encrypted raw columns (staging python model)
+        env["HYPERVISEUR_KMS_KEY_FILE"] = str(key_file)
     if settings.s3:
         env.update({
             "HYPERVISEUR_DBT_S3_KEY_ID": settings.s3.access_key,

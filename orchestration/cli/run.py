@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from lakehouse.encryption import ensure_key_file
 from lakehouse.platform import Lakehouse
 from orchestration.cli.common import console, french_errors, lakehouse
 
@@ -197,6 +198,9 @@ def run(days: float, scale: float, seed: int, end: str | None, nouveau: bool) ->
     """Exécuter la chaîne complète sur le territoire de démonstration."""
     lh = lakehouse()
     console.print(f"Lac : [bold]{lh.settings.lake_url}[/] ({lh.settings.backend}) — territoire Val-de-Lys, {days:g} jours")
+    key_file = ensure_key_file(lh.settings)
+    console.print(f"Colonnes personnelles chiffrées dans la zone brute ; clé : {key_file} "
+                  "(à sauvegarder hors du lac : sans elle ces colonnes sont illisibles)")
     started = datetime.now()
     summary = run_graph(lh, days=days, scale=scale, seed=seed, end=end, resume=not nouveau)
     print_summary(lh, summary)

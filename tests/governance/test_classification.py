@@ -39,6 +39,16 @@ def test_one_false_positive_does_not_tag_a_column():
     assert col["tags"] == []
 
 
+def test_model_runs_only_on_columns_that_can_hold_names():
+    t = citizen_reports(60)
+    phones = [f"06{i:08d}" for i in range(60)]  # compact numbers: still found by patterns, no model
+    cols = scan_table("t", t.append_column("tel_fixe", pa.array(phones)), ScanConfig(sample_size=60))["columns"]
+    for name in ("reporter_phone", "reporter_email", "report_id", "district_id", "category", "tel_fixe"):
+        assert cols[name]["evidence"]["ner"] is False, name
+    assert cols["reporter_name"]["evidence"]["ner"] is True and "PersonalData.Person" in cols["reporter_name"]["tags"]
+    assert "PersonalData.Phone" in cols["tel_fixe"]["tags"] and "PersonalData.Phone" in cols["reporter_phone"]["tags"]
+
+
 def test_rescan_skips_unchanged_and_flags_changed_proposals(gov_lake):
     first = scan_dataset(gov_lake, "mart_citizen_reports")
     DecisionStore(gov_lake).record("mart_citizen_reports", "accept", "steward1", "", column="reporter_phone",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from governance.encryption import create_key_file, read_encrypted, write_encrypted
+from lakehouse.encryption import create_key_file, read_encrypted, write_encrypted
 from lakehouse.errors import LakehouseError, SettingsError
 from tests.governance.conftest import citizen_reports
 
