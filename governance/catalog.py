@@ -24,18 +24,15 @@ def curated_models(lh) -> list[str]:
 
 
 def raw_datasets(lh) -> list[str]:
-    from ingestion.datasets import CANONICAL
-
-    return [name for name, spec in CANONICAL.items() if lh.storage.list(f"raw/{spec.source}/{spec.name}/")]
+    """Raw datasets the registry knows (ingestion registers each one) that hold data."""
+    return sorted(e.name for e in lh.registry.list("raw") if lh.storage.list(e.path))
 
 
 def locate(lh, name: str) -> tuple[str, str, bool]:
     """(prefix in the lake, DuckDB path or glob, hive partitioning) of a dataset name."""
-    from ingestion.datasets import CANONICAL
-
-    if name in CANONICAL:
-        spec = CANONICAL[name]
-        return f"raw/{spec.source}/{spec.name}/", lh.lake.dataset_glob("raw", spec.source, spec.name), True
+    entry = lh.registry.find(name, "raw")
+    if entry is not None:
+        return entry.path, lh.storage.uri(entry.path + "**/*.parquet"), True
     if lh.storage.exists(curated_key(name)):
         return f"curated/{name}/", lh.storage.uri(curated_key(name)), False
     raise LakehouseError(f"jeu de données introuvable dans le lac : « {name} » (ni brut canonique, ni curated/{name}/data.parquet)")

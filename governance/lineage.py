@@ -44,16 +44,13 @@ class Lineage:
         return seen
 
 
-def _dataset_name(node: dict, canonical: set[str]) -> str:
+def _dataset_name(node: dict) -> str:
+    """A dbt source is named like the raw dataset it reads (``<source>.<dataset>``) unless its
+    ``meta.dataset`` says otherwise; models keep their own name."""
     if node.get("resource_type") != "source":
         return node["name"]
     meta = node.get("meta") or {}
-    candidates = [meta.get("dataset"), f"{node.get('source_name')}.{node.get('name')}",
-                  node.get("name", "").replace("_", ".", 1), node.get("identifier", "").replace("_", ".", 1)]
-    for c in candidates:
-        if c and c in canonical:
-            return c
-    return f"{node.get('source_name')}.{node.get('name')}"
+    return meta.get("dataset") or f"{node.get('source_name')}.{node.get('name')}"
 
 
 def load_lineage(path: Path | str | None = None) -> Lineage:
@@ -65,11 +62,8 @@ def load_lineage(path: Path | str | None = None) -> Lineage:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise LakehouseError(f"{path} : manifeste dbt illisible ({exc})") from exc
-    from ingestion.datasets import CANONICAL
-
-    canonical = set(CANONICAL)
     nodes = {**manifest.get("sources", {}), **manifest.get("nodes", {})}
-    names = {uid: _dataset_name(n, canonical) for uid, n in nodes.items()}
+    names = {uid: _dataset_name(n) for uid, n in nodes.items()}
     lin = Lineage()
     for uid, node in nodes.items():
         if node.get("resource_type") not in ("model", "seed", "snapshot", "source"):

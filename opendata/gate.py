@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from governance import export_guard
+from lakehouse.errors import ObjectNotFound
 from opendata.metadata import DatasetMetadata, MetadataError, read
-from quality import results
 
 NO_QUALITY_RUN = "contrôles qualité non exécutés"
+# Written by the quality room after each run (one document per dataset): data crosses rooms
+# through the lake, not through imports.
+QUALITY_PREFIX = "_meta/quality/"
 
 
 @dataclass
@@ -34,12 +37,14 @@ def source_key(dataset: str) -> str:
 
 
 def _quality_reasons(lh, dataset: str) -> list[str]:
-    result = results.latest(lh, dataset)
-    if result is None:
+    """Reasons from the last quality run, read where the quality room keeps it in the lake."""
+    try:
+        result = lh.lake.read_json(f"{QUALITY_PREFIX}{dataset}/latest.json")
+    except ObjectNotFound:
         return [NO_QUALITY_RUN]
-    if result.blocking_passed:
+    if result.get("blocking_passed"):
         return []
-    failed = "; ".join(f"{f.get('check')} ({f.get('message')})" for f in result.failures or []) or "détail absent"
+    failed = "; ".join(f"{f.get('check')} ({f.get('message')})" for f in result.get("failures") or []) or "détail absent"
     return [f"contrôle(s) qualité bloquant(s) en échec : {failed}"]
 
 
