@@ -3,16 +3,34 @@
 For every series (stream, entity, field) the detector keeps a seasonal profile of 48
 slots (24 local hours × working day / weekend), 24 hour-only slots used while the
 48-slot profile is still warming up, and the series' overall level (a floor for the
-scale, so near-zero night values do not produce huge residuals). Each slot holds an exponentially weighted mean and
-mean absolute deviation (3 floats), so memory per series is fixed (73 × 3 doubles) and
-the number of series is capped (least recently seen series forgotten first).
+scale, so near-zero night values do not produce huge residuals). Each slot holds an
+exponentially weighted mean and mean absolute deviation and a count of days (3 floats),
+updated once per visit of the hour (the visit's mean, when the hour is over): a point is
+always compared with previous days, never with today's earlier points of the same hour.
+Memory per series is fixed (73 × 3 doubles and one visit accumulator) and the number of
+series is capped (least recently seen series forgotten first).
 
 A standardised residual feeds a two-sided CUSUM whose increments are weighted by the
 time elapsed since the previous point (so sensor sampling rate does not change the false
-alarm rate). The anomaly score is CUSUM / threshold (≥ 1 means anomalous); the
-confidence grows with the score and with how much history the slot has seen.
-Anomalous points update the profile with a much smaller weight, so a lasting incident
-is not learnt as the new normal within hours.
+alarm rate). Residuals are clipped to ±clip, so one extreme point adds at most
+clip − slack: a raise needs several strong points in a row (persistence, not a spike).
+The scale is the slot's deviation with floors relative to the slot mean and to the
+series' overall level (a deviation of a few per cent of the usual level is not news,
+however quiet the night). The anomaly score is CUSUM / threshold (≥ 1 means
+anomalous); the confidence grows with the score and with how much history the slot has
+seen. Anomalous visits update the profile with a much smaller weight, so a lasting
+incident is not learnt as the new normal within hours.
+
+Common-mode deviations are explained away. Series of the same kind (stream and field)
+share their drivers: a cold night raises every building's heating, a regional pollution
+episode lifts every station's particles, a holiday lowers all traffic. Each series'
+latest standardised residual is kept per peer group; when a residual is large, the
+median residual of the fresh peers (leave-one-out, at least ``min_peers``) is
+subtracted when it has the same sign, so only the part that is local to this entity
+accumulates. It never creates a deviation (a normal series among shifted peers stays
+normal), it needs no model of the driver (temperature, wind, calendar), and a local
+fault — a leak, a jam, a station next to a fire — still stands out from its peers.
+Shared deviations remain the job of threshold rules (ATMO index, congestion levels).
 """
 
 from __future__ import annotations
@@ -34,20 +52,24 @@ class DetectorParams:
     alpha: float = 0.1          # EWMA weight of a new normal point
     slack: float = 1.0          # CUSUM allowance k, in standard deviations
     threshold: float = 6.0      # CUSUM decision h
-    clip: float = 6.0           # residuals are clipped to ±clip
+    clip: float = 4.0           # residuals are clipped to ±clip: a raise needs ≥ h/(clip − k) strong points in a row
     unit_s: float = 900.0       # a CUSUM increment counts fully once per unit_s of elapsed time
-    warmup: float = 3.0         # hours of observation (≈ days) a slot needs before it is used
+    warmup: float = 3.0         # days (visits) a slot needs before it is used
     fallback_weight: float = 0.3  # CUSUM weight while only the hour-only slot is warm
     warmup_s: float = 2 * 86400 # history a series needs before it is scored
     rel_floor: float = 0.05     # minimum scale, relative to the slot mean
-    level_floor: float = 0.05   # minimum scale, relative to the series' overall mean level
+    level_floor: float = 0.10   # minimum scale, relative to the series' overall mean level
     abs_floor: float = 1e-6
     clear_ratio: float = 0.2    # clears when CUSUM falls below clear_ratio × threshold
     max_series: int = 200_000
+    peers: bool = True          # subtract the common-mode residual of the series' peer group
+    peer_window_s: float = 5400 # a peer's residual counts while it is at most this old
+    min_peers: int = 3          # fewer fresh peers: no adjustment
+    max_peers: int = 128        # residuals kept per group (bounded memory and cost)
 
 
 class SeriesState:
-    __slots__ = ("prof", "pos", "neg", "first_ts", "last_ts", "active", "peak")
+    __slots__ = ("active", "first_ts", "last_ts", "neg", "peak", "pos", "prof", "visit")
 
     def __init__(self):
         self.prof = array("d", bytes(8 * NSLOTS * 3))  # mean, mad, n per slot
@@ -55,6 +77,49 @@ class SeriesState:
         self.first_ts = self.last_ts = None
         self.active = False
         self.peak = 0.0
+        # current visit of an hour slot: slot, start, sum x, sum |x − seasonal mean|, sum |x − hour mean|, count, anomalous
+        self.visit = [-1, 0.0, 0.0, 0.0, 0.0, 0, False]
+
+
+class PeerGroup:
+    """Latest standardised residual of each series of a group, for the common-mode estimate.
+
+    Small groups (the usual case: a handful of stations or buildings) get the exact
+    leave-one-out median at each request; in a large group one member barely moves the
+    median, so it is computed over all fresh members and reused for ``CACHE_S`` of event time.
+    """
+
+    __slots__ = ("cache", "latest")
+    EXACT_UP_TO = 32
+    CACHE_S = 60.0
+
+    def __init__(self):
+        self.latest: dict = {}  # series key -> (ts, z)
+        self.cache: tuple[float, float | None] | None = None  # (event time, median)
+
+    def record(self, key, ts: float, z: float, p: DetectorParams) -> None:
+        latest = self.latest
+        if key not in latest and len(latest) >= p.max_peers:
+            for k in [k for k, (t, _) in latest.items() if ts - t > p.peer_window_s]:
+                del latest[k]  # forget stale members before refusing a new one
+            if len(latest) >= p.max_peers:
+                return
+        latest[key] = (ts, z)
+
+    def common(self, key, ts: float, p: DetectorParams) -> float | None:
+        """Median residual of the fresh peers (leave-one-out), or None when too few."""
+        if len(self.latest) > self.EXACT_UP_TO:
+            if self.cache is None or abs(ts - self.cache[0]) > self.CACHE_S:
+                self.cache = (ts, self._median(None, ts, p))
+            return self.cache[1]
+        return self._median(key, ts, p)
+
+    def _median(self, key, ts: float, p: DetectorParams) -> float | None:
+        zs = sorted(z for k, (t, z) in self.latest.items() if k != key and abs(ts - t) <= p.peer_window_s)
+        if len(zs) < p.min_peers:
+            return None
+        mid = len(zs) // 2
+        return zs[mid] if len(zs) % 2 else 0.5 * (zs[mid - 1] + zs[mid])
 
 
 class SeasonalDetector:
@@ -64,6 +129,7 @@ class SeasonalDetector:
         self.p = params or DetectorParams()
         self.clock = clock or LocalClock()
         self.series: OrderedDict[tuple, SeriesState] = OrderedDict()
+        self.groups: dict = {}  # peer group -> PeerGroup (one per stream and field: a handful)
 
     def _state(self, key) -> SeriesState:
         st = self.series.get(key)
@@ -75,7 +141,8 @@ class SeasonalDetector:
             self.series.move_to_end(key)
         return st
 
-    def update(self, key, ts: float, x: float, direction: str = "both"):
+    def update(self, key, ts: float, x: float, direction: str = "both", group=None):
+        """``group`` names the peer group (e.g. stream and field); None scores the series alone."""
         p = self.p
         st = self._state(key)
         hour, weekday = self.clock.hour_weekday(ts)
@@ -92,7 +159,17 @@ class SeasonalDetector:
             mean, mad, n = prof[ref * 3], prof[ref * 3 + 1], prof[ref * 3 + 2]
             level = abs(prof[GLOBAL * 3])
             scale = max(1.25 * mad, p.rel_floor * abs(mean), p.level_floor * level, p.abs_floor)
-            z = max(-p.clip, min(p.clip, (x - mean) / scale))
+            z = (x - mean) / scale
+            if group is not None and p.peers:
+                peers = self.groups.get(group)
+                if peers is None:
+                    peers = self.groups[group] = PeerGroup()
+                peers.record(key, ts, z, p)
+                if abs(z) > p.slack:  # only a large residual can move the CUSUM: only then ask the peers
+                    common = peers.common(key, ts, p)
+                    if common is not None and common * z > 0:
+                        z -= math.copysign(min(abs(z), abs(common)), z)
+            z = max(-p.clip, min(p.clip, z))
             dt = p.unit_s if st.last_ts is None else max(0.0, min(ts - st.last_ts, p.unit_s))
             w = dt / p.unit_s
             if ref != slots[0]:  # hour-only fallback (e.g. first weekend): weaker evidence
@@ -113,21 +190,42 @@ class SeasonalDetector:
                 if cusum <= p.clear_ratio * p.threshold:
                     st.active = False
                     transition = "clear"
-        seen = 1.0 if st.last_ts is None else max(0.0, min(1.0, (ts - st.last_ts) / 3600))
         st.last_ts = ts
-        weight = p.alpha * (0.05 if (st.active or abs(z) > 3) else 1.0)
-        for s in slots:
+        v = st.visit
+        if v[0] != slots[0] or ts - v[1] >= 3600:  # a new visit of an hour slot: the previous one is complete
+            if v[5]:
+                self._fold(prof, v, p)
+            v[:] = [slots[0], ts, 0.0, 0.0, 0.0, 0, False]
+        v[2] += x
+        v[3] += abs(x - prof[slots[0] * 3]) if prof[slots[0] * 3 + 2] else 0.0
+        v[4] += abs(x - prof[slots[1] * 3]) if prof[slots[1] * 3 + 2] else 0.0
+        v[5] += 1
+        v[6] = v[6] or st.active or abs(z) > 3
+        i, n = GLOBAL * 3, prof[GLOBAL * 3 + 2]  # the overall level (a scale floor) follows every point
+        a = 1.0 / (n + 1) if n < 1.0 / p.alpha else p.alpha
+        prof[i] += a * (x - prof[i])
+        prof[i + 2] = n + 1
+        return score, conf, z, transition
+
+
+    @staticmethod
+    def _fold(prof, v, p: DetectorParams) -> None:
+        """Learn a finished visit: its mean updates the slot once per day, so today's earlier
+        points never become the reference of today's later ones (a lasting deviation within
+        the hour is compared with previous days, not with itself)."""
+        slot, count = v[0], v[5]
+        mean_x = v[2] / count
+        for s, dev in ((slot, v[3] / count), (48 + slot % 24, v[4] / count)):
             i = s * 3
             n = prof[i + 2]
             if n == 0:
-                prof[i], prof[i + 1], prof[i + 2] = x, 0.0, seen
+                prof[i], prof[i + 1], prof[i + 2] = mean_x, 0.0, 1.0
                 continue
-            a = max(weight, 1.0 / (n + 1)) if n < 1.0 / p.alpha else weight  # fast start, then EWMA
-            dev = abs(x - prof[i])
-            prof[i] += a * (x - prof[i])
+            # fast start, then EWMA; an anomalous visit barely moves the profile, even while warming up
+            a = p.alpha * 0.05 if v[6] else (1.0 / (n + 1) if n < 1.0 / p.alpha else p.alpha)
+            prof[i] += a * (mean_x - prof[i])
             prof[i + 1] += a * (dev - prof[i + 1])
-            prof[i + 2] = n + seen  # counts hours of observation, so a slot warms up over days
-        return score, conf, z, transition
+            prof[i + 2] = n + 1  # counts days of observation of this hour
 
 
 @dataclass(frozen=True)
@@ -138,6 +236,11 @@ class SeriesSpec:
     hazard: str
     event_fr: str
     category: str = "Infra"
+    peers: bool = True  # compare with the other series of the same stream and field
+
+    @property
+    def group(self):
+        return (self.stream, self.field) if self.peers else None
 
 
 class AnomalyWatcher:
@@ -160,7 +263,8 @@ class AnomalyWatcher:
             if raw is None:
                 continue
             x = float(raw)
-            score, conf, z, transition = self.detector.update((ev.kind, ev.entity_id, spec.field), ev.ts, x, spec.direction)
+            score, conf, z, transition = self.detector.update((ev.kind, ev.entity_id, spec.field), ev.ts, x,
+                                                              spec.direction, spec.group)
             if transition:
                 out.append(self._signal(spec, ev, transition, x, score, conf, z))
         return out

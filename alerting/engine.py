@@ -2,8 +2,10 @@
 
 :meth:`Engine.process` is synchronous and cheap (dictionary look-ups and a few floats per
 message); :meth:`Engine.tick` (about once a second) clears rate windows, escalates,
-applies operators' actions and saves the state. :class:`MqttRunner` subscribes to
-``<root>/#`` on the broker as an independent consumer of the ingestion topics.
+applies operators' actions and saves the state — storage I/O happens outside the
+engine's lock, so a slow object store never delays the evaluation of messages.
+:class:`~alerting.runner.MqttRunner` subscribes to ``<root>/#`` on the broker as an
+independent consumer of the ingestion topics.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import yaml
@@ -87,8 +88,7 @@ class Engine:
                 log.debug("message ignoré : %s", exc)
                 return []
             self.last_event = ev
-            if ev.ts > self.clock:
-                self.clock = ev.ts
+            self.clock = max(self.clock, ev.ts)
             sigs = []
             for rule in self.rules_by_stream.get(ev.kind, ()):
                 sigs += rule.process(ev)
@@ -115,6 +115,7 @@ class Engine:
 
     # -- periodic ------------------------------------------------------------------------
     def tick(self, now: float | None = None) -> list[Decision]:
+        actions = self.store.actions_after(self.last_action) if self.store else []  # I/O before the lock
         with self.lock:
             now = now if now is not None else self.clock
             sigs = [s for r in self.rules for s in r.tick(now)] + (self.bursts.tick(now) if self.anomalies else [])
@@ -124,15 +125,23 @@ class Engine:
                 for d in escalations:
                     self.dispatcher.submit(d)
             out += escalations
-            out += self.apply_actions()
-            self.save()
-            return out
+            out += self._apply_actions(actions)
+        self.save()
+        return out
 
     def apply_actions(self) -> list[Decision]:
+        """Apply the operators' acknowledgements and closings not seen yet."""
         if not self.store:
             return []
+        actions = self.store.actions_after(self.last_action)
+        with self.lock:
+            return self._apply_actions(actions)
+
+    def _apply_actions(self, actions) -> list[Decision]:
         out = []
-        for key, act in self.store.actions_after(self.last_action):
+        for key, act in actions:
+            if key <= self.last_action:
+                continue
             self.last_action = key
             if act.get("incident_id") not in self.manager.incidents:
                 log.warning("action %s sur un incident inconnu : %s", act.get("action"), act.get("incident_id"))
@@ -148,58 +157,17 @@ class Engine:
         return out
 
     def save(self, force: bool = False) -> None:
-        if self.store and (self.manager.dirty or force):
+        """Snapshot the incidents under the lock, write them after releasing it."""
+        if not self.store:
+            return
+        with self.lock:
+            if not (self.manager.dirty or force):
+                return
             self.manager.prune()
-            self.store.save([i.to_dict() for i in self.manager.incidents.values()], self.last_action,
-                            {**self.stats, "clock": self.clock})
+            snapshot = ([i.to_dict() for i in self.manager.incidents.values()], self.last_action,
+                        {**self.stats, "clock": self.clock})
             self.manager.dirty = False
+        self.store.save(*snapshot)
 
 
-class MqttRunner:
-    """Feeds an :class:`Engine` from the broker; ``observer(engine, decisions)`` runs after each message."""
-
-    def __init__(self, engine: Engine, host: str, port: int, observer=None, qos: int = 1, tick_s: float = 1.0):
-        import paho.mqtt.client as mqtt
-
-        self.engine, self.observer, self.qos, self.tick_s = engine, observer, qos, tick_s
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hyperviseur-alerting-{uuid.uuid4().hex[:8]}",
-                                  clean_session=True)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.host, self.port = host, port
-        self.connected = threading.Event()
-        self.stop_event = threading.Event()
-
-    def _on_connect(self, client, userdata, flags, reason_code, properties=None):
-        client.subscribe(f"{self.engine.root}/#", qos=self.qos)
-
-    def _on_subscribe(self, *args):
-        self.connected.set()
-
-    def _on_message(self, client, userdata, msg):
-        decisions = self.engine.process(msg.topic, msg.payload)
-        if self.observer:
-            self.observer(self.engine, decisions)
-
-    def start(self, timeout: float = 10) -> "MqttRunner":
-        self.client.on_subscribe = self._on_subscribe
-        self.client.connect(self.host, self.port, keepalive=30)
-        self.client.loop_start()
-        if not self.connected.wait(timeout):
-            raise ConnectionError(f"abonnement MQTT impossible sur {self.host}:{self.port}")
-        self._ticker = threading.Thread(target=self._tick_loop, daemon=True, name="alert-tick")
-        self._ticker.start()
-        return self
-
-    def _tick_loop(self):
-        while not self.stop_event.wait(self.tick_s):
-            try:
-                self.engine.tick()
-            except Exception as exc:  # keep supervising; the error is logged for the operator
-                log.error("tick du moteur d'alerte en échec : %s", exc)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.client.loop_stop()
-        self.client.disconnect()
-        self.engine.tick()
+from alerting.runner import MqttRunner  # noqa: F401  (historical import path of the runner)

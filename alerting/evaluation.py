@@ -51,6 +51,27 @@ def evaluate(signals, truth: list[dict], early_s: float = 600, grace_s: float = 
     }
 
 
+def evaluate_incidents(incidents, truth: list[dict], early_s: float = 600, grace_s: float = 3600) -> dict:
+    """What operators see: incidents (grouped signals). An incident is true when it concerns an
+    injected incident's hazard family and place and was opened within its time window."""
+    def hit(inc, t):
+        same_place = (inc.entity_type, inc.entity_id) == (t["entity_type"], t["entity_id"]) or (
+            inc.district_id is not None and inc.district_id == t["district_id"])
+        return (inc.family == KIND_FAMILY.get(t["kind"]) and same_place
+                and _epoch(t["start"]) - early_s <= inc.opened_at <= _epoch(t["end"]) + grace_s)
+
+    incidents = list(incidents)
+    true = [i for i in incidents if any(hit(i, t) for t in truth)]
+    found = {t["incident_id"] for t in truth if any(hit(i, t) for i in incidents)}
+    return {
+        "incidents": len(incidents),
+        "true_incidents": len(true),
+        "false_incidents": [i.title for i in incidents if i not in true],
+        "precision": round(len(true) / len(incidents), 3) if incidents else 1.0,
+        "recall": round(len(found) / len(truth), 3) if truth else 1.0,
+    }
+
+
 def by_origin(signals, truth: list[dict], **kw) -> dict[str, dict]:
     """Evaluate rules, the anomaly detector and burst detection separately, then everything."""
     out = {}

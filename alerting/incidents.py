@@ -8,6 +8,7 @@ Times are event times of the stream (the engine's clock), so replays behave like
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
@@ -60,7 +61,7 @@ class Incident:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Incident":
+    def from_dict(cls, d: dict) -> Incident:
         return cls(**d)
 
     def log(self, ts: float, what: str) -> None:
@@ -72,6 +73,7 @@ class Incident:
 class Decision:
     action: str  # "new" | "update" | "clear" | "escalate" | "close"
     incident: Incident
+    decided_at: float = field(default_factory=time.time)  # wall clock, for end-to-end latency accounting
 
 
 class IncidentManager:

@@ -41,8 +41,12 @@ def engine_cmd(duration: float | None, root: str | None) -> None:
         pass
     runner.stop()
     engine.dispatcher.flush()
+    queue = runner.stats
     console.print(f"{engine.stats['messages']} messages, {engine.stats['signals']} signaux, "
-                  f"{len(engine.manager.open_incidents())} incident(s) ouvert(s).")
+                  f"{len(engine.manager.open_incidents())} incident(s) ouvert(s) ; file de réception : "
+                  f"pic {queue['peak']} message(s), {queue['full_waits']} attente(s) de place "
+                  f"({queue['full_wait_s']:.1f} s), réception → décision p99 {queue['internal_p99_ms']} ms, "
+                  f"{queue['errors']} erreur(s) d'évaluation.")
 
 
 @alerts.command("watch")

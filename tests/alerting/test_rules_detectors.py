@@ -128,3 +128,25 @@ def test_detector_series_cap():
     for i in range(50):
         det.update(("x", i), T0.timestamp(), 1.0)
     assert len(det.series) == 10
+
+
+def test_detector_explains_common_mode_by_peers_but_keeps_local_faults():
+    """Five series share a driver (e.g. a cold night for every building): a shift common to all is
+    not an anomaly; the same shift on one series only is."""
+    det = SeasonalDetector(DetectorParams(slack=1.5, threshold=8.0))
+    rng = random.Random(3)
+    common_from, local_from = T0 + timedelta(days=9), T0 + timedelta(days=11)
+    raised = []
+    t = T0
+    while t < T0 + timedelta(days=12):
+        for s in range(5):
+            x = seasonal(t) * rng.gauss(1, 0.04)
+            if common_from <= t < common_from + timedelta(hours=6):
+                x += 25.0  # all peers at once
+            if s == 0 and t >= local_from:
+                x += 25.0  # this one only
+            if det.update(("energy", f"B{s}", "kwh"), t.timestamp(), x, "up", ("energy", "kwh"))[3] == "raise":
+                raised.append((s, t))
+        t += timedelta(minutes=15)
+    assert [r for r in raised if r[1] >= T0 + timedelta(days=8)] and all(
+        s == 0 and t >= local_from for s, t in raised if t >= T0 + timedelta(days=8)), raised
