@@ -127,6 +127,8 @@ MARTS: dict[str, dict] = {
     "mart_air_quality_exceedances": {"key": ("station_id", "pollutant", "averaging_period", "period_start"),
                                      "ranges": {"excess_ugm3": (0, None)}, "may_be_empty": True},
     "mart_traffic_hourly": {"key": ("segment_id", "hour_start"), "ranges": {"occupancy_pct": (0, 100), "flow_veh_h": (0, None)}},
+    "mart_traffic_daily": {"key": ("segment_id", "local_date"),
+                           "ranges": {"mean_flow_veh_h": (0, None), "congested_hours": (0, 25), "hours_measured": (1, 25)}},
     "mart_water_night_flow": {"key": ("sector_id", "night_date"), "ranges": {"min_night_flow_m3h": (0, None), "night_leakage_m3h": (0, None)}},
     "mart_water_leak_candidates": {"key": ("sector_id",), "ranges": {"excess_volume_m3": (0, None), "leak_rank": (1, None)},
                                    "may_be_empty": True},

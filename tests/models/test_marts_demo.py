@@ -75,6 +75,18 @@ def test_jam_segment_is_congested_and_far_below_its_usual_speed(local_demo):
     assert others == 0
 
 
+def test_daily_traffic_keeps_every_hour_and_shows_the_jam_day(local_demo):
+    hourly, daily = local_demo.mart("mart_traffic_hourly"), local_demo.mart("mart_traffic_daily")
+    totals = local_demo.query(
+        f"SELECT sum(vehicle_count), count(*), count(*) FILTER (WHERE congestion_level IN ('sature', 'bloque')) FROM {hourly}")
+    assert local_demo.query(f"SELECT sum(vehicle_count), sum(hours_measured), sum(congested_hours) FROM {daily}") == totals
+    jam = incident(local_demo, "traffic_jam")
+    day = ts(jam["start"]).astimezone(PARIS).date()
+    worst = local_demo.query(
+        f"SELECT segment_id, local_date FROM {daily} ORDER BY congested_hours DESC, max_saturation_ratio DESC LIMIT 1")
+    assert worst == [(jam["entity_id"], day)]
+
+
 def test_lamp_failure_cluster_appears_in_lighting_faults(local_demo):
     cluster = incident(local_demo, "lamp_failure_cluster")
     lamps = set(cluster["details"]["lamp_ids"])
@@ -114,7 +126,7 @@ def test_every_mart_and_column_is_documented_with_governance_meta(local_demo, tm
     marts = {n["name"]: n for n in nodes if n["resource_type"] == "model" and n["name"] in MARTS}
     assert set(marts) == set(MARTS)
     public = {"mart_air_quality_hourly", "mart_air_quality_atmo_daily", "mart_air_quality_atmo_district_daily",
-              "mart_air_quality_exceedances", "mart_traffic_hourly", "mart_lighting_circuits_daily",
+              "mart_air_quality_exceedances", "mart_traffic_hourly", "mart_traffic_daily", "mart_lighting_circuits_daily",
               "mart_citizen_reports_daily"}
     for name, node in marts.items():
         meta = node["config"]["meta"]

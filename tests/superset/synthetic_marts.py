@@ -19,7 +19,7 @@ END = "2026-03-15 00:00:00+00"
 DISTRICTS = [("D01", "Centre"), ("D02", "Les Prés"), ("D03", "Bords-de-Lys"), ("D04", "La Gare"),
              ("D05", "Les Hauts"), ("D06", "Zone d'activités")]
 SERVICES = ["eau", "voirie", "proprete", "eclairage", "environnement", "securite"]
-NOT_PUBLIC = ["mart_citizen_reports", "mart_incident_timeline", "mart_traffic_hourly"]
+NOT_PUBLIC = ["mart_citizen_reports", "mart_incident_timeline", "mart_traffic_hourly", "mart_traffic_daily"]
 PERSONAL = {"reporter_name": "pseudo", "reporter_phone": "pseudo", "reporter_email": "pseudo",
             "address": "pseudo", "description_fr": "pseudo", "street_name": "pseudo", "description": "redact"}
 
@@ -78,6 +78,13 @@ def mart_queries(hours: int = 14 * 24, stations: int = 4, segments: int = 12) ->
                      (400 + 1200 * {_h("s.i || h.i", "tf")}) / 1800.0 AS saturation_ratio,
                      (10 + 40 * {_h("s.i || h.i", "sp")}) / 50.0 AS speed_ratio
               FROM range({segments}) s(i), range({hours}) h(i))""",
+        "mart_traffic_daily": """
+            SELECT segment_id, any_value(district_id) AS district_id, any_value(street_name) AS street_name, local_date,
+                   sum(vehicle_count) AS vehicle_count, avg(flow_veh_h) AS mean_flow_veh_h, max(flow_veh_h) AS max_flow_veh_h,
+                   avg(average_speed_kmh) AS mean_speed_kmh, max(saturation_ratio) AS max_saturation_ratio,
+                   count(*) FILTER (WHERE congestion_level IN ('sature', 'bloque')) AS congested_hours,
+                   count(*) AS hours_measured
+            FROM curated.mart_traffic_hourly GROUP BY segment_id, local_date""",
         "mart_water_night_flow": f"""
             SELECT 'WS0' || (s.i + 1) AS sector_id, 'D0' || (s.i + 1) AS district_id, {day} AS night_date,
                    isodow({day}) >= 6 AS is_weekend,
