@@ -25,14 +25,28 @@ def _env(lh):
     return env
 
 
-def _kill_at(lh, phase: str, delay: float) -> None:
+def _partial_temp_file(lh) -> bool:
+    """True once the writer's temp Parquet file holds some bytes (the write is under way)."""
+    scratch = lh.storage.scratch_dir()
+    return scratch.is_dir() and any(p.stat().st_size > 0 for p in scratch.glob("tmp-*.parquet"))
+
+
+def _kill_at(lh, phase: str) -> None:
+    """Kill the writer mid-way: during the Parquet write (temp file partly written) or just
+    after the upload started (a 96 MB upload cannot finish in 50 ms)."""
     proc = subprocess.Popen([sys.executable, str(WRITER), str(ROWS)], env=_env(lh), stdout=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:
-            if line.startswith(phase):
-                time.sleep(delay)
-                break
             assert not line.startswith("DONE"), "the writer finished before it could be interrupted"
+            if line.startswith(phase):
+                break
+        if phase == "WRITING":
+            deadline = time.monotonic() + 60
+            while not _partial_temp_file(lh) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert proc.poll() is None, "the writer finished before it could be interrupted"
+        else:
+            time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -51,8 +65,8 @@ def _complete_run(lh) -> str:
     return out.stdout.split("DONE", 1)[1].split()[0]
 
 
-def _check_interrupted_then_retried(lh, phase: str, delay: float) -> None:
-    _kill_at(lh, phase, delay)
+def _check_interrupted_then_retried(lh, phase: str) -> None:
+    _kill_at(lh, phase)
     assert _visible(lh) == [], "a partial object is visible after the kill"
     assert lh.lake.manifests(Zone.RAW, "big", "readings") == []
 
@@ -69,8 +83,8 @@ def _check_interrupted_then_retried(lh, phase: str, delay: float) -> None:
 
 
 def test_kill_during_parquet_write(lakehouse):
-    _check_interrupted_then_retried(lakehouse, "WRITING", 1.0)
+    _check_interrupted_then_retried(lakehouse, "WRITING")
 
 
 def test_kill_during_s3_upload(s3_lakehouse):
-    _check_interrupted_then_retried(s3_lakehouse, "UPLOADING", 0.3)
+    _check_interrupted_then_retried(s3_lakehouse, "UPLOADING")
