@@ -125,7 +125,7 @@ def demo_texts(n: int, seed: int = 11) -> list[tuple[str, list[tuple]]]:
     out = []
     for _ in range(n):
         tpl = rnd.choice(TEMPLATES)
-        text, gold, pos = "", [], 0
+        text, gold = "", []
         for part in __import__("re").split(r"(\{[A-Z_]+\})", tpl):
             if part.startswith("{"):
                 t = part[1:-1]

@@ -75,12 +75,14 @@ def _wait(check, what: str, timeout: float, log: Path) -> None:
     raise ServiceError(f"{what} not ready after {timeout:.0f}s; log {log}:\n{tail}")
 
 
-def _spawn(name: str, argv: list[str], cwd: Path) -> int:
+def _spawn(name: str, argv: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
+    """Start ``argv`` in its own session, output to ``<run dir>/<name>.log``, PID file written."""
     log = RUN_DIR / f"{name}.log"
     with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=dict(os.environ, **(env or {})))
     _pid_file(name).write_text(str(proc.pid))
-    return proc.pid
+    return proc
 
 
 def _stop(name: str, timeout: float = 15) -> bool:
@@ -258,12 +260,8 @@ def _start_ui(name: str, argv: list[str], url: str, timeout: float = 90, env: di
     port = int(url.split(":")[2].split("/")[0])
     if _port_open(port):
         raise ServiceError(f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)")
-    log = RUN_DIR / f"{name}.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env=dict(os.environ, **(env or {})))
-    _pid_file(name).write_text(str(proc.pid))
-    _wait(lambda: _http_ok(url), name, timeout, log)
+    _spawn(name, argv, REPO, env)
+    _wait(lambda: _http_ok(url), name, timeout, RUN_DIR / f"{name}.log")
 
 
 def _data_dir() -> Path:
@@ -285,12 +283,9 @@ def start_dagster_daemon() -> None:
     home = _data_dir() / "dagster"
     if _running_pid("dagster-daemon"):
         return
+    proc = _spawn("dagster-daemon", [str(BIN / "dagster-daemon"), "run", "-m", "orchestration.definitions"], REPO,
+                  {"DAGSTER_HOME": str(home)})
     log = RUN_DIR / "dagster-daemon.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-m", "orchestration.definitions"], cwd=REPO,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env=dict(os.environ, DAGSTER_HOME=str(home)))
-    _pid_file("dagster-daemon").write_text(str(proc.pid))
     time.sleep(3)
     if proc.poll() is not None:
         raise ServiceError(f"dagster-daemon exited with {proc.returncode}; log {log}:\n{log.read_text(errors='replace')[-2000:]}")

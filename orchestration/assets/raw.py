@@ -5,7 +5,6 @@ simulator for ``hyperviseur run``, the inbox sensor for real files) land on the 
 asset keys ``raw/<source>/<dataset>`` that dbt sources point to.
 """
 
-from datetime import UTC, datetime
 
 import dagster as dg
 
