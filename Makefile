@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SERVICES := $(BIN)/python infra/local/services.py
 PIP_QUIET := -q
 
-.PHONY: run test bench install superset-env om-env checks-env chromium up stop clean help
+.PHONY: run test lint bench install superset-env om-env checks-env chromium up stop clean help
 
 help:
 	@echo "make run    — installe, exécute la chaîne sur le territoire de démonstration, laisse les interfaces ouvertes"
@@ -23,7 +23,17 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
 	$(BIN)/pip install $(PIP_QUIET) -c requirements.lock -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# dbt's project preparation (what dagster-dbt's preparer runs: `dbt parse`), whenever a
+# model, macro, seed or test changes; the Dagster code locations load this manifest.
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) \
+	dbt_project/dbt_project.yml dbt_project/profiles.yml
+DBT_MANIFEST := dbt_project/target/manifest.json
+
+$(DBT_MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	$(BIN)/hyperviseur-dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+	touch $@
+
+install: $(VENV)/.installed $(DBT_MANIFEST)
 
 # Superset pins SQLAlchemy 1.4 / pandas 2.1: it lives in its own venv.
 .venv-superset/.installed: superset/requirements.txt
@@ -56,14 +66,20 @@ chromium:
 
 # -- the two commands --------------------------------------------------------------------
 run: install superset-env
-	$(BIN)/hyperviseur run
+	$(BIN)/hyperviseur demo run
 	$(MAKE) --no-print-directory up
 
 up:
 	HYPERVISEUR_RUN_DIR=$(CURDIR)/data/run $(SERVICES) start ui
 	@HYPERVISEUR_RUN_DIR=$(CURDIR)/data/run $(SERVICES) urls
 
-test: install superset-env om-env checks-env chromium
+# Lint: ruff (Python, lint + format) and sqlfluff (dbt SQL), configured in the repository.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
+
+test: install superset-env om-env checks-env chromium lint
 	$(SERVICES) start test
 	set -o pipefail; rc=0; $(BIN)/python -m pytest -q -ra --durations=25 $(PYTEST_ARGS) || rc=$$?; \
 	  $(SERVICES) stop test; exit $$rc

@@ -49,23 +49,23 @@ GLOBAL = 72
 
 @dataclass(frozen=True)
 class DetectorParams:
-    alpha: float = 0.1          # EWMA weight of a new normal point
-    slack: float = 1.0          # CUSUM allowance k, in standard deviations
-    threshold: float = 6.0      # CUSUM decision h
-    clip: float = 4.0           # residuals are clipped to ±clip: a raise needs ≥ h/(clip − k) strong points in a row
-    unit_s: float = 900.0       # a CUSUM increment counts fully once per unit_s of elapsed time
-    warmup: float = 3.0         # days (visits) a slot needs before it is used
+    alpha: float = 0.1  # EWMA weight of a new normal point
+    slack: float = 1.0  # CUSUM allowance k, in standard deviations
+    threshold: float = 6.0  # CUSUM decision h
+    clip: float = 4.0  # residuals are clipped to ±clip: a raise needs ≥ h/(clip − k) strong points in a row
+    unit_s: float = 900.0  # a CUSUM increment counts fully once per unit_s of elapsed time
+    warmup: float = 3.0  # days (visits) a slot needs before it is used
     fallback_weight: float = 0.3  # CUSUM weight while only the hour-only slot is warm
-    warmup_s: float = 2 * 86400 # history a series needs before it is scored
-    rel_floor: float = 0.05     # minimum scale, relative to the slot mean
-    level_floor: float = 0.10   # minimum scale, relative to the series' overall mean level
+    warmup_s: float = 2 * 86400  # history a series needs before it is scored
+    rel_floor: float = 0.05  # minimum scale, relative to the slot mean
+    level_floor: float = 0.10  # minimum scale, relative to the series' overall mean level
     abs_floor: float = 1e-6
-    clear_ratio: float = 0.2    # clears when CUSUM falls below clear_ratio × threshold
+    clear_ratio: float = 0.2  # clears when CUSUM falls below clear_ratio × threshold
     max_series: int = 200_000
-    peers: bool = True          # subtract the common-mode residual of the series' peer group
-    peer_window_s: float = 5400 # a peer's residual counts while it is at most this old
-    min_peers: int = 3          # fewer fresh peers: no adjustment
-    max_peers: int = 128        # residuals kept per group (bounded memory and cost)
+    peers: bool = True  # subtract the common-mode residual of the series' peer group
+    peer_window_s: float = 5400  # a peer's residual counts while it is at most this old
+    min_peers: int = 3  # fewer fresh peers: no adjustment
+    max_peers: int = 128  # residuals kept per group (bounded memory and cost)
 
 
 class SeriesState:
@@ -181,7 +181,7 @@ class SeasonalDetector:
             cusum = max(st.pos, st.neg)
             score = cusum / p.threshold
             warm = n / (n + p.warmup)
-            conf = warm * (1.0 - 0.5 ** score)
+            conf = warm * (1.0 - 0.5**score)
             if not st.active and score >= 1.0:
                 st.active, st.peak = True, score
                 transition = "raise"
@@ -206,7 +206,6 @@ class SeasonalDetector:
         prof[i] += a * (x - prof[i])
         prof[i + 2] = n + 1
         return score, conf, z, transition
-
 
     @staticmethod
     def _fold(prof, v, p: DetectorParams) -> None:
@@ -263,8 +262,9 @@ class AnomalyWatcher:
             if raw is None:
                 continue
             x = float(raw)
-            score, conf, z, transition = self.detector.update((ev.kind, ev.entity_id, spec.field), ev.ts, x,
-                                                              spec.direction, spec.group)
+            score, conf, z, transition = self.detector.update(
+                (ev.kind, ev.entity_id, spec.field), ev.ts, x, spec.direction, spec.group
+            )
             if transition:
                 out.append(self._signal(spec, ev, transition, x, score, conf, z))
         return out
@@ -275,13 +275,25 @@ class AnomalyWatcher:
             etype, eid = "sector", ev.data["sector_id"]
         sens = "au-dessus" if z > 0 else "en dessous"
         return Signal(
-            source=f"anomalie.{spec.stream}.{spec.field}", origin="anomalie", state=state, hazard=spec.hazard,
-            entity_type=etype, entity_id=eid, ts=ev.ts, district_id=self.ref.district_of(etype, eid),
-            severity="Moderate" if score >= 2 else "Minor", urgency="Expected",
-            certainty="Likely" if conf >= 0.7 else "Possible", category=spec.category,
-            confidence=round(conf, 3), value=x, event_fr=spec.event_fr,
-            headline_fr=(f"{spec.event_fr} : {spec.field} = {x:.1f}, nettement {sens} du profil habituel "
-                         f"à {self.ref.label(ev.entity_type, ev.entity_id)} (score {score:.1f})"),
+            source=f"anomalie.{spec.stream}.{spec.field}",
+            origin="anomalie",
+            state=state,
+            hazard=spec.hazard,
+            entity_type=etype,
+            entity_id=eid,
+            ts=ev.ts,
+            district_id=self.ref.district_of(etype, eid),
+            severity="Moderate" if score >= 2 else "Minor",
+            urgency="Expected",
+            certainty="Likely" if conf >= 0.7 else "Possible",
+            category=spec.category,
+            confidence=round(conf, 3),
+            value=x,
+            event_fr=spec.event_fr,
+            headline_fr=(
+                f"{spec.event_fr} : {spec.field} = {x:.1f}, nettement {sens} du profil habituel "
+                f"à {self.ref.label(ev.entity_type, ev.entity_id)} (score {score:.1f})"
+            ),
             details={"score": round(score, 2), "z": round(z, 2), "sensor": ev.entity_id, "field": spec.field},
         )
 

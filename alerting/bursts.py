@@ -18,18 +18,98 @@ from collections import OrderedDict
 from alerting.anomaly import poisson_sf
 from alerting.signals import Signal
 
-STOP_WORDS = frozenset("""
-alors aussi autre avant avec avoir bien cela celle celui cette comme dans depuis devant donc elle elles encore
-entre etait etre fait faire faut leur leurs mais meme moins notre nous pour plus quand quel quelle quels sans
-selon sont sous tous tout toute toutes tres vers votre vous depuis deja ici merci bonjour svp rien chez encore
-jour jours hier matin soir nuit heure heures http https www avec pres plus quoi qui que quoi cest ete sera
-""".split())
+STOP_WORDS = frozenset(
+    [
+        "alors",
+        "aussi",
+        "autre",
+        "avant",
+        "avec",
+        "avoir",
+        "bien",
+        "cela",
+        "celle",
+        "celui",
+        "cette",
+        "comme",
+        "dans",
+        "depuis",
+        "devant",
+        "donc",
+        "elle",
+        "elles",
+        "encore",
+        "entre",
+        "etait",
+        "etre",
+        "fait",
+        "faire",
+        "faut",
+        "leur",
+        "leurs",
+        "mais",
+        "meme",
+        "moins",
+        "notre",
+        "nous",
+        "pour",
+        "plus",
+        "quand",
+        "quel",
+        "quelle",
+        "quels",
+        "sans",
+        "selon",
+        "sont",
+        "sous",
+        "tous",
+        "tout",
+        "toute",
+        "toutes",
+        "tres",
+        "vers",
+        "votre",
+        "vous",
+        "depuis",
+        "deja",
+        "ici",
+        "merci",
+        "bonjour",
+        "svp",
+        "rien",
+        "chez",
+        "encore",
+        "jour",
+        "jours",
+        "hier",
+        "matin",
+        "soir",
+        "nuit",
+        "heure",
+        "heures",
+        "http",
+        "https",
+        "www",
+        "avec",
+        "pres",
+        "plus",
+        "quoi",
+        "qui",
+        "que",
+        "quoi",
+        "cest",
+        "ete",
+        "sera",
+    ]
+)
 WORD = re.compile(r"[a-z]{4,}")
 
 
 def keywords(text: str, limit: int = 12) -> set[str]:
     folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
-    return {w for w in WORD.findall(folded)[:200] if w not in STOP_WORDS and not w.startswith("http")} if text else set()
+    return (
+        {w for w in WORD.findall(folded)[:200] if w not in STOP_WORDS and not w.startswith("http")} if text else set()
+    )
 
 
 class _Key:
@@ -40,8 +120,17 @@ class _Key:
 
 
 class BurstDetector:
-    def __init__(self, ref, bucket_s: float = 3600, alpha: float = 0.05, p_value: float = 1e-4,
-                 min_count: int = 5, rate_floor: float = 0.3, warmup_buckets: int = 12, max_keys: int = 50_000):
+    def __init__(
+        self,
+        ref,
+        bucket_s: float = 3600,
+        alpha: float = 0.05,
+        p_value: float = 1e-4,
+        min_count: int = 5,
+        rate_floor: float = 0.3,
+        warmup_buckets: int = 12,
+        max_keys: int = 50_000,
+    ):
         self.ref = ref
         self.bucket_s, self.alpha, self.p_value = bucket_s, alpha, p_value
         self.min_count, self.rate_floor, self.warmup = min_count, rate_floor, warmup_buckets
@@ -77,7 +166,11 @@ class BurstDetector:
         if ev.kind == "reports":
             text = " ".join(str(ev.data.get(f) or "") for f in ("subcategory", "description"))
             district = ev.data.get("district_id")
-            keys = [(ev.kind, "district", district, "*"), (ev.kind, "district", district, ev.data.get("category") or "?")] if district else []
+            keys = (
+                [(ev.kind, "district", district, "*"), (ev.kind, "district", district, ev.data.get("category") or "?")]
+                if district
+                else []
+            )
         elif ev.kind == "social":
             text = str(ev.data.get("text") or "")
             district = self.ref.district_at(ev.data.get("lat"), ev.data.get("lon"))
@@ -111,8 +204,18 @@ class BurstDetector:
                 if k.count + k.prev <= 2 * max(k.rate, self.rate_floor) + 2:
                     k.active = False
                     kind, etype, eid, topic = key
-                    out.append(Signal(source=self._source(kind, topic), origin="rafale", state="clear", hazard=self._hazard(topic),
-                                      entity_type=etype, entity_id=eid, ts=now, details={"sujet": topic}))
+                    out.append(
+                        Signal(
+                            source=self._source(kind, topic),
+                            origin="rafale",
+                            state="clear",
+                            hazard=self._hazard(topic),
+                            entity_type=etype,
+                            entity_id=eid,
+                            ts=now,
+                            details={"sujet": topic},
+                        )
+                    )
         return out
 
     @staticmethod
@@ -125,17 +228,31 @@ class BurstDetector:
 
     def _signal(self, key, ev, n, lam, district) -> Signal:
         kind, etype, eid, topic = key
-        what = f"le mot-clé « {topic[4:]} »" if topic.startswith("mot:") else (
-            "les signalements" if topic == "*" else f"la catégorie « {topic} »")
+        what = (
+            f"le mot-clé « {topic[4:]} »"
+            if topic.startswith("mot:")
+            else ("les signalements" if topic == "*" else f"la catégorie « {topic} »")
+        )
         where = self.ref.label("district", eid) if etype == "district" else "la commune"
         p = poisson_sf(n, lam)
         conf = min(0.95, 0.5 + 0.05 * min(9.0, -math.log10(max(p, 1e-300)) - 4))
         return Signal(
-            source=self._source(kind, topic), origin="rafale",
-            state="raise", hazard=self._hazard(topic), entity_type=etype, entity_id=eid, ts=ev.ts,
-            district_id=eid if etype == "district" else district, severity="Minor" if topic.startswith("mot:") else "Moderate",
-            urgency="Expected", certainty="Possible", category="Safety", confidence=round(conf, 3), value=float(n),
-            threshold=round(lam, 2), event_fr="Rafale de signalements" if ev.kind == "reports" else "Signal faible (réseaux sociaux)",
+            source=self._source(kind, topic),
+            origin="rafale",
+            state="raise",
+            hazard=self._hazard(topic),
+            entity_type=etype,
+            entity_id=eid,
+            ts=ev.ts,
+            district_id=eid if etype == "district" else district,
+            severity="Minor" if topic.startswith("mot:") else "Moderate",
+            urgency="Expected",
+            certainty="Possible",
+            category="Safety",
+            confidence=round(conf, 3),
+            value=float(n),
+            threshold=round(lam, 2),
+            event_fr="Rafale de signalements" if ev.kind == "reports" else "Signal faible (réseaux sociaux)",
             headline_fr=f"Rafale : {n} messages en 2 h sur {what} à {where} (habituellement ≈ {lam:.1f})",
             details={"sujet": topic, "p": p},
         )

@@ -9,7 +9,6 @@ Update/Cancel/Ack/Error, restriction/addresses by scope, polygon closure, circle
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,25 +22,32 @@ from alerting.windows import LOCAL_TZ
 
 NS12 = "urn:oasis:names:tc:emergency:cap:1.2"
 NS11 = "urn:oasis:names:tc:emergency:cap:1.1"
-SHARED_CAP = Path(__file__).resolve().parents[2] / "shared" / "standards" / "cap"
-XSD_ENV = {NS12: "HYPERVISEUR_CAP_XSD", NS11: "HYPERVISEUR_CAP11_XSD"}
-XSD_DEFAULT = {NS12: SHARED_CAP / "IBM_cap" / "resources" / "CAP-v1.2.xsd",
-               NS11: SHARED_CAP / "google_cap-library" / "schema" / "cap11_extended.xsd"}
+# The XSDs ship inside the package (see schemas/cap/README.md for their origin and licences).
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas" / "cap"
+XSD_FILES = {NS12: SCHEMA_DIR / "CAP-v1.2.xsd", NS11: SCHEMA_DIR / "cap11_extended.xsd"}
 MAX_BYTES = 1_000_000
 FORBIDDEN_ID = re.compile(r"[\s,<&]")
 COORD = r"[-+]?\d+(\.\d+)?,[-+]?\d+(\.\d+)?"
 
 
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_pis=True, remove_comments=True, recover=False)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_pis=True,
+        remove_comments=True,
+        recover=False,
+    )
 
 
 @lru_cache(maxsize=4)
 def schema(namespace: str = NS12) -> etree.XMLSchema:
-    path = Path(os.environ.get(XSD_ENV[namespace]) or XSD_DEFAULT[namespace])
+    path = XSD_FILES[namespace]
     if not path.exists():
-        raise AlertingError(f"schéma CAP introuvable : {path} (variable {XSD_ENV[namespace]})")
+        raise AlertingError(f"schéma CAP introuvable dans le paquet : {path} (installation incomplète ?)")
     return etree.XMLSchema(etree.parse(str(path), _parser()))
 
 
@@ -62,15 +68,34 @@ def cap_time(ts: float) -> str:
 @dataclass
 class CapArea:
     description: str
-    polygon: list[tuple[float, float]] | None = None   # (lat, lon), closed
-    circle: tuple[float, float, float] | None = None    # lat, lon, radius km
+    polygon: list[tuple[float, float]] | None = None  # (lat, lon), closed
+    circle: tuple[float, float, float] | None = None  # lat, lon, radius km
 
 
-def build_alert(*, identifier: str, sender: str, sent: float, status: str, msg_type: str, scope: str,
-                event: str, category: str, urgency: str, severity: str, certainty: str, headline: str,
-                description: str, instruction: str, area: CapArea, sender_name: str, restriction: str | None = None,
-                references: list[str] | None = None, expires: float | None = None,
-                parameters: dict | None = None, web: str | None = None) -> bytes:
+def build_alert(
+    *,
+    identifier: str,
+    sender: str,
+    sent: float,
+    status: str,
+    msg_type: str,
+    scope: str,
+    event: str,
+    category: str,
+    urgency: str,
+    severity: str,
+    certainty: str,
+    headline: str,
+    description: str,
+    instruction: str,
+    area: CapArea,
+    sender_name: str,
+    restriction: str | None = None,
+    references: list[str] | None = None,
+    expires: float | None = None,
+    parameters: dict | None = None,
+    web: str | None = None,
+) -> bytes:
     """One CAP 1.2 alert with one French ``info`` block; raises if it does not validate."""
     E = etree.Element
     root = E(f"{{{NS12}}}alert", nsmap={None: NS12})
@@ -81,8 +106,14 @@ def build_alert(*, identifier: str, sender: str, sent: float, status: str, msg_t
             el.text = str(text)
         return el
 
-    for name, value in (("identifier", identifier), ("sender", sender), ("sent", cap_time(sent)), ("status", status),
-                        ("msgType", msg_type), ("scope", scope)):
+    for name, value in (
+        ("identifier", identifier),
+        ("sender", sender),
+        ("sent", cap_time(sent)),
+        ("status", status),
+        ("msgType", msg_type),
+        ("scope", scope),
+    ):
         sub(root, name, value)
     if restriction:
         sub(root, "restriction", restriction)
@@ -165,7 +196,9 @@ def semantic_errors(root, ns: str) -> list[str]:
     for poly in root.iter(f"{{{ns}}}polygon"):
         points = (poly.text or "").split()
         if len(points) < 4 or points[0] != points[-1] or not all(re.fullmatch(COORD, p) for p in points):
-            errors.append(f"<polygon> invalide (au moins 4 points « lat,lon », le premier répété à la fin) : « {(poly.text or '')[:60]} »")
+            errors.append(
+                f"<polygon> invalide (au moins 4 points « lat,lon », le premier répété à la fin) : « {(poly.text or '')[:60]} »"
+            )
     for circle in root.iter(f"{{{ns}}}circle"):
         if not re.fullmatch(COORD + r" \d+(\.\d+)?", (circle.text or "").strip()):
             errors.append(f"<circle> invalide (attendu « lat,lon rayon ») : « {circle.text} »")
@@ -176,7 +209,7 @@ def parse_cap(data: bytes, source: str = "") -> CapMessage:
     """Accept a CAP 1.2 (or 1.1) alert or raise :class:`CapRejected` with the reason."""
     if len(data) > MAX_BYTES:
         raise CapRejected(f"message trop volumineux ({len(data)} octets, maximum {MAX_BYTES})", source)
-    if re.search(rb"<!DOCTYPE|<!ENTITY", data[:4096 * 4], re.IGNORECASE):
+    if re.search(rb"<!DOCTYPE|<!ENTITY", data[: 4096 * 4], re.IGNORECASE):
         raise CapRejected("déclaration DOCTYPE/ENTITY interdite (risque d'attaque XXE)", source)
     try:
         root = etree.fromstring(data, _parser())
@@ -198,8 +231,17 @@ def parse_cap(data: bytes, source: str = "") -> CapMessage:
         raise CapRejected("; ".join(errors), source)
     infos = []
     for info in root.findall(f"{{{ns}}}info"):
-        infos.append({k: _text(info, k, ns) for k in ("language", "event", "urgency", "severity", "certainty", "headline")}
-                     | {"areas": [_text(a, "areaDesc", ns) for a in info.findall(f"{{{ns}}}area")]})
-    return CapMessage("1.2" if ns == NS12 else "1.1", _text(root, "identifier", ns), _text(root, "sender", ns),
-                      _text(root, "sent", ns), _text(root, "status", ns), _text(root, "msgType", ns),
-                      _text(root, "scope", ns), infos)
+        infos.append(
+            {k: _text(info, k, ns) for k in ("language", "event", "urgency", "severity", "certainty", "headline")}
+            | {"areas": [_text(a, "areaDesc", ns) for a in info.findall(f"{{{ns}}}area")]}
+        )
+    return CapMessage(
+        "1.2" if ns == NS12 else "1.1",
+        _text(root, "identifier", ns),
+        _text(root, "sender", ns),
+        _text(root, "sent", ns),
+        _text(root, "status", ns),
+        _text(root, "msgType", ns),
+        _text(root, "scope", ns),
+        infos,
+    )

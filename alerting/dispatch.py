@@ -54,13 +54,21 @@ def load_audiences(lh, path: Path | str | None = None) -> list[Audience]:
     for name, spec in (doc.get("audiences") or {}).items():
         if spec.get("scope", "Restricted") not in ("Public", "Restricted"):
             raise ConfigError(path, f"audience « {name} » : scope doit valoir Public ou Restricted")
-        aud = Audience(name, spec.get("scope", "Restricted"), float(spec.get("min_priority", 0)),
-                       spec.get("min_certainty"), set(spec.get("actions") or ["new"]))
+        aud = Audience(
+            name,
+            spec.get("scope", "Restricted"),
+            float(spec.get("min_priority", 0)),
+            spec.get("min_certainty"),
+            set(spec.get("actions") or ["new"]),
+        )
         for i, ch in enumerate(spec.get("channels") or [], start=1):
             cls = CHANNELS.get(ch.get("type"))
             if cls is None:
-                raise ConfigError(path, f"audience « {name} », canal n° {i} : type « {ch.get('type')} » inconnu "
-                                        f"(attendu : {', '.join(CHANNELS)})")
+                raise ConfigError(
+                    path,
+                    f"audience « {name} », canal n° {i} : type « {ch.get('type')} » inconnu "
+                    f"(attendu : {', '.join(CHANNELS)})",
+                )
             channel = cls(ch, lh, path)
             if channel.enabled:
                 aud.channels.append(channel)
@@ -87,8 +95,17 @@ class Dispatcher:
             inc = decision.incident
             identifier, xml = cap_message(inc, self.ref, decision.action, now, scope=aud.scope)
             subject, body = text(inc, decision.action)
-            note = Notification(aud.name, decision.action, inc.incident_id, inc.priority, subject, body,
-                                identifier, xml, {"title": inc.title, "district_id": inc.district_id})
+            note = Notification(
+                aud.name,
+                decision.action,
+                inc.incident_id,
+                inc.priority,
+                subject,
+                body,
+                identifier,
+                xml,
+                {"title": inc.title, "district_id": inc.district_id},
+            )
             notes.append(note)
             for channel in aud.channels:
                 self.queue.put((channel, note))
@@ -101,9 +118,17 @@ class Dispatcher:
                 result = channel.send(note)
             except Exception as exc:  # a broken gateway must not stop the worker; the failure is audited
                 result = SendResult(False, f"erreur : {exc}")
-            record = {"channel": channel.name, "channel_type": channel.kind, "audience": note.audience,
-                      "incident_id": note.incident_id, "action": note.action, "cap_identifier": note.cap_identifier,
-                      "priority": note.priority, "ok": result.ok, "detail": result.detail}
+            record = {
+                "channel": channel.name,
+                "channel_type": channel.kind,
+                "audience": note.audience,
+                "incident_id": note.incident_id,
+                "action": note.action,
+                "cap_identifier": note.cap_identifier,
+                "priority": note.priority,
+                "ok": result.ok,
+                "detail": result.detail,
+            }
             self.sent.append(record)
             del self.sent[:-1000]
             if self.audit is not None:

@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 
 
 def topic_root(env=None) -> str:
-    import os
-    return (env or os.environ).get("HYPERVISEUR_MQTT_TOPIC_ROOT", "city")
+    """``HYPERVISEUR_MQTT_TOPIC_ROOT`` (default ``city``) from ``env``, default: the process environment."""
+    from lakehouse.settings import MqttSettings
+
+    return MqttSettings.from_env(env).topic_root
 
 
 def load_detectors(path, ref) -> tuple[AnomalyWatcher, BurstDetector]:
@@ -50,8 +52,20 @@ def load_detectors(path, ref) -> tuple[AnomalyWatcher, BurstDetector]:
 
 
 class Engine:
-    def __init__(self, lh, *, seeds=None, rules=None, detectors=None, graph=None, channels=None,
-                 root: str | None = None, audit=None, persist: bool = True, anomalies: bool = True):
+    def __init__(
+        self,
+        lh,
+        *,
+        seeds=None,
+        rules=None,
+        detectors=None,
+        graph=None,
+        channels=None,
+        root: str | None = None,
+        audit=None,
+        persist: bool = True,
+        anomalies: bool = True,
+    ):
         self.lh = lh
         self.ref = Referential.load(seeds)
         self.rules = load_rules(rules, self.ref)
@@ -68,8 +82,11 @@ class Engine:
             state = self.store.load()
             self.manager.load(state.get("incidents", []))
             self.last_action = state.get("last_action", "")
-        self.dispatcher = Dispatcher(lh, self.ref, load_audiences(lh, channels), audit) if channels is not False else None
-        self.root = root or topic_root()
+        self.dispatcher = (
+            Dispatcher(lh, self.ref, load_audiences(lh, channels), audit) if channels is not False else None
+        )
+        own = getattr(getattr(lh, "settings", None), "mqtt", None)
+        self.root = root or (own.topic_root if own is not None else topic_root())
         self.root_depth = len(self.root.split("/"))
         self.clock = 0.0  # latest event time seen
         self.lock = threading.RLock()
@@ -129,14 +146,6 @@ class Engine:
         self.save()
         return out
 
-    def apply_actions(self) -> list[Decision]:
-        """Apply the operators' acknowledgements and closings not seen yet."""
-        if not self.store:
-            return []
-        actions = self.store.actions_after(self.last_action)
-        with self.lock:
-            return self._apply_actions(actions)
-
     def _apply_actions(self, actions) -> list[Decision]:
         out = []
         for key, act in actions:
@@ -164,10 +173,10 @@ class Engine:
             if not (self.manager.dirty or force):
                 return
             self.manager.prune()
-            snapshot = ([i.to_dict() for i in self.manager.incidents.values()], self.last_action,
-                        {**self.stats, "clock": self.clock})
+            snapshot = (
+                [i.to_dict() for i in self.manager.incidents.values()],
+                self.last_action,
+                {**self.stats, "clock": self.clock},
+            )
             self.manager.dirty = False
         self.store.save(*snapshot)
-
-
-from alerting.runner import MqttRunner  # noqa: F401  (historical import path of the runner)

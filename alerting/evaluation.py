@@ -13,19 +13,29 @@ from datetime import datetime
 
 from alerting.incidents import FAMILIES
 
-KIND_FAMILY = {"leak": "eau", "pollution_peak": "air", "traffic_jam": "circulation",
-               "lamp_failure_cluster": "eclairage", "report_burst": "signalements"}
+KIND_FAMILY = {
+    "leak": "eau",
+    "pollution_peak": "air",
+    "traffic_jam": "circulation",
+    "lamp_failure_cluster": "eclairage",
+    "report_burst": "signalements",
+}
 
 
 def _epoch(value) -> float:
-    return value if isinstance(value, (int, float)) else datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    return (
+        value
+        if isinstance(value, (int, float))
+        else datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    )
 
 
 def matches(sig, truth: dict, early_s: float, grace_s: float) -> bool:
     if FAMILIES.get(sig.hazard, "autre") != KIND_FAMILY.get(truth["kind"]):
         return False
     same_place = (sig.entity_type, sig.entity_id) == (truth["entity_type"], truth["entity_id"]) or (
-        sig.district_id is not None and sig.district_id == truth["district_id"])
+        sig.district_id is not None and sig.district_id == truth["district_id"]
+    )
     return same_place and _epoch(truth["start"]) - early_s <= sig.ts <= _epoch(truth["end"]) + grace_s
 
 
@@ -41,34 +51,16 @@ def evaluate(signals, truth: list[dict], early_s: float = 600, grace_s: float = 
     return {
         "detections": len(raised),
         "true_detections": len(matched_sig),
-        "false_detections": [f"{s.source} {s.entity_type}:{s.entity_id} @ {datetime.fromtimestamp(s.ts):%d/%m %H:%M}"
-                             for s in raised if s not in matched_sig],
+        "false_detections": [
+            f"{s.source} {s.entity_type}:{s.entity_id} @ {datetime.fromtimestamp(s.ts):%d/%m %H:%M}"
+            for s in raised
+            if s not in matched_sig
+        ],
         "precision": round(len(matched_sig) / len(raised), 3) if raised else 1.0,
         "recall": round(len(found) / len(truth), 3) if truth else 1.0,
         "missed": [t["incident_id"] for t in truth if t["incident_id"] not in found],
         "delay_s": {k: round(v) for k, v in delays.items()},
         "median_delay_s": round(statistics.median(delays.values())) if delays else None,
-    }
-
-
-def evaluate_incidents(incidents, truth: list[dict], early_s: float = 600, grace_s: float = 3600) -> dict:
-    """What operators see: incidents (grouped signals). An incident is true when it concerns an
-    injected incident's hazard family and place and was opened within its time window."""
-    def hit(inc, t):
-        same_place = (inc.entity_type, inc.entity_id) == (t["entity_type"], t["entity_id"]) or (
-            inc.district_id is not None and inc.district_id == t["district_id"])
-        return (inc.family == KIND_FAMILY.get(t["kind"]) and same_place
-                and _epoch(t["start"]) - early_s <= inc.opened_at <= _epoch(t["end"]) + grace_s)
-
-    incidents = list(incidents)
-    true = [i for i in incidents if any(hit(i, t) for t in truth)]
-    found = {t["incident_id"] for t in truth if any(hit(i, t) for i in incidents)}
-    return {
-        "incidents": len(incidents),
-        "true_incidents": len(true),
-        "false_incidents": [i.title for i in incidents if i not in true],
-        "precision": round(len(true) / len(incidents), 3) if incidents else 1.0,
-        "recall": round(len(found) / len(truth), 3) if truth else 1.0,
     }
 
 

@@ -52,7 +52,7 @@ def parse(topic: str, payload: bytes | str, root_depth: int = 1) -> Event:
     parts = topic.split("/")
     if len(parts) < root_depth + 2:
         raise EventError(f"sujet inattendu : {topic}")
-    kind, entity_id = parts[root_depth], "/".join(parts[root_depth + 1:])
+    kind, entity_id = parts[root_depth], "/".join(parts[root_depth + 1 :])
     spec = KINDS.get(kind)
     if spec is None:
         raise EventError(f"type de flux inconnu « {kind} » ({topic})")

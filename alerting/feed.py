@@ -47,20 +47,36 @@ def table(incidents: list[Incident]) -> Table:
         if inc.status == "closed":
             continue
         style = "bold red" if inc.priority >= 70 else ("yellow" if inc.priority >= 45 else "")
-        status = STATUS_FR[inc.status] + ("" if inc.active else " (signaux retombés)") + (
-            f" — escalade {inc.escalation_level}" if inc.escalation_level else "")
-        t.add_row(f"{inc.priority:.0f}", f"{inc.title}\n{lead_signal(inc)['headline_fr']}\n[dim]{inc.incident_id}[/]",
-                  FAMILY_LABELS_FR.get(inc.family, inc.family), status, when(inc.opened_at),
-                  "\n".join(consequences_fr(inc, 4)) or "—", style=style)
+        status = (
+            STATUS_FR[inc.status]
+            + ("" if inc.active else " (signaux retombés)")
+            + (f" — escalade {inc.escalation_level}" if inc.escalation_level else "")
+        )
+        t.add_row(
+            f"{inc.priority:.0f}",
+            f"{inc.title}\n{lead_signal(inc)['headline_fr']}\n[dim]{inc.incident_id}[/]",
+            FAMILY_LABELS_FR.get(inc.family, inc.family),
+            status,
+            when(inc.opened_at),
+            "\n".join(consequences_fr(inc, 4)) or "—",
+            style=style,
+        )
     return t
 
 
 def render_page(incidents: list[Incident], *, actions: bool = False) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["when"] = when
-    rows = [{"inc": i, "lead": lead_signal(i), "consequences": consequences_fr(i, 12),
-             "family": FAMILY_LABELS_FR.get(i.family, i.family), "status": STATUS_FR[i.status]} for i in incidents]
-    return env.get_template("incidents.html").render(rows=rows, actions=actions,
-                                                     generated=datetime.now(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"))
-
-
+    rows = [
+        {
+            "inc": i,
+            "lead": lead_signal(i),
+            "consequences": consequences_fr(i, 12),
+            "family": FAMILY_LABELS_FR.get(i.family, i.family),
+            "status": STATUS_FR[i.status],
+        }
+        for i in incidents
+    ]
+    return env.get_template("incidents.html").render(
+        rows=rows, actions=actions, generated=datetime.now(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+    )

@@ -17,8 +17,16 @@ from alerting.errors import ConfigError
 from alerting.referential import SENSITIVE_BUILDINGS, Referential
 
 DEFAULT_GRAPH = Path(__file__).parent / "config" / "consequences.yaml"
-TYPE_LABELS_FR = {"sector": "secteur d'eau", "segment": "tronçon", "bus_line": "ligne de bus", "building": "bâtiment",
-                  "circuit": "armoire d'éclairage", "station": "station d'air", "district": "quartier", "lamp": "lampadaire"}
+TYPE_LABELS_FR = {
+    "sector": "secteur d'eau",
+    "segment": "tronçon",
+    "bus_line": "ligne de bus",
+    "building": "bâtiment",
+    "circuit": "armoire d'éclairage",
+    "station": "station d'air",
+    "district": "quartier",
+    "lamp": "lampadaire",
+}
 
 
 @dataclass
@@ -40,8 +48,11 @@ class Impact:
     population: int = 0
 
     def to_dict(self) -> dict:
-        return {"consequences": [c.to_dict() for c in self.consequences],
-                "sensitive_sites": self.sensitive_sites, "population": self.population}
+        return {
+            "consequences": [c.to_dict() for c in self.consequences],
+            "sensitive_sites": self.sensitive_sites,
+            "population": self.population,
+        }
 
 
 class ConsequenceGraph:
@@ -49,7 +60,7 @@ class ConsequenceGraph:
         self.ref, self.assets, self.edges, self.relations = ref, assets, edges, relations
 
     @classmethod
-    def load(cls, ref: Referential, path: Path | str | None = None) -> "ConsequenceGraph":
+    def load(cls, ref: Referential, path: Path | str | None = None) -> ConsequenceGraph:
         path = Path(path) if path else DEFAULT_GRAPH
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -64,8 +75,11 @@ class ConsequenceGraph:
                 raise ConfigError(path, f"lien n° {i} : nœud « {node} » mal écrit (attendu type:identifiant)")
             etype, eid = node.split(":", 1)
             if not (ref.has(etype, eid) or eid in assets.get(etype, {})):
-                raise ConfigError(path, f"lien n° {i} : identifiant inconnu « {node} » "
-                                        f"(absent des référentiels {ref.source} et des assets déclarés)")
+                raise ConfigError(
+                    path,
+                    f"lien n° {i} : identifiant inconnu « {node} » "
+                    f"(absent des référentiels {ref.source} et des assets déclarés)",
+                )
             return node
 
         for i, edge in enumerate(doc.get("edges") or [], start=1):
@@ -99,14 +113,23 @@ class ConsequenceGraph:
                 if target in seen:
                     continue
                 seen.add(target)
-                out.consequences.append(Consequence(target, self.label(target),
-                                                    self.relations.get(relation, relation), depth + 1, node))
+                out.consequences.append(
+                    Consequence(target, self.label(target), self.relations.get(relation, relation), depth + 1, node)
+                )
                 queue.append((target, depth + 1))
-        sensitive = {n for n in seen if n.startswith("building:")
-                     and (self.ref.get("building", n.split(":", 1)[1]) or {}).get("building_type") in SENSITIVE_BUILDINGS}
+        sensitive = {
+            n
+            for n in seen
+            if n.startswith("building:")
+            and (self.ref.get("building", n.split(":", 1)[1]) or {}).get("building_type") in SENSITIVE_BUILDINGS
+        }
         district = self.ref.district_of(etype, eid) if etype not in ("commune",) else None
         if district:
-            sensitive |= {f"building:{b['building_id']}" for b in self.ref.sensitive_sites(district)} if etype == "district" else set()
+            sensitive |= (
+                {f"building:{b['building_id']}" for b in self.ref.sensitive_sites(district)}
+                if etype == "district"
+                else set()
+            )
         out.sensitive_sites = sorted(self.label(n) for n in sensitive)
         if etype == "commune":
             out.population = sum(int(d.get("population") or 0) for d in self.ref.entities.get("district", {}).values())

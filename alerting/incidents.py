@@ -16,11 +16,27 @@ from alerting.graph import ConsequenceGraph
 from alerting.priority import components, score
 from alerting.signals import SEVERITIES, URGENCIES, Signal
 
-FAMILIES = {"leak": "eau", "water": "eau", "pollution": "air", "traffic": "circulation", "lighting": "eclairage",
-            "signalements": "signalements", "signal_faible": "signalements", "energy": "energie", "weather": "meteo"}
-FAMILY_LABELS_FR = {"eau": "Réseau d'eau", "air": "Qualité de l'air", "circulation": "Circulation",
-                    "eclairage": "Éclairage public", "signalements": "Signalements et signaux faibles",
-                    "energie": "Énergie des bâtiments", "meteo": "Météo", "autre": "Autre"}
+FAMILIES = {
+    "leak": "eau",
+    "water": "eau",
+    "pollution": "air",
+    "traffic": "circulation",
+    "lighting": "eclairage",
+    "signalements": "signalements",
+    "signal_faible": "signalements",
+    "energy": "energie",
+    "weather": "meteo",
+}
+FAMILY_LABELS_FR = {
+    "eau": "Réseau d'eau",
+    "air": "Qualité de l'air",
+    "circulation": "Circulation",
+    "eclairage": "Éclairage public",
+    "signalements": "Signalements et signaux faibles",
+    "energie": "Énergie des bâtiments",
+    "meteo": "Météo",
+    "autre": "Autre",
+}
 STATUS_FR = {"open": "ouvert", "acknowledged": "pris en compte", "closed": "clos"}
 GROUP_WINDOW_S = 6 * 3600
 MAX_HISTORY = 50
@@ -46,7 +62,7 @@ class Incident:
     priority: float = 0.0
     priority_parts: dict = field(default_factory=dict)
     impact: dict = field(default_factory=dict)
-    signals: dict = field(default_factory=dict)   # signal key -> summary
+    signals: dict = field(default_factory=dict)  # signal key -> summary
     escalation_level: int = 0
     last_escalated_at: float | None = None
     acked_by: str | None = None
@@ -115,11 +131,24 @@ class IncidentManager:
             action = "new"
             inc = self._new(sig)
         inc.signals[sig.key] = {
-            "source": sig.source, "origin": sig.origin, "hazard": sig.hazard, "entity": f"{sig.entity_type}:{sig.entity_id}",
-            "first_ts": sig.ts, "last_ts": sig.ts, "active": True, "severity": sig.severity, "urgency": sig.urgency,
-            "certainty": sig.certainty, "category": sig.category, "confidence": sig.confidence, "value": sig.value,
-            "threshold": sig.threshold, "event_fr": sig.event_fr, "headline_fr": sig.headline_fr,
-            "instruction_fr": sig.instruction_fr, "details": sig.details,
+            "source": sig.source,
+            "origin": sig.origin,
+            "hazard": sig.hazard,
+            "entity": f"{sig.entity_type}:{sig.entity_id}",
+            "first_ts": sig.ts,
+            "last_ts": sig.ts,
+            "active": True,
+            "severity": sig.severity,
+            "urgency": sig.urgency,
+            "certainty": sig.certainty,
+            "category": sig.category,
+            "confidence": sig.confidence,
+            "value": sig.value,
+            "threshold": sig.threshold,
+            "event_fr": sig.event_fr,
+            "headline_fr": sig.headline_fr,
+            "instruction_fr": sig.instruction_fr,
+            "details": sig.details,
         }
         self.by_signal[sig.key] = inc.incident_id
         inc.active = True
@@ -148,8 +177,9 @@ class IncidentManager:
         for inc in self.incidents.values():
             if inc.status == "closed" or sig.ts - inc.updated_at > GROUP_WINDOW_S:
                 continue
-            same_place = inc.family == family and (inc.district_id == sig.district_id or
-                                                   f"{inc.entity_type}:{inc.entity_id}" == node)
+            same_place = inc.family == family and (
+                inc.district_id == sig.district_id or f"{inc.entity_type}:{inc.entity_id}" == node
+            )
             linked = any(c["node"] == node for c in inc.impact.get("consequences", []))
             if (same_place or linked) and (best is None or inc.priority > best.priority):
                 best = inc
@@ -158,10 +188,14 @@ class IncidentManager:
     def _new(self, sig: Signal) -> Incident:
         family = FAMILIES.get(sig.hazard, "autre")
         inc = Incident(
-            incident_id=f"INC-{uuid.uuid4().hex[:10]}", family=family, district_id=sig.district_id,
-            entity_type=sig.entity_type, entity_id=sig.entity_id,
+            incident_id=f"INC-{uuid.uuid4().hex[:10]}",
+            family=family,
+            district_id=sig.district_id,
+            entity_type=sig.entity_type,
+            entity_id=sig.entity_id,
             title=f"{sig.event_fr} — {self.graph.ref.label(sig.entity_type, sig.entity_id)}",
-            opened_at=sig.ts, updated_at=sig.ts,
+            opened_at=sig.ts,
+            updated_at=sig.ts,
         )
         inc.impact = self.graph.impact(sig.entity_type, sig.entity_id).to_dict()
         self.incidents[inc.incident_id] = inc
@@ -178,8 +212,14 @@ class IncidentManager:
             miss *= 1.0 - s["confidence"]
         inc.confidence = round(1.0 - miss, 3)
         inc.updated_at = max(inc.updated_at, ts)
-        parts = components(inc.severity, inc.confidence, int(inc.impact.get("population", 0)),
-                           len(inc.impact.get("sensitive_sites", [])), inc.urgency, inc.updated_at - inc.opened_at)
+        parts = components(
+            inc.severity,
+            inc.confidence,
+            int(inc.impact.get("population", 0)),
+            len(inc.impact.get("sensitive_sites", [])),
+            inc.urgency,
+            inc.updated_at - inc.opened_at,
+        )
         inc.priority_parts = {k: round(v, 3) for k, v in parts.items()}
         inc.priority = score(parts)
         self.dirty = True
@@ -208,6 +248,7 @@ class IncidentManager:
         inc = self.incidents.get(incident_id)
         if inc is None:
             from alerting.errors import AlertingError
+
             raise AlertingError(f"incident « {incident_id} » inconnu")
         return inc
 

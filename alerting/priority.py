@@ -15,9 +15,12 @@ POPULATION_REF = 50_000  # exposure is 1 for the whole commune-sized population
 DURATION_REF_S = 24 * 3600
 
 
-def components(severity: str, confidence: float, population: int, sensitive_sites: int,
-               urgency: str, duration_s: float) -> dict[str, float]:
-    exposure = 0.7 * min(1.0, math.log1p(max(population, 0)) / math.log1p(POPULATION_REF)) + 0.3 * min(1.0, sensitive_sites / 3)
+def components(
+    severity: str, confidence: float, population: int, sensitive_sites: int, urgency: str, duration_s: float
+) -> dict[str, float]:
+    exposure = 0.7 * min(1.0, math.log1p(max(population, 0)) / math.log1p(POPULATION_REF)) + 0.3 * min(
+        1.0, sensitive_sites / 3
+    )
     return {
         "severite": (SEVERITIES.index(severity) + 1) / len(SEVERITIES) if severity in SEVERITIES else 0.25,
         "confiance": max(0.0, min(1.0, confidence)),

@@ -39,7 +39,7 @@ class Referential:
     polygons: dict = field(default_factory=dict, repr=False)  # district id -> [(lat, lon)], lazily
 
     @classmethod
-    def load(cls, seeds_dir: Path | str | None = None) -> "Referential":
+    def load(cls, seeds_dir: Path | str | None = None) -> Referential:
         root = Path(seeds_dir) if seeds_dir else DEFAULT_SEEDS
         if not root.is_dir():
             raise ConfigError(root, "dossier des référentiels (seeds) introuvable")
@@ -89,15 +89,18 @@ class Referential:
         return int(float(district.get("population") or 0))
 
     def sensitive_sites(self, district_id: str) -> list[dict]:
-        return [b for b in self.entities.get("building", {}).values()
-                if b.get("district_id") == district_id and b.get("building_type") in SENSITIVE_BUILDINGS]
+        return [
+            b
+            for b in self.entities.get("building", {}).values()
+            if b.get("district_id") == district_id and b.get("building_type") in SENSITIVE_BUILDINGS
+        ]
 
     def polygon(self, district_id: str) -> list[tuple[float, float]] | None:
         """District polygon as (lat, lon) pairs, from the seed's WKT (lon lat order)."""
         wkt = (self.get("district", district_id) or {}).get("polygon_wkt", "")
         if "((" not in wkt:
             return None
-        body = wkt[wkt.index("((") + 2: wkt.rindex("))")]
+        body = wkt[wkt.index("((") + 2 : wkt.rindex("))")]
         points = []
         for pair in body.split(","):
             lon, lat = pair.split()

@@ -86,18 +86,42 @@ class MqttRunner:
     """Subscribes to ``<root>/#`` and feeds an engine through an :class:`Inbox`.
 
     ``observer(engine, decisions)`` runs after each evaluated message, in the worker
-    (``engine.last_event`` is that message's event).
+    (``engine.last_event`` is that message's event). Credentials and TLS come from ``mqtt``
+    (:class:`~lakehouse.settings.MqttSettings`), by default the engine's lakehouse settings
+    (``HYPERVISEUR_MQTT_USERNAME``, ``..._PASSWORD``/``_FILE``, ``..._TLS_*``).
     """
 
-    def __init__(self, engine, host: str, port: int, observer=None, qos: int = 1, tick_s: float = 1.0,
-                 queue_size: int = 50_000, batch: int = 100, linger_s: float = 0.002):
-        import paho.mqtt.client as mqtt
+    def __init__(
+        self,
+        engine,
+        host: str | None = None,
+        port: int | None = None,
+        observer=None,
+        qos: int = 1,
+        tick_s: float = 1.0,
+        queue_size: int = 50_000,
+        batch: int = 100,
+        linger_s: float = 0.002,
+        mqtt=None,
+    ):
+        import paho.mqtt.client as mqtt_client
+
+        from lakehouse.settings import MqttSettings
+
+        if mqtt is None:
+            mqtt = getattr(getattr(engine.lh, "settings", None), "mqtt", None) or MqttSettings.from_env()
+        mqtt = mqtt.at(host, port)
+        host, port = mqtt.host, mqtt.port
 
         self.engine, self.observer, self.qos, self.tick_s, self.batch = engine, observer, qos, tick_s, batch
         self.linger_s = linger_s
         self.inbox = Inbox(queue_size)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hyperviseur-alerting-{uuid.uuid4().hex[:8]}",
-                                  clean_session=True)
+        self.client = mqtt_client.Client(
+            mqtt_client.CallbackAPIVersion.VERSION2,
+            client_id=f"hyperviseur-alerting-{uuid.uuid4().hex[:8]}",
+            clean_session=True,
+        )
+        mqtt.configure(self.client)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
@@ -105,16 +129,25 @@ class MqttRunner:
         self.connected = threading.Event()
         self.stop_event = threading.Event()
         self.errors = 0
+        self.refused: str | None = None
         self.waits: deque = deque(maxlen=10_000)  # reception → decision, seconds, latest messages
 
     @property
     def stats(self) -> dict:
         waits = sorted(self.waits.copy())  # the copy is atomic; iterating while the worker appends is not
-        pct = {f"internal_p{q}_ms": round(waits[min(len(waits) - 1, int(q / 100 * len(waits)))] * 1000, 2) if waits
-               else None for q in (50, 99)}
+        pct = {
+            f"internal_p{q}_ms": round(waits[min(len(waits) - 1, int(q / 100 * len(waits)))] * 1000, 2)
+            if waits
+            else None
+            for q in (50, 99)
+        }
         return {**self.inbox.stats, "queued": len(self.inbox), "errors": self.errors, **pct}
 
     def _on_connect(self, client, userdata, flags, reason_code, properties=None):
+        if reason_code.is_failure:  # wrong credentials or ACL: start() reports it after its timeout
+            log.error("connexion MQTT refusée par %s:%s : %s", self.host, self.port, reason_code)
+            self.refused = str(reason_code)
+            return
         client.subscribe(f"{self.engine.root}/#", qos=self.qos)
 
     def _on_subscribe(self, *args):
@@ -131,7 +164,8 @@ class MqttRunner:
         if not self.connected.wait(timeout):
             self.client.loop_stop()
             self.inbox.close()
-            raise ConnectionError(f"abonnement MQTT impossible sur {self.host}:{self.port}")
+            why = f" (connexion refusée : {self.refused})" if self.refused else ""
+            raise ConnectionError(f"abonnement MQTT impossible sur {self.host}:{self.port}{why}")
         self._ticker = threading.Thread(target=self._tick_loop, daemon=True, name="alert-tick")
         self._ticker.start()
         return self
@@ -151,7 +185,7 @@ class MqttRunner:
                         self.waits.append(time.time() - received_at)
                         if observer:
                             observer(engine, decisions)
-                    except Exception as exc:  # noqa: BLE001 — keep evaluating the next messages; logged
+                    except Exception as exc:
                         self.errors += 1
                         log.error("évaluation du message %s en échec : %s", topic, exc)
             # Pause after every batch. paho's thread reads one packet per select() and gives up the
@@ -166,7 +200,7 @@ class MqttRunner:
         while not self.stop_event.wait(self.tick_s):
             try:
                 self.engine.tick()
-            except Exception as exc:  # noqa: BLE001 — keep supervising; the error is logged
+            except Exception as exc:
                 log.error("tick du moteur d'alerte en échec : %s", exc)
 
     def stop(self, drain_timeout: float = 60) -> None:

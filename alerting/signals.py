@@ -11,13 +11,13 @@ CERTAINTIES = ("Unlikely", "Possible", "Likely", "Observed")
 
 @dataclass
 class Signal:
-    source: str          # rule or detector id
-    origin: str          # "regle" | "anomalie" | "rafale"
-    state: str           # "raise" | "clear"
-    hazard: str          # leak | pollution | traffic | lighting | reports | energy | weather | …
+    source: str  # rule or detector id
+    origin: str  # "regle" | "anomalie" | "rafale"
+    state: str  # "raise" | "clear"
+    hazard: str  # leak | pollution | traffic | lighting | reports | energy | weather | …
     entity_type: str
     entity_id: str
-    ts: float            # event time (epoch s) of the deciding message
+    ts: float  # event time (epoch s) of the deciding message
     district_id: str | None = None
     severity: str = "Moderate"
     urgency: str = "Expected"

@@ -38,8 +38,12 @@ class AlertStore:
         if action not in ("ack", "close"):
             raise ValueError(action)
         key = f"{ACTIONS}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
-        self.storage.write_bytes(key, json.dumps({"incident_id": incident_id, "action": action, "actor": actor,
-                                                  "ts": time.time()}, ensure_ascii=False).encode())
+        self.storage.write_bytes(
+            key,
+            json.dumps(
+                {"incident_id": incident_id, "action": action, "actor": actor, "ts": time.time()}, ensure_ascii=False
+            ).encode(),
+        )
         return key
 
     def actions_after(self, last_key: str) -> list[tuple[str, dict]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Europe/Paris")
@@ -90,7 +90,7 @@ class LocalClock:
         key = int(ts // 3600)
         hit = self.cache.get(key)
         if hit is None:
-            local = datetime.fromtimestamp(key * 3600, timezone.utc).astimezone(self.tz)
+            local = datetime.fromtimestamp(key * 3600, UTC).astimezone(self.tz)
             hit = (local.hour, local.weekday())
             if len(self.cache) >= self.cache_size:
                 self.cache.clear()

@@ -34,13 +34,18 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import psutil
-from common import peak_rss_mb, report
+from common import mqtt_env_from_test_server, peak_rss_mb, report
 
-from alerting.engine import Engine, MqttRunner
+from alerting.engine import Engine
+from alerting.runner import MqttRunner
 from lakehouse.platform import Lakehouse
+from lakehouse.settings import MqttSettings
 
-HOST = os.environ.get("HYPERVISEUR_MQTT_HOST", "127.0.0.1")
-PORT = int(os.environ.get("HYPERVISEUR_MQTT_PORT", os.environ.get("HYPERVISEUR_TEST_MQTT_PORT", "1883")))
+# The broker of `make bench` (the test Mosquitto, with its generated login); a child
+# publisher process receives the same settings through its environment.
+MQTT_ENV = {k: v for k, v in os.environ.items() if k.startswith("HYPERVISEUR_MQTT_")} or mqtt_env_from_test_server()
+BROKER = MqttSettings.from_env(MQTT_ENV)
+HOST, PORT = BROKER.host, BROKER.port
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -51,17 +56,24 @@ def message(root: str, n: int, rng: random.Random, entities: int = 1) -> tuple[s
     k, e = n % 3, (n // 3) % entities
     suffix = f"-{e}" if e else ""
     if k == 0:
-        return f"{root}/traffic/SEG{n % 24 + 1:03d}{suffix}", {"ts": ts, "occupancy_pct": rng.uniform(5, 30),
-                                                             "average_speed_kmh": 40}
+        return f"{root}/traffic/SEG{n % 24 + 1:03d}{suffix}", {
+            "ts": ts,
+            "occupancy_pct": rng.uniform(5, 30),
+            "average_speed_kmh": 40,
+        }
     if k == 1:
-        return f"{root}/water/WM0{n % 6 + 1}A{suffix}", {"ts": ts, "sector_id": f"SEC0{n % 6 + 1}",
-                                                       "flow_m3h": rng.uniform(10, 40)}
+        return f"{root}/water/WM0{n % 6 + 1}A{suffix}", {
+            "ts": ts,
+            "sector_id": f"SEC0{n % 6 + 1}",
+            "flow_m3h": rng.uniform(10, 40),
+        }
     return f"{root}/air/AQ0{n % 5 + 1}{suffix}", {"ts": ts, "no2": rng.uniform(10, 60), "pm10": rng.uniform(5, 30)}
 
 
 def publisher(root: str, rate: float, seconds: float, host: str, port: int) -> None:
     """Runs in its own process: publish at ``rate`` msg/s, each stamped with its publish time."""
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    BROKER.configure(c)
     c.max_queued_messages_set(0)
     c.max_inflight_messages_set(1000)
     c.connect(host, port)
@@ -84,8 +96,14 @@ def publisher(root: str, rate: float, seconds: float, host: str, port: int) -> N
 
 
 def _publish(root: str, rate: float, seconds: float) -> tuple[int, float, float]:
-    out = subprocess.run([sys.executable, __file__, "--editeur", root, str(rate), str(seconds), HOST, str(PORT)],
-                         capture_output=True, text=True, timeout=seconds * 4 + 60, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--editeur", root, str(rate), str(seconds), HOST, str(PORT)],
+        env={**os.environ, **MQTT_ENV},
+        capture_output=True,
+        text=True,
+        timeout=seconds * 4 + 60,
+        check=True,
+    )
     n, elapsed, cpu = out.stdout.split()
     return int(n), float(elapsed), float(cpu)
 
@@ -117,6 +135,7 @@ class _Run:
 def raw_latency(rate, seconds):
     root, run, got = f"bench-{uuid.uuid4().hex[:8]}", _Run(), threading.Event()
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    BROKER.configure(c)
     c.on_connect = lambda cl, *a: cl.subscribe(f"{root}/#", qos=1)
     c.on_subscribe = lambda *a: got.set()
     c.on_message = lambda cl, u, m: run.lat.append(time.time() - json.loads(m.payload)["_sent"])
@@ -151,8 +170,11 @@ def engine_latency(lh, rate, seconds, runner_cls=MqttRunner):
     run.measure(root, rate, seconds, lambda: engine.stats["messages"])
     runner.stop()
     st = runner.stats
-    run.extra = (f"interne p99 {st['internal_p99_ms']} ms, file max {st['peak']}, attentes {st['full_waits']}"
-                 if runner_cls is MqttRunner else "—")
+    run.extra = (
+        f"interne p99 {st['internal_p99_ms']} ms, file max {st['peak']}, attentes {st['full_waits']}"
+        if runner_cls is MqttRunner
+        else "—"
+    )
     return run
 
 
@@ -177,8 +199,12 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="petite taille (test de fumée)")
     ap.add_argument("--repetitions", type=int, default=1, help="mesures par débit et par chemin (entrelacées)")
-    ap.add_argument("--editeur", nargs=5, metavar=("RACINE", "DEBIT", "SECONDES", "HOTE", "PORT"),
-                    help="(interne) jouer l'éditeur dans ce processus")
+    ap.add_argument(
+        "--editeur",
+        nargs=5,
+        metavar=("RACINE", "DEBIT", "SECONDES", "HOTE", "PORT"),
+        help="(interne) jouer l'éditeur dans ce processus",
+    )
     args = ap.parse_args(argv)
     if args.editeur:
         root, rate, seconds, host, port = args.editeur
@@ -187,24 +213,55 @@ def main(argv=None) -> None:
     rates, seconds, n_mem, entities = ([200, 500], 2, 20_000, 50) if args.quick else ([1000, 5000], 10, 1_000_000, 400)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": tmp})
-        paths = (("brut", raw_latency), ("moteur", lambda r, s: engine_latency(lh, r, s)),
-                 ("moteur-fil-reseau", lambda r, s: engine_latency(lh, r, s, _OnNetworkThread)))
+        lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": tmp, **MQTT_ENV})
+        paths = (
+            ("brut", raw_latency),
+            ("moteur", lambda r, s: engine_latency(lh, r, s)),
+            ("moteur-fil-reseau", lambda r, s: engine_latency(lh, r, s, _OnNetworkThread)),
+        )
         for rate in rates:
             for _ in range(args.repetitions):  # interleaved, so a burst of load on the machine hits every path
                 for name, fn in paths:
                     run = fn(rate, seconds)
-                    rows.append([rate, name, f"{len(run.lat)}/{run.sent}", round(run.rate), round(_pct(run.lat, .5), 1),
-                                 round(_pct(run.lat, .99), 1), round(run.cpu_s / max(1, run.sent) * 1e6, 1),
-                                 round(run.pub_cpu / max(1, run.sent) * 1e6, 1), round(os.getloadavg()[0], 1), run.extra])
+                    rows.append(
+                        [
+                            rate,
+                            name,
+                            f"{len(run.lat)}/{run.sent}",
+                            round(run.rate),
+                            round(_pct(run.lat, 0.5), 1),
+                            round(_pct(run.lat, 0.99), 1),
+                            round(run.cpu_s / max(1, run.sent) * 1e6, 1),
+                            round(run.pub_cpu / max(1, run.sent) * 1e6, 1),
+                            round(os.getloadavg()[0], 1),
+                            run.extra,
+                        ]
+                    )
         elapsed, cpu, mem = memory(lh, n_mem, entities)
-    notes = (f"Mémoire : {n_mem:,} messages ({3 * entities} séries environ par flux) évalués en {elapsed:.1f} s "
-             f"({n_mem / elapsed:,.0f} msg/s, {cpu / n_mem * 1e6:.1f} µs CPU/msg en processus) ; "
-             + ", ".join(f"+{v:.1f} Mio après {k:,}" for k, v in mem.items())
-             + f" ; pic RSS du processus {peak_rss_mb():.0f} Mio (messages préparés compris). Machine : "
-               f"{os.cpu_count()} cœurs partagés ; la latence dépend de leur charge (colonne « charge 1 min »).")
-    report("alerting", ["débit visé (msg/s)", "chemin", "reçus/envoyés", "débit publié", "p50 ms", "p99 ms",
-                        "CPU µs/msg (abonné)", "CPU µs/msg (éditeur)", "charge 1 min", "file"], rows, notes)
+    notes = (
+        f"Mémoire : {n_mem:,} messages ({3 * entities} séries environ par flux) évalués en {elapsed:.1f} s "
+        f"({n_mem / elapsed:,.0f} msg/s, {cpu / n_mem * 1e6:.1f} µs CPU/msg en processus) ; "
+        + ", ".join(f"+{v:.1f} Mio après {k:,}" for k, v in mem.items())
+        + f" ; pic RSS du processus {peak_rss_mb():.0f} Mio (messages préparés compris). Machine : "
+        f"{os.cpu_count()} cœurs partagés ; la latence dépend de leur charge (colonne « charge 1 min »)."
+    )
+    report(
+        "alerting",
+        [
+            "débit visé (msg/s)",
+            "chemin",
+            "reçus/envoyés",
+            "débit publié",
+            "p50 ms",
+            "p99 ms",
+            "CPU µs/msg (abonné)",
+            "CPU µs/msg (éditeur)",
+            "charge 1 min",
+            "file",
+        ],
+        rows,
+        notes,
+    )
 
 
 if __name__ == "__main__":

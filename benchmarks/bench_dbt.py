@@ -27,6 +27,7 @@ from pathlib import Path
 import psutil
 from common import report
 
+from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
 from orchestration.resources import DBT_PROJECT_DIR, dbt_env, dbt_executable, prepare_curated_dirs
 
@@ -57,8 +58,17 @@ def measure(cmd: list[str], env: dict, cwd: Path) -> tuple[float, float]:
 
 
 def dbt_cmd(verb: str, target: Path, *extra: str) -> list[str]:
-    return [dbt_executable(), verb, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(target), *extra]
+    return [
+        dbt_executable(),
+        verb,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+        *extra,
+    ]
 
 
 def plan(manifest_path: Path) -> list[dict]:
@@ -80,10 +90,19 @@ def plan(manifest_path: Path) -> list[dict]:
     steps = []
     for uid in order:
         n = nodes[uid]
-        steps.append({"kind": n["resource_type"], "schema": n["schema"], "name": n["name"],
-                      "materialized": n["config"].get("materialized"), "sql": n.get("compiled_code"),
-                      "seed_path": str(Path(n["root_path"]) / n["original_file_path"]) if n["resource_type"] == "seed" else None,
-                      "column_types": n["config"].get("column_types") or {}})
+        steps.append(
+            {
+                "kind": n["resource_type"],
+                "schema": n["schema"],
+                "name": n["name"],
+                "materialized": n["config"].get("materialized"),
+                "sql": n.get("compiled_code"),
+                "seed_path": str(Path(n["root_path"]) / n["original_file_path"])
+                if n["resource_type"] == "seed"
+                else None,
+                "column_types": n["config"].get("column_types") or {},
+            }
+        )
     return steps
 
 
@@ -98,10 +117,12 @@ def run_baseline(plan_file: Path, database: Path, lake_url: str) -> None:
         rel = f'"{step["schema"]}"."{step["name"]}"'
         if step["kind"] == "seed":
             types = ", ".join(f"'{k}': '{v}'" for k, v in step["column_types"].items())
-            con.execute(f"CREATE OR REPLACE TABLE {rel} AS SELECT * FROM read_csv('{step['seed_path']}', header = true, "
-                        f"types = {{{types}}})")
+            con.execute(
+                f"CREATE OR REPLACE TABLE {rel} AS SELECT * FROM read_csv('{step['seed_path']}', header = true, "
+                f"types = {{{types}}})"
+            )
         elif step["materialized"] == "external":
-            location = f"{lake_url}/curated/{step['name']}/data.parquet"
+            location = f"{lake_url}/{Lake.curated_key(step['name'])}"
             con.execute(f"COPY ({step['sql']}) TO '{location}' (FORMAT parquet)")
             con.execute(f"CREATE OR REPLACE VIEW {rel} AS SELECT * FROM read_parquet('{location}')")
         else:
@@ -140,8 +161,11 @@ def main() -> None:
         dbt_s, dbt_mb = measure(dbt_cmd("build", work / "target", "--exclude", "resource_type:test"), env, work)
         base_db = work / "baseline" / "warehouse.duckdb"
         base_db.parent.mkdir()
-        raw_s, raw_mb = measure([sys.executable, __file__, "--baseline", str(plan_file), str(base_db), lh.settings.lake_url],
-                                {**env, "PYTHONPATH": str(Path(__file__).parent)}, work)
+        raw_s, raw_mb = measure(
+            [sys.executable, __file__, "--baseline", str(plan_file), str(base_db), lh.settings.lake_url],
+            {**env, "PYTHONPATH": str(Path(__file__).parent)},
+            work,
+        )
 
     marts = sum(1 for s in steps if s["materialized"] == "external")
     report(
@@ -153,7 +177,7 @@ def main() -> None:
             ["DuckDB, même SQL en direct", readings, raw_s, round(raw_mb), 1.0],
         ],
         notes=f"{marts} marts Parquet, {len(steps)} nœuds ; objectif : ratio ≤ 1,5 "
-              f"({'atteint' if dbt_s / raw_s <= 1.5 else 'NON atteint'}).",
+        f"({'atteint' if dbt_s / raw_s <= 1.5 else 'NON atteint'}).",
     )
 
 

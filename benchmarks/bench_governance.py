@@ -1,7 +1,7 @@
 """Governance benchmark: detection quality per entity type, column-scan time, free-text throughput.
 
 1. Precision / recall / F1 per entity type on the labelled French corpus
-   ``../shared/data/pii_dev/…/test_corpus`` (PERSON, LOCATION) and on demo-territory-like free
+   ``tests/fixtures/pii_dev/…/test_corpus`` (PERSON, LOCATION) and on demo-territory-like free
    texts generated here with their offsets (e-mail, phone, NIR, IBAN, plate, address, person).
    A prediction is correct when it overlaps a gold span of the same type (each gold span once).
 2. Scan of a 50-column × 1 M-row Parquet mart (goal < 10 s) against a raw DuckDB baseline
@@ -29,7 +29,16 @@ import pyarrow as pa
 from common import median_time
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "data" / "pii_dev" / "RGPDpseudonymizer_test_corpus" / "RGPDpseudonymizer" / "tests" / "test_corpus"
+CORPUS = (
+    ROOT
+    / "tests"
+    / "fixtures"
+    / "pii_dev"
+    / "RGPDpseudonymizer_test_corpus"
+    / "RGPDpseudonymizer"
+    / "tests"
+    / "test_corpus"
+)
 BATCH_CPU_RATE = 0.0  # texts per CPU-second of this process (the machine may be shared)
 DISTINCT_TEXTS = 0  # identical texts are analysed once
 GOALS = {"EMAIL_ADDRESS": 0.90, "PHONE_NUMBER": 0.90, "FR_NIR": 0.90, "IBAN_CODE": 0.90, "PERSON": 0.80}
@@ -39,7 +48,9 @@ def score(gold: list[tuple], pred: list[tuple], counts: dict) -> None:
     """Accumulate TP/FP/FN per type; spans are (start, end, type)."""
     used = set()
     for s, e, t in pred:
-        match = next((i for i, (gs, ge, gt) in enumerate(gold) if gt == t and i not in used and gs < e and s < ge), None)
+        match = next(
+            (i for i, (gs, ge, gt) in enumerate(gold) if gt == t and i not in used and gs < e and s < ge), None
+        )
         if match is None:
             counts[t]["fp"] += 1
         else:
@@ -67,16 +78,53 @@ def pii_dev(limit: int | None) -> dict:
         if doc is None:
             continue
         text = doc.read_text(encoding="utf-8")
-        gold = [(e["start_pos"], e["end_pos"], e["entity_type"]) for e in ann["entities"] if e["entity_type"] in ("PERSON", "LOCATION")]
+        gold = [
+            (e["start_pos"], e["end_pos"], e["entity_type"])
+            for e in ann["entities"]
+            if e["entity_type"] in ("PERSON", "LOCATION")
+        ]
         pred = [(r.start, r.end, r.entity_type) for r in analyze(text) if r.entity_type in ("PERSON", "LOCATION")]
         score(gold, pred, counts)
     return counts
 
 
 # -- demo-territory-like free texts with gold offsets ------------------------------------
-FIRST = ["Marie", "Jean-Pierre", "Sophie", "Karim", "Camille", "Nathalie", "Julien", "Fatou", "Élodie", "Thierry", "Inès", "Mathieu"]
-LAST = ["Dubois", "Lefèvre", "Benali", "Nguyen", "Moreau", "Fontaine", "Girard", "Diallo", "Roussel", "Marchand", "Perrin", "Lemaire"]
-STREETS = ["rue Victor Hugo", "avenue Jean Jaurès", "place de la République", "rue des Tilleuls", "boulevard Pasteur", "impasse du Moulin"]
+FIRST = [
+    "Marie",
+    "Jean-Pierre",
+    "Sophie",
+    "Karim",
+    "Camille",
+    "Nathalie",
+    "Julien",
+    "Fatou",
+    "Élodie",
+    "Thierry",
+    "Inès",
+    "Mathieu",
+]
+LAST = [
+    "Dubois",
+    "Lefèvre",
+    "Benali",
+    "Nguyen",
+    "Moreau",
+    "Fontaine",
+    "Girard",
+    "Diallo",
+    "Roussel",
+    "Marchand",
+    "Perrin",
+    "Lemaire",
+]
+STREETS = [
+    "rue Victor Hugo",
+    "avenue Jean Jaurès",
+    "place de la République",
+    "rue des Tilleuls",
+    "boulevard Pasteur",
+    "impasse du Moulin",
+]
 
 
 def _nir(rnd):
@@ -95,17 +143,25 @@ def _nir(rnd):
 def _iban(rnd):
     from stdnum import iban
 
-    bban = f"{rnd.randint(10000, 99999)}{rnd.randint(10000, 99999)}{rnd.randint(10**10, 10**11 - 1)}{rnd.randint(10, 99)}"
+    bban = (
+        f"{rnd.randint(10000, 99999)}{rnd.randint(10000, 99999)}{rnd.randint(10**10, 10**11 - 1)}{rnd.randint(10, 99)}"
+    )
     check = iban.calc_check_digits("FR00" + bban)
     raw = f"FR{check}{bban}"
-    return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4)) if rnd.random() < 0.7 else raw
+    return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4)) if rnd.random() < 0.7 else raw
 
 
 def _phone(rnd):
     d = [rnd.randint(10, 99) for _ in range(4)]
     first = rnd.choice("1234567")
-    return rnd.choice([f"0{first} {d[0]} {d[1]} {d[2]} {d[3]}", f"0{first}.{d[0]}.{d[1]}.{d[2]}.{d[3]}",
-                       f"+33 {first} {d[0]} {d[1]} {d[2]} {d[3]}", f"0{first}{d[0]}{d[1]}{d[2]}{d[3]}"])
+    return rnd.choice(
+        [
+            f"0{first} {d[0]} {d[1]} {d[2]} {d[3]}",
+            f"0{first}.{d[0]}.{d[1]}.{d[2]}.{d[3]}",
+            f"+33 {first} {d[0]} {d[1]} {d[2]} {d[3]}",
+            f"0{first}{d[0]}{d[1]}{d[2]}{d[3]}",
+        ]
+    )
 
 
 TEMPLATES = [
@@ -133,8 +189,13 @@ def demo_texts(n: int, seed: int = 11) -> list[tuple[str, list[tuple]]]:
                 value = {
                     "PERSON": f"{first} {last}",
                     "PHONE_NUMBER": _phone(rnd),
-                    "EMAIL_ADDRESS": f"{first.lower()}.{last.lower()}@{rnd.choice(['orange.fr', 'gmail.com', 'laposte.net'])}".replace("é", "e").replace("è", "e").replace("É", "e"),
-                    "IBAN_CODE": _iban(rnd), "FR_NIR": _nir(rnd),
+                    "EMAIL_ADDRESS": f"{first.lower()}.{last.lower()}@{rnd.choice(['orange.fr', 'gmail.com', 'laposte.net'])}".replace(
+                        "é", "e"
+                    )
+                    .replace("è", "e")
+                    .replace("É", "e"),
+                    "IBAN_CODE": _iban(rnd),
+                    "FR_NIR": _nir(rnd),
                     "FR_LICENCE_PLATE": f"{rnd.choice(['AB', 'FG', 'GH', 'KL'])}-{rnd.randint(100, 999)}-{rnd.choice(['CD', 'TR', 'XY'])}",
                     "FR_ADDRESS": f"{rnd.randint(1, 150)} {rnd.choice(STREETS)}",
                 }[t]
@@ -157,7 +218,7 @@ def demo_quality(n: int) -> tuple[dict, float, float]:
     global BATCH_CPU_RATE, DISTINCT_TEXTS
     BATCH_CPU_RATE = n / (time.process_time() - c0)
     DISTINCT_TEXTS = len({t for t, _ in data})
-    for (text, gold), res in zip(data, results):
+    for (_, gold), res in zip(data, results):
         score(gold, [(r.start, r.end, r.entity_type) for r in res if r.entity_type != "LOCATION"], counts)
     loop_n = min(n, 300)
     t0 = time.perf_counter()
@@ -170,14 +231,16 @@ def demo_quality(n: int) -> tuple[dict, float, float]:
 def wide_table(rows: int, seed: int = 3) -> pa.Table:
     rng = np.random.default_rng(seed)
     pools = {
-        "name": [f"{f} {l}" for f in FIRST for l in LAST],
+        "name": [f"{f} {last}" for f in FIRST for last in LAST],
         "email": [f"user{i}@exemple.fr" for i in range(5000)],
         "phone": [f"06 {a:02d} {b:02d} {a:02d} {b:02d}" for a in range(10, 60) for b in range(10, 60)],
         "id": [f"R{i:07d}" for i in range(20000)],
         "cat": ["voirie", "eclairage", "proprete", "eau", "environnement", "securite"],
         "address": [f"{i} {s}" for i in range(1, 200) for s in STREETS],
-        "text": ["Lampadaire éteint depuis trois jours devant la boulangerie, merci de passer vite.",
-                 "Nid de poule dangereux sur la chaussée, plusieurs cyclistes ont failli tomber ce soir."],
+        "text": [
+            "Lampadaire éteint depuis trois jours devant la boulangerie, merci de passer vite.",
+            "Nid de poule dangereux sur la chaussée, plusieurs cyclistes ont failli tomber ce soir.",
+        ],
     }
     cols = {}
     kinds = ["name", "email", "phone", "id", "cat", "address", "text"]
@@ -187,7 +250,9 @@ def wide_table(rows: int, seed: int = 3) -> pa.Table:
     for i in range(25):
         cols[f"value_{i}"] = pa.array(rng.random(rows))
     for i in range(5):
-        cols[f"ts_{i}"] = pa.array((rng.integers(1_700_000_000, 1_780_000_000, rows) * 1_000_000).astype("datetime64[us]"))
+        cols[f"ts_{i}"] = pa.array(
+            (rng.integers(1_700_000_000, 1_780_000_000, rows) * 1_000_000).astype("datetime64[us]")
+        )
     return pa.table(cols)
 
 
@@ -201,20 +266,30 @@ def scan_bench(rows: int, sample: int) -> dict:
     with tempfile.TemporaryDirectory() as d:
         lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": d})
         table = wide_table(rows)
-        path = Path(d) / "lake" / "curated" / "bench_wide" / "data.parquet"
+        path = Path(d) / "lake" / lh.lake.curated_key("bench_wide")
         path.parent.mkdir(parents=True)
         pq.write_table(table, path)
         del table
         con = lh.duckdb()
         t0 = time.perf_counter()
-        con.execute(f"SELECT * FROM read_parquet('{path}') USING SAMPLE reservoir({sample} ROWS) REPEATABLE (42)").fetchall()
+        con.execute(
+            f"SELECT * FROM read_parquet('{path}') USING SAMPLE reservoir({sample} ROWS) REPEATABLE (42)"
+        ).fetchall()
         baseline = time.perf_counter() - t0
         con.close()
         t0, c0 = time.perf_counter(), time.process_time()
         p = scan_dataset(lh, "bench_wide", ScanConfig(sample_size=sample), force=True, actor="bench")
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         tagged = sum(1 for c in p["columns"].values() if c["tags"])
-    return {"rows": rows, "columns": 50, "sample": sample, "seconds": elapsed, "cpu_s": cpu, "baseline_s": baseline, "tagged_columns": tagged}
+    return {
+        "rows": rows,
+        "columns": 50,
+        "sample": sample,
+        "seconds": elapsed,
+        "cpu_s": cpu,
+        "baseline_s": baseline,
+        "tagged_columns": tagged,
+    }
 
 
 def encryption_bench(rows: int) -> dict:
@@ -227,26 +302,48 @@ def encryption_bench(rows: int) -> dict:
 
     rng = np.random.default_rng(5)
     texts = [t for t, _ in demo_texts(500)]
-    table = pa.table({
-        "report_id": [f"R{i:08d}" for i in range(rows)],
-        "district_id": pa.array([f"D0{i}" for i in range(1, 7)]).take(pa.array(rng.integers(0, 6, rows))),
-        "description": pa.array(texts).take(pa.array(rng.integers(0, len(texts), rows))),
-        "address": pa.array([f"{i} {s}" for i in range(1, 200) for s in STREETS]).take(pa.array(rng.integers(0, 1194, rows))),
-        "reporter_name": pa.array([f"{f} {l}" for f in FIRST for l in LAST]).take(pa.array(rng.integers(0, 144, rows))),
-        "reporter_phone": pa.array([f"06 {a:02d} {b:02d} {a:02d} {b:02d}" for a in range(10, 60) for b in range(10, 60)]).take(pa.array(rng.integers(0, 2500, rows))),
-        "reporter_email": pa.array([f"user{i}@exemple.fr" for i in range(5000)]).take(pa.array(rng.integers(0, 5000, rows))),
-    })
+    table = pa.table(
+        {
+            "report_id": [f"R{i:08d}" for i in range(rows)],
+            "district_id": pa.array([f"D0{i}" for i in range(1, 7)]).take(pa.array(rng.integers(0, 6, rows))),
+            "description": pa.array(texts).take(pa.array(rng.integers(0, len(texts), rows))),
+            "address": pa.array([f"{i} {s}" for i in range(1, 200) for s in STREETS]).take(
+                pa.array(rng.integers(0, 1194, rows))
+            ),
+            "reporter_name": pa.array([f"{f} {last}" for f in FIRST for last in LAST]).take(
+                pa.array(rng.integers(0, 144, rows))
+            ),
+            "reporter_phone": pa.array(
+                [f"06 {a:02d} {b:02d} {a:02d} {b:02d}" for a in range(10, 60) for b in range(10, 60)]
+            ).take(pa.array(rng.integers(0, 2500, rows))),
+            "reporter_email": pa.array([f"user{i}@exemple.fr" for i in range(5000)]).take(
+                pa.array(rng.integers(0, 5000, rows))
+            ),
+        }
+    )
     with tempfile.TemporaryDirectory() as d:
         master = load_master_keys(None, create_key_file(Path(d) / "keys" / "kms.json"))
         plain, enc = os.path.join(d, "plain.parquet"), os.path.join(d, "enc.parquet")
         cols = list(CITIZEN_REPORTS.encrypted_columns)
         pq.write_table(table, plain, compression="zstd")  # warm-up (allocator, codec)
         w_plain = median_time(lambda: pq.write_table(table, plain, compression="zstd"), repeat=5)
-        w_enc = median_time(lambda: pq.write_table(table, enc, compression="zstd", encryption_properties=encryption_properties(master, cols)), repeat=5)
+        w_enc = median_time(
+            lambda: pq.write_table(
+                table, enc, compression="zstd", encryption_properties=encryption_properties(master, cols)
+            ),
+            repeat=5,
+        )
         r_plain = median_time(lambda: pq.read_table(plain), repeat=5)
         r_enc = median_time(lambda: pq.read_table(enc, decryption_properties=decryption_properties(master)), repeat=5)
         phone_found = table.column("reporter_phone")[0].as_py().encode() in Path(enc).read_bytes()
-    return {"rows": rows, "write_plain": w_plain, "write_enc": w_enc, "read_plain": r_plain, "read_enc": r_enc, "phone_found": phone_found}
+    return {
+        "rows": rows,
+        "write_plain": w_plain,
+        "write_enc": w_enc,
+        "read_plain": r_plain,
+        "read_enc": r_enc,
+        "phone_found": phone_found,
+    }
 
 
 def main(argv=None) -> int:
@@ -269,30 +366,40 @@ def main(argv=None) -> int:
             p, r, f = prf(c)
             goal = GOALS.get(t)
             ok &= goal is None or f >= goal or args.quick
-            print(f"{corpus:<10} {t:<18} {p:6.3f} {r:6.3f} {f:6.3f} {goal if goal else '—':>9}  {c['tp']}/{c['fp']}/{c['fn']}")
+            print(
+                f"{corpus:<10} {t:<18} {p:6.3f} {r:6.3f} {f:6.3f} {goal if goal else '—':>9}  {c['tp']}/{c['fp']}/{c['fn']}"
+            )
     counts, batch_rate, loop_rate = demo_quality(n_texts)
     for t, c in sorted(counts.items()):
         p, r, f = prf(c)
         goal = GOALS.get(t)
         ok &= goal is None or f >= goal or args.quick
-        print(f"{'démo':<10} {t:<18} {p:6.3f} {r:6.3f} {f:6.3f} {goal if goal else '—':>9}  {c['tp']}/{c['fp']}/{c['fn']}")
+        print(
+            f"{'démo':<10} {t:<18} {p:6.3f} {r:6.3f} {f:6.3f} {goal if goal else '—':>9}  {c['tp']}/{c['fp']}/{c['fn']}"
+        )
 
     print("\n== Débit texte libre ==")
-    print(f"lot (BatchAnalyzerEngine) : {batch_rate:7.0f} textes/s (objectif ≥ 500) ; boucle analyze() : {loop_rate:7.0f} textes/s ; ratio {batch_rate / loop_rate:.1f}× ; "
-          f"par seconde CPU du processus : {BATCH_CPU_RATE:.0f} textes/s ; {DISTINCT_TEXTS} textes distincts sur {n_texts}")
+    print(
+        f"lot (BatchAnalyzerEngine) : {batch_rate:7.0f} textes/s (objectif ≥ 500) ; boucle analyze() : {loop_rate:7.0f} textes/s ; ratio {batch_rate / loop_rate:.1f}× ; "
+        f"par seconde CPU du processus : {BATCH_CPU_RATE:.0f} textes/s ; {DISTINCT_TEXTS} textes distincts sur {n_texts}"
+    )
     ok &= batch_rate >= 500 or args.quick
 
     s = scan_bench(rows, 200)
     print("\n== Analyse de colonnes ==")
-    print(f"{s['columns']} colonnes × {s['rows']:,} lignes, échantillon {s['sample']} : {s['seconds']:.2f} s "
-          f"(objectif < 10 s ; CPU {s['cpu_s']:.2f} s) ; base DuckDB (échantillonnage seul) {s['baseline_s']:.2f} s ; ratio {s['seconds'] / s['baseline_s']:.1f}× ; "
-          f"{s['tagged_columns']} colonnes étiquetées")
+    print(
+        f"{s['columns']} colonnes × {s['rows']:,} lignes, échantillon {s['sample']} : {s['seconds']:.2f} s "
+        f"(objectif < 10 s ; CPU {s['cpu_s']:.2f} s) ; base DuckDB (échantillonnage seul) {s['baseline_s']:.2f} s ; ratio {s['seconds'] / s['baseline_s']:.1f}× ; "
+        f"{s['tagged_columns']} colonnes étiquetées"
+    )
     ok &= s["seconds"] < 10 or args.quick
     e = encryption_bench(10_000 if args.quick else 200_000)
     print("\n== Chiffrement au repos (5 colonnes personnelles, pyarrow) ==")
-    print(f"{e['rows']:,} signalements : écriture {e['write_enc']:.2f} s contre {e['write_plain']:.2f} s en clair "
-          f"({e['write_enc'] / e['write_plain']:.2f}×) ; lecture déchiffrée {e['read_enc']:.2f} s contre {e['read_plain']:.2f} s "
-          f"({e['read_enc'] / e['read_plain']:.2f}×) ; téléphone lisible dans le fichier : {'OUI' if e['phone_found'] else 'non'}")
+    print(
+        f"{e['rows']:,} signalements : écriture {e['write_enc']:.2f} s contre {e['write_plain']:.2f} s en clair "
+        f"({e['write_enc'] / e['write_plain']:.2f}×) ; lecture déchiffrée {e['read_enc']:.2f} s contre {e['read_plain']:.2f} s "
+        f"({e['read_enc'] / e['read_plain']:.2f}×) ; téléphone lisible dans le fichier : {'OUI' if e['phone_found'] else 'non'}"
+    )
     ok &= not e["phone_found"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"mémoire de pointe : {peak:.0f} Mo")

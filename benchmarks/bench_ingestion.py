@@ -55,9 +55,15 @@ def run(days: float, scale: float) -> dict:
             peak = max(peak, proc.memory_info().rss)
             del chunk
     assert report.rows_in == rows and all(c.balanced for c in report.datasets.values())
-    return {"rows": rows, "pipeline_s": t_pipe, "raw_s": t_raw, "biggest_chunk": biggest,
-            "rss_start_mb": rss0 / 2**20, "rss_peak_mb": peak / 2**20,
-            "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "rows": rows,
+        "pipeline_s": t_pipe,
+        "raw_s": t_raw,
+        "biggest_chunk": biggest,
+        "rss_start_mb": rss0 / 2**20,
+        "rss_peak_mb": peak / 2**20,
+        "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from common import median_time, report, s3_env_from_test_server
+
 from lakehouse.lake import Zone
 from lakehouse.platform import Lakehouse
 
@@ -24,12 +24,18 @@ from lakehouse.platform import Lakehouse
 def readings(rows: int) -> pa.Table:
     rng = np.random.default_rng(1)
     start = np.datetime64("2026-03-01T00:00:00", "us")
-    return pa.table({
-        "sensor_id": pa.array(np.char.add("capteur-", (rng.integers(0, 500, rows)).astype(str))).dictionary_encode().cast(pa.string()),
-        "observed_at": pa.array(start + rng.integers(0, 14 * 86400, rows).astype("timedelta64[s]"), pa.timestamp("us", tz="UTC")),
-        "value": rng.normal(40, 15, rows),
-        "quality": rng.integers(0, 3, rows).astype(np.int8),
-    })
+    return pa.table(
+        {
+            "sensor_id": pa.array(np.char.add("capteur-", (rng.integers(0, 500, rows)).astype(str)))
+            .dictionary_encode()
+            .cast(pa.string()),
+            "observed_at": pa.array(
+                start + rng.integers(0, 14 * 86400, rows).astype("timedelta64[s]"), pa.timestamp("us", tz="UTC")
+            ),
+            "value": rng.normal(40, 15, rows),
+            "quality": rng.integers(0, 3, rows).astype(np.int8),
+        }
+    )
 
 
 def main() -> None:
@@ -52,14 +58,18 @@ def main() -> None:
         for label, env in backends:
             lh = Lakehouse.from_env(env)
             lh.storage.check()
-            t = median_time(lambda: lh.lake.write_batch(Zone.RAW, "bench", "readings", table, origin="bench"))
+            t = median_time(lambda lh=lh: lh.lake.write_batch(Zone.RAW, "bench", "readings", table, origin="bench"))
             results.append([label, rows, t, mb / t, raw / t])
             for o in lh.storage.list("raw/bench/") + lh.storage.list("_meta/manifests/raw/bench/"):
                 lh.storage.delete(o.key)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report("lake_write", ["écriture", "lignes", "secondes (médiane de 3)", "Mo/s (Arrow en mémoire)", "ratio vs pyarrow"],
-           results, notes="ratio = temps pyarrow / temps lac (1.0 = aussi rapide que l'écriture brute).")
+    report(
+        "lake_write",
+        ["écriture", "lignes", "secondes (médiane de 3)", "Mo/s (Arrow en mémoire)", "ratio vs pyarrow"],
+        results,
+        notes="ratio = temps pyarrow / temps lac (1.0 = aussi rapide que l'écriture brute).",
+    )
 
 
 if __name__ == "__main__":

@@ -61,7 +61,11 @@ def worker(kind: str, fmt: str, source: str, out: str) -> None:
             "json": "(FORMAT json, ARRAY true)",
             "geojson": "(FORMAT GDAL, DRIVER 'GeoJSON')",
         }[fmt]
-        select = f"SELECT * EXCLUDE (lat, lon), ST_Point(lon, lat) AS geom FROM {src}" if fmt == "geojson" else f"SELECT * FROM {src}"
+        select = (
+            f"SELECT * EXCLUDE (lat, lon), ST_Point(lon, lat) AS geom FROM {src}"
+            if fmt == "geojson"
+            else f"SELECT * FROM {src}"
+        )
         con.execute(f"COPY ({select}) TO '{out}' {options}")
     con.close()
 
@@ -95,7 +99,9 @@ def main(argv=None) -> None:
         make_source(source, rows)
         count = f"{rows:,}".replace(",", " ")
         print(f"Source : {count} lignes, {source.stat().st_size / 2**20:.1f} Mio ({time.perf_counter() - t0:.1f} s)")
-        print(f"{'format':<9}{'hyperviseur s':>14}{'RSS Mio':>9}{'brut s':>9}{'RSS Mio':>9}{'ratio t':>9}{'taille Mio':>12}")
+        print(
+            f"{'format':<9}{'hyperviseur s':>14}{'RSS Mio':>9}{'brut s':>9}{'RSS Mio':>9}{'ratio t':>9}{'taille Mio':>12}"
+        )
         total = 0.0
         for fmt in FORMATS:
             ours_out, raw_out = tmp / f"ours.{fmt}", tmp / f"raw.{fmt}"
@@ -103,7 +109,9 @@ def main(argv=None) -> None:
             t_raw, rss_raw = run_child("raw", fmt, source, raw_out)
             size = ours_out.stat().st_size / 2**20
             total += t_ours
-            print(f"{fmt:<9}{t_ours:>14.2f}{rss_ours:>9.0f}{t_raw:>9.2f}{rss_raw:>9.0f}{t_ours / t_raw:>9.2f}{size:>12.1f}")
+            print(
+                f"{fmt:<9}{t_ours:>14.2f}{rss_ours:>9.0f}{t_raw:>9.2f}{rss_raw:>9.0f}{t_ours / t_raw:>9.2f}{size:>12.1f}"
+            )
             ours_out.unlink()
             raw_out.unlink(missing_ok=True)
         print(f"Total des exports Hyperviseur : {total:.1f} s")

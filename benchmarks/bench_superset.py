@@ -34,10 +34,14 @@ from superset import service  # noqa: E402
 from superset.bundle import chart_query_context, load_spec  # noqa: E402
 from superset.provision import admin_client, provision  # noqa: E402
 
-SIZES = {"quick": [("2 jours", dict(hours=48))],
-         "default": [("14 jours", dict(hours=14 * 24)),
-                     # 20 stations x 4 pollutants + 100 segments = 180 readings per hour
-                     ("10 M relevés", dict(hours=10_000_000 // 180, stations=20, segments=100))]}
+SIZES = {
+    "quick": [("2 jours", dict(hours=48))],
+    "default": [
+        ("14 jours", dict(hours=14 * 24)),
+        # 20 stations x 4 pollutants + 100 segments = 180 readings per hour
+        ("10 M relevés", dict(hours=10_000_000 // 180, stations=20, segments=100)),
+    ],
+}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -71,16 +75,20 @@ def measure(label: str, size: dict, repeat: int, concurrent: int, port: int) -> 
                 sql = client.post("/api/v1/chart/data", {**ctx, "result_type": "query"})["result"][0]["query"]
                 mine = []
                 for _ in range(repeat):
-                    mine.append(_timed(lambda: client.post("/api/v1/chart/data", ctx)))
-                    warm.append(_timed(lambda: client.post("/api/v1/chart/data", {**ctx, "force": False})))
-                    raw_t.append(_timed(lambda: raw.execute(sql).fetchall()))
+                    mine.append(_timed(lambda ctx=ctx: client.post("/api/v1/chart/data", ctx)))
+                    warm.append(_timed(lambda ctx=ctx: client.post("/api/v1/chart/data", {**ctx, "force": False})))
+                    raw_t.append(_timed(lambda sql=sql: raw.execute(sql).fetchall()))
                 cold += mine
                 per_chart.append((statistics.median(mine), f"{slug} / {chart['name']}"))
             raw.close()
-            for name, values in (("graphique à froid (API, sans cache)", cold),
-                                 ("graphique à chaud (API, cache de données)", warm),
-                                 ("même SQL, DuckDB brut", raw_t)):
-                rows.append([label, name, len(values), statistics.median(values) * 1000, _percentile(values, 0.95) * 1000])
+            for name, values in (
+                ("graphique à froid (API, sans cache)", cold),
+                ("graphique à chaud (API, cache de données)", warm),
+                ("même SQL, DuckDB brut", raw_t),
+            ):
+                rows.append(
+                    [label, name, len(values), statistics.median(values) * 1000, _percentile(values, 0.95) * 1000]
+                )
             slowest = ", ".join(f"{name} {t * 1000:.0f} ms" for t, name in sorted(per_chart, reverse=True)[:3])
             rows.append([label, f"plus lents à froid (médiane) : {slowest}", "", "", ""])
 
@@ -96,11 +104,27 @@ def measure(label: str, size: dict, repeat: int, concurrent: int, port: int) -> 
 
             for force, name in ((True, "à froid"), (False, "à chaud")):
                 with ThreadPoolExecutor(max_workers=concurrent) as pool:
-                    loads = list(pool.map(lambda i: load(i, force), range(concurrent)))
-                rows.append([label, f"{concurrent} chargements de tableau de bord simultanés, {name}", len(loads),
-                             statistics.median(loads) * 1000, _percentile(loads, 0.95) * 1000])
-            rows.append([label, f"lignes des marts horaires : {counts['mart_air_quality_hourly'] + counts['mart_traffic_hourly']:,}".replace(",", " "),
-                         "", "", ""])
+                    loads = list(pool.map(lambda i, force=force: load(i, force), range(concurrent)))
+                rows.append(
+                    [
+                        label,
+                        f"{concurrent} chargements de tableau de bord simultanés, {name}",
+                        len(loads),
+                        statistics.median(loads) * 1000,
+                        _percentile(loads, 0.95) * 1000,
+                    ]
+                )
+            rows.append(
+                [
+                    label,
+                    f"lignes des marts horaires : {counts['mart_air_quality_hourly'] + counts['mart_traffic_hourly']:,}".replace(
+                        ",", " "
+                    ),
+                    "",
+                    "",
+                    "",
+                ]
+            )
         finally:
             service.stop(inst)
     return rows
@@ -114,10 +138,14 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for label, size in SIZES["quick" if args.quick else "default"]:
         rows += measure(label, size, repeat=2 if args.quick else 5, concurrent=4 if args.quick else 20, port=args.port)
-    report("Superset : requêtes des tableaux de bord de départ", ["taille", "mesure", "n", "p50 (ms)", "p95 (ms)"], rows,
-           notes=f"Objectif : p95 < 300 ms à 10 M relevés. « À chaud » : réponse du cache de données de Superset "
-                 f"(FileSystemCache, HYPERVISEUR_SUPERSET_CACHE_TIMEOUT), servie au deuxième affichage. Mémoire de pointe du banc : {peak_rss_mb():.0f} Mo "
-                 f"(Superset tourne dans ses propres processus).")
+    report(
+        "Superset : requêtes des tableaux de bord de départ",
+        ["taille", "mesure", "n", "p50 (ms)", "p95 (ms)"],
+        rows,
+        notes=f"Objectif : p95 < 300 ms à 10 M relevés. « À chaud » : réponse du cache de données de Superset "
+        f"(FileSystemCache, HYPERVISEUR_SUPERSET_CACHE_TIMEOUT), servie au deuxième affichage. Mémoire de pointe du banc : {peak_rss_mb():.0f} Mo "
+        f"(Superset tourne dans ses propres processus).",
+    )
 
 
 if __name__ == "__main__":

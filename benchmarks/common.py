@@ -36,7 +36,7 @@ def peak_rss_mb() -> float:
 def s3_env_from_test_server(data_dir: Path) -> dict | None:
     """Settings for the local S3 test server when `make bench` started it, else None."""
     sys.path.insert(0, str(ROOT / "infra" / "local"))
-    import services  # noqa: E402
+    import services
 
     if not services._running_pid("s3"):
         return None
@@ -50,6 +50,22 @@ def s3_env_from_test_server(data_dir: Path) -> dict | None:
     }
 
 
+def mqtt_env_from_test_server() -> dict:
+    """Settings for the local Mosquitto started by `make bench` (it requires a login)."""
+    sys.path.insert(0, str(ROOT / "infra" / "local"))
+    import services
+
+    services.RUN_DIR.mkdir(parents=True, exist_ok=True)
+    services.start_mqtt()
+    env = services.env_vars()
+    return {
+        "HYPERVISEUR_MQTT_HOST": services.HOST,
+        "HYPERVISEUR_MQTT_PORT": env["HYPERVISEUR_TEST_MQTT_PORT"],
+        "HYPERVISEUR_MQTT_USERNAME": env["HYPERVISEUR_TEST_MQTT_USERNAME"],
+        "HYPERVISEUR_MQTT_PASSWORD": env["HYPERVISEUR_TEST_MQTT_PASSWORD"],
+    }
+
+
 def report(name: str, columns: list[str], rows: list[list], notes: str = "") -> None:
     table = Table(*columns, title=name)
     for r in rows:
@@ -58,6 +74,11 @@ def report(name: str, columns: list[str], rows: list[list], notes: str = "") -> 
     if notes:
         console.print(notes)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(
-        {"columns": columns, "rows": rows, "notes": notes, "cpus": os.cpu_count(), "at": time.time()},
-        ensure_ascii=False, indent=1, default=str))
+    (RESULTS / f"{name}.json").write_text(
+        json.dumps(
+            {"columns": columns, "rows": rows, "notes": notes, "cpus": os.cpu_count(), "at": time.time()},
+            ensure_ascii=False,
+            indent=1,
+            default=str,
+        )
+    )

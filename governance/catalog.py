@@ -5,20 +5,22 @@ from __future__ import annotations
 import hashlib
 
 from lakehouse.errors import LakehouseError
+from lakehouse.lake import Lake, Zone
 
 DERIVED_SUFFIX = "__masked"  # masked copies written by governance next to each mart
 
 
-def curated_key(model: str) -> str:
-    return f"curated/{model}/data.parquet"
+def curated_prefix(model: str) -> str:
+    """Folder of a mart in the curated zone (its Parquet file is :meth:`Lake.curated_key`)."""
+    return Lake.curated_key(model).rsplit("/", 1)[0] + "/"
 
 
 def curated_models(lh) -> list[str]:
-    """Marts present in the curated zone (``curated/<model>/data.parquet``), masked copies excluded."""
+    """Marts present in the curated zone (``Lake.curated_key(model)``), masked copies excluded."""
     names = set()
-    for o in lh.storage.list("curated/"):
+    for o in lh.storage.list(f"{Zone.CURATED.value}/"):
         parts = o.key.split("/")
-        if len(parts) == 3 and parts[2] == "data.parquet" and DERIVED_SUFFIX not in parts[1]:
+        if len(parts) > 1 and o.key == Lake.curated_key(parts[1]) and DERIVED_SUFFIX not in parts[1]:
             names.add(parts[1])
     return sorted(names)
 
@@ -33,9 +35,11 @@ def locate(lh, name: str) -> tuple[str, str, bool]:
     entry = lh.registry.find(name, "raw")
     if entry is not None:
         return entry.path, lh.storage.uri(entry.path + "**/*.parquet"), True
-    if lh.storage.exists(curated_key(name)):
-        return f"curated/{name}/", lh.storage.uri(curated_key(name)), False
-    raise LakehouseError(f"jeu de données introuvable dans le lac : « {name} » (ni brut canonique, ni curated/{name}/data.parquet)")
+    if lh.storage.exists(Lake.curated_key(name)):
+        return curated_prefix(name), lh.storage.uri(Lake.curated_key(name)), False
+    raise LakehouseError(
+        f"jeu de données introuvable dans le lac : « {name} » (ni brut canonique, ni {Lake.curated_key(name)})"
+    )
 
 
 def data_fingerprint(lh, prefix: str) -> str:

@@ -6,10 +6,10 @@ import pyarrow as pa
 
 from governance import proposals
 from governance.catalog import curated_models, data_fingerprint, locate, raw_datasets
-from lakehouse.encryption import read_parquet_blobs
 from governance.scan import ScanConfig, mark_changes, scan_table
 from governance.state import Classifier
 from lakehouse.audit import AuditLog
+from lakehouse.encryption import read_parquet_blobs
 from lakehouse.errors import LakehouseError
 
 
@@ -28,7 +28,9 @@ def read_sample(lh, name: str, sample_size: int):
         entry = lh.registry.find(name, "raw")
         hidden = [c for c in (entry.encrypted_columns if entry else []) if c in names]
         exclude = f" EXCLUDE ({', '.join(hidden)})" if hidden else ""
-        table = con.execute(f"SELECT *{exclude} FROM {src} USING SAMPLE reservoir({int(sample_size)} ROWS) REPEATABLE (42)").to_arrow_table()
+        table = con.execute(
+            f"SELECT *{exclude} FROM {src} USING SAMPLE reservoir({int(sample_size)} ROWS) REPEATABLE (42)"
+        ).to_arrow_table()
         if hidden and table.num_rows:
             table = _with_decrypted(con, lh.settings, table, hidden)
             table = table.select([c for c in names if c in table.column_names])  # original column order
@@ -57,7 +59,9 @@ def _with_decrypted(con, settings, sample: pa.Table, columns: list[str]) -> pa.T
     return sample
 
 
-def scan_dataset(lh, name: str, config: ScanConfig = ScanConfig(), *, force: bool = False, actor: str = "system") -> dict:
+def scan_dataset(
+    lh, name: str, config: ScanConfig = ScanConfig(), *, force: bool = False, actor: str = "system"
+) -> dict:
     """Scan one dataset unless neither its schema nor its data changed since the last scan.
 
     A re-scan re-evaluates every column, tagged or not; columns whose proposal changed are
@@ -68,21 +72,35 @@ def scan_dataset(lh, name: str, config: ScanConfig = ScanConfig(), *, force: boo
     fp = data_fingerprint(lh, prefix)
     from governance.scan import schema_fingerprint
 
-    if (previous and not force and previous.get("data_fingerprint") == fp
-            and previous.get("schema_fingerprint") == schema_fingerprint(sample.schema)):
+    if (
+        previous
+        and not force
+        and previous.get("data_fingerprint") == fp
+        and previous.get("schema_fingerprint") == schema_fingerprint(sample.schema)
+    ):
         return {**previous, "skipped": True}
-    proposal = mark_changes(scan_table(name, sample, config, rows_total=total, fingerprints={"data_fingerprint": fp}), previous)
+    proposal = mark_changes(
+        scan_table(name, sample, config, rows_total=total, fingerprints={"data_fingerprint": fp}), previous
+    )
     proposals.save(lh, proposal)
-    AuditLog(lh).append("classification.scan", actor, {
-        "dataset": name, "level": proposal["level"], "sample_rows": proposal["sample_rows"],
-        "tagged": {c: v["tags"] for c, v in proposal["columns"].items() if v["tags"]},
-        "changed": [c for c, v in proposal["columns"].items() if v.get("changed")],
-    })
+    AuditLog(lh).append(
+        "classification.scan",
+        actor,
+        {
+            "dataset": name,
+            "level": proposal["level"],
+            "sample_rows": proposal["sample_rows"],
+            "tagged": {c: v["tags"] for c, v in proposal["columns"].items() if v["tags"]},
+            "changed": [c for c, v in proposal["columns"].items() if v.get("changed")],
+        },
+    )
     return proposal
 
 
 def scan_all(lh, config: ScanConfig = ScanConfig(), *, force: bool = False, actor: str = "system") -> dict[str, dict]:
-    return {name: scan_dataset(lh, name, config, force=force, actor=actor) for name in raw_datasets(lh) + curated_models(lh)}
+    return {
+        name: scan_dataset(lh, name, config, force=force, actor=actor) for name in raw_datasets(lh) + curated_models(lh)
+    }
 
 
 def propagate(lh, classifier: Classifier | None = None) -> dict[str, str]:

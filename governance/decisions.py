@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
-from lakehouse.audit import AuditLog
 from governance.levels import check_level, check_tag
+from lakehouse.audit import AuditLog
 from lakehouse.errors import LakehouseError
 
 ACTIONS = ("accept", "override", "declassify", "approve-publication", "revoke-publication")
@@ -62,15 +62,28 @@ class DecisionStore:
     def datasets(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.yaml")) if self.root.is_dir() else []
 
-    def record(self, dataset: str, action: str, by: str, reason: str, *, column: str | None = None,
-               tags: list[str] | None = None, level: str | None = None, evidence: dict | None = None) -> dict:
+    def record(
+        self,
+        dataset: str,
+        action: str,
+        by: str,
+        reason: str,
+        *,
+        column: str | None = None,
+        tags: list[str] | None = None,
+        level: str | None = None,
+        evidence: dict | None = None,
+    ) -> dict:
         """Append one decision (validated) to the dataset's file and to the audit log."""
         if action not in ACTIONS:
             raise LakehouseError(f"action inconnue « {action} » (attendu : {', '.join(ACTIONS)})")
         if not by or not by.strip():
-            raise LakehouseError("toute décision doit indiquer son auteur (--by)")
-        if action in ("override", "declassify", "approve-publication", "revoke-publication") and not (reason or "").strip():
-            raise LakehouseError(f"la décision « {action} » exige un motif (--reason)")
+            raise LakehouseError("toute décision doit indiquer son auteur (--par)")
+        if (
+            action in ("override", "declassify", "approve-publication", "revoke-publication")
+            and not (reason or "").strip()
+        ):
+            raise LakehouseError(f"la décision « {action} » exige un motif (--motif)")
         if level is not None:
             check_level(level)
         for t in tags or []:
@@ -80,7 +93,7 @@ class DecisionStore:
             "version": len(decisions) + 1,
             "action": action,
             "by": by.strip(),
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "reason": (reason or "").strip(),
         }
         if column is not None:

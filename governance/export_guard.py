@@ -20,6 +20,8 @@ def refusal_reasons(lh, dataset_name: str, classifier: Classifier | None = None)
     if st.pending:
         reasons.append(f"revue de classification en attente pour : {', '.join(sorted(st.pending))}")
     if st.publication is None:
-        reasons.append("aucune approbation de publication par un responsable des données "
-                       "(« hyperviseur govern approve-publication »)")
+        reasons.append(
+            "aucune approbation de publication par un responsable des données "
+            "(« hyperviseur govern approve-publication »)"
+        )
     return reasons

@@ -86,7 +86,9 @@ def level_for_tags(tags) -> str:
 def check_tag(tag: str) -> str:
     known = set(TAG_LEVELS) | {f"Tier.Tier{i}" for i in range(1, 6)}
     if tag not in known and not tag.startswith(PERSONAL_PREFIX):
-        raise LakehouseError(f"étiquette inconnue « {tag} » (attendu : PII.Sensitive, PII.NonSensitive, PersonalData.<Type>)")
+        raise LakehouseError(
+            f"étiquette inconnue « {tag} » (attendu : PII.Sensitive, PII.NonSensitive, PersonalData.<Type>)"
+        )
     return tag
 
 

@@ -11,19 +11,17 @@ dbt sources are mapped to raw datasets (``<source>.<dataset>``, e.g. ``citizen.r
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import LakehouseError, SettingsError
+from lakehouse.settings import DEFAULT_MANIFEST, REPO_ROOT, dbt_manifest_path  # noqa: F401  (REPO_ROOT: public name)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MANIFEST = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
 MANIFEST_ENV = "HYPERVISEUR_DBT_MANIFEST"  # overrides the default manifest path
 
 
 def _classification(meta: dict | None) -> dict:
-    return dict(((meta or {}).get("classification") or {}))
+    return dict((meta or {}).get("classification") or {})
 
 
 @dataclass
@@ -53,11 +51,17 @@ def _dataset_name(node: dict) -> str:
     return meta.get("dataset") or f"{node.get('source_name')}.{node.get('name')}"
 
 
-def load_lineage(path: Path | str | None = None) -> Lineage:
-    """Parse the manifest; an absent manifest gives an empty lineage (nothing to propagate)."""
-    path = Path(path or os.environ.get(MANIFEST_ENV) or DEFAULT_MANIFEST)
+def load_lineage(path: Path | str | None = None, env=None) -> Lineage:
+    """Parse the manifest (``path``, else ``HYPERVISEUR_DBT_MANIFEST`` read from ``env`` — default:
+    the process environment —, else dbt's default target). An absent manifest is an error:
+    propagating classifications along an empty lineage would silently under-classify marts."""
+    path = Path(path) if path else dbt_manifest_path(env)
     if not path.is_file():
-        return Lineage()
+        raise SettingsError(
+            MANIFEST_ENV,
+            f"manifeste dbt introuvable : {path} ; lancer « dbt parse » ou "
+            f"« dbt build » (ou indiquer le manifeste dans {MANIFEST_ENV})",
+        )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
@@ -78,7 +82,9 @@ def load_lineage(path: Path | str | None = None) -> Lineage:
             for c, col in (node.get("columns") or {}).items()
             if _classification(col.get("meta")).get("tags")
         }
-        owner = meta.get("owner") or meta.get("owner_service") or (node.get("config") or {}).get("meta", {}).get("owner")
+        owner = (
+            meta.get("owner") or meta.get("owner_service") or (node.get("config") or {}).get("meta", {}).get("owner")
+        )
         if owner:
             lin.owners[name] = owner
         if node.get("resource_type") == "model":

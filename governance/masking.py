@@ -19,21 +19,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from governance import analyzer
+from lakehouse.settings import masking_key_value
 
 KEY_ENV = "HYPERVISEUR_MASKING_KEY"
 # Entities replaced in free text for non-cleared roles; place names alone stay readable.
 REDACTED = {
-    "PERSON": "<PERSONNE>", "EMAIL_ADDRESS": "<COURRIEL>", "PHONE_NUMBER": "<TÉLÉPHONE>", "IBAN_CODE": "<IBAN>",
-    "FR_NIR": "<NIR>", "FR_LICENCE_PLATE": "<PLAQUE>", "FR_ADDRESS": "<ADRESSE>", "CREDIT_CARD": "<CARTE>",
+    "PERSON": "<PERSONNE>",
+    "EMAIL_ADDRESS": "<COURRIEL>",
+    "PHONE_NUMBER": "<TÉLÉPHONE>",
+    "IBAN_CODE": "<IBAN>",
+    "FR_NIR": "<NIR>",
+    "FR_LICENCE_PLATE": "<PLAQUE>",
+    "FR_ADDRESS": "<ADRESSE>",
+    "CREDIT_CARD": "<CARTE>",
     "IP_ADDRESS": "<IP>",
 }
 
 
-def masking_key(settings) -> bytes:
-    if os.environ.get(KEY_ENV):
-        return os.environ[KEY_ENV].encode()
-    if os.environ.get(KEY_ENV + "_FILE"):
-        return Path(os.environ[KEY_ENV + "_FILE"]).read_bytes().strip()
+def masking_key(settings, env=None) -> bytes:
+    """Key from the settings (``HYPERVISEUR_MASKING_KEY`` / ``..._FILE``), else from ``env``
+    (default: the process environment), else the key file under the data dir."""
+    configured = getattr(settings, "masking_key", None) or masking_key_value(env)
+    if configured:
+        return configured.encode()
     path = Path(settings.data_dir) / "keys" / "masking.key"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,9 +58,13 @@ def key_id(key: bytes) -> str:
 def pseudonymise(array: pa.ChunkedArray, key: bytes) -> pa.Array:
     """``pseudo-<16 hex>`` per distinct value (HMAC-SHA256), nulls kept."""
     encoded = pc.dictionary_encode(pc.cast(array, pa.string())).combine_chunks()
-    pseudo = pa.array([
-        "pseudo-" + hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:16] for v in encoded.dictionary.to_pylist()
-    ], pa.string())
+    pseudo = pa.array(
+        [
+            "pseudo-" + hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:16]
+            for v in encoded.dictionary.to_pylist()
+        ],
+        pa.string(),
+    )
     return pc.take(pseudo, encoded.indices)
 
 
@@ -78,5 +90,7 @@ def masked_table(table: pa.Table, pseudonymised: list[str], redacted: list[str],
         table = table.set_column(i, pa.field(name, pa.string()), pseudonymise(table.column(name), key))
     for name in redacted:
         i = table.column_names.index(name)
-        table = table.set_column(i, pa.field(name, pa.string()), pa.array(redact_texts(table.column(name).to_pylist()), pa.string()))
+        table = table.set_column(
+            i, pa.field(name, pa.string()), pa.array(redact_texts(table.column(name).to_pylist()), pa.string())
+        )
     return table

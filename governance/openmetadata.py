@@ -24,8 +24,16 @@ DATABASE = "lake"
 LEVEL_CLASSIFICATION = "NiveauProtection"
 OM_VENV_PYTHON = Path(__file__).resolve().parents[1] / ".venv-om" / "bin" / "python"
 NAMESPACE = uuid.UUID("6f1c1f0e-8d0b-4f5e-9a43-2b7c0d5e9a11")
-TYPES = {"string": "VARCHAR", "large_string": "VARCHAR", "int64": "BIGINT", "int32": "INT", "double": "DOUBLE",
-         "float": "FLOAT", "bool": "BOOLEAN", "date32[day]": "DATE"}
+TYPES = {
+    "string": "VARCHAR",
+    "large_string": "VARCHAR",
+    "int64": "BIGINT",
+    "int32": "INT",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "bool": "BOOLEAN",
+    "date32[day]": "DATE",
+}
 
 
 def _type(arrow_type: str) -> str:
@@ -35,8 +43,12 @@ def _type(arrow_type: str) -> str:
 
 
 def _label(tag_fqn: str, decided: bool) -> dict:
-    return {"tagFQN": tag_fqn, "source": "Classification", "labelType": "Manual" if decided else "Automated",
-            "state": "Confirmed" if decided else "Suggested"}
+    return {
+        "tagFQN": tag_fqn,
+        "source": "Classification",
+        "labelType": "Manual" if decided else "Automated",
+        "state": "Confirmed" if decided else "Suggested",
+    }
 
 
 def table_fqn(name: str, zone: str) -> str:
@@ -47,16 +59,38 @@ def build_payloads(lh, classifier: Classifier | None = None) -> dict[str, list[d
     cl = classifier or Classifier(lh)
     classifications = [
         {"name": "PII", "description": "Données personnelles (RGPD).", "mutuallyExclusive": True},
-        {"name": "PersonalData", "description": "Type de donnée personnelle détecté ou déclaré.", "mutuallyExclusive": False},
+        {
+            "name": "PersonalData",
+            "description": "Type de donnée personnelle détecté ou déclaré.",
+            "mutuallyExclusive": False,
+        },
         {"name": LEVEL_CLASSIFICATION, "description": "Niveau de protection (IGI 1300).", "mutuallyExclusive": True},
     ]
     tags = [
-        {"classification": "PII", "name": PII_SENSITIVE.split(".")[1], "description": "Donnée personnelle sensible ou identifiante."},
-        {"classification": "PII", "name": PII_NON_SENSITIVE.split(".")[1], "description": "Donnée personnelle non sensible."},
+        {
+            "classification": "PII",
+            "name": PII_SENSITIVE.split(".")[1],
+            "description": "Donnée personnelle sensible ou identifiante.",
+        },
+        {
+            "classification": "PII",
+            "name": PII_NON_SENSITIVE.split(".")[1],
+            "description": "Donnée personnelle non sensible.",
+        },
     ]
     personal = sorted({p.personal_tag for p in ENTITY_POLICIES.values()} | {FREE_TEXT_TAG})
-    tags += [{"classification": "PersonalData", "name": t.split(".", 1)[1], "description": f"Donnée personnelle : {t.split('.', 1)[1]}."} for t in personal]
-    tags += [{"classification": LEVEL_CLASSIFICATION, "name": lv, "description": f"Niveau {label}."} for lv, label in LEVEL_LABELS_FR.items()]
+    tags += [
+        {
+            "classification": "PersonalData",
+            "name": t.split(".", 1)[1],
+            "description": f"Donnée personnelle : {t.split('.', 1)[1]}.",
+        }
+        for t in personal
+    ]
+    tags += [
+        {"classification": LEVEL_CLASSIFICATION, "name": lv, "description": f"Niveau {label}."}
+        for lv, label in LEVEL_LABELS_FR.items()
+    ]
     tables, lineage = [], []
     zones = {}
     for name in cl.datasets():
@@ -65,26 +99,43 @@ def build_payloads(lh, classifier: Classifier | None = None) -> dict[str, list[d
         zone = entry.zone if entry else ("raw" if "." in name else "curated")
         zones[name] = zone
         types = {c["name"]: c["type"] for c in (entry.schema if entry else [])}
-        columns = [{
-            "name": c.name, "dataType": _type(c.type or types.get(c.name, "")),
-            "dataTypeDisplay": c.type or types.get(c.name, "inconnu"),
-            "tags": [_label(t, c.decision is not None) for t in c.tags if t.count(".") == 1],
-        } for c in st.columns.values()]
+        columns = [
+            {
+                "name": c.name,
+                "dataType": _type(c.type or types.get(c.name, "")),
+                "dataTypeDisplay": c.type or types.get(c.name, "inconnu"),
+                "tags": [_label(t, c.decision is not None) for t in c.tags if t.count(".") == 1],
+            }
+            for c in st.columns.values()
+        ]
         if not columns:
             continue
-        tables.append({
-            "name": name, "databaseSchema": f"{SERVICE}.{DATABASE}.{zone}", "tableType": "External",
-            "description": (entry.description if entry else "") or f"Jeu de données {name}",
-            "columns": columns, "tags": [_label(f"{LEVEL_CLASSIFICATION}.{st.level}", st.declassification is not None)],
-        })
+        tables.append(
+            {
+                "name": name,
+                "databaseSchema": f"{SERVICE}.{DATABASE}.{zone}",
+                "tableType": "External",
+                "description": (entry.description if entry else "") or f"Jeu de données {name}",
+                "columns": columns,
+                "tags": [_label(f"{LEVEL_CLASSIFICATION}.{st.level}", st.declassification is not None)],
+            }
+        )
     for name in cl.datasets():
         for parent in cl.state(name).parents:
             src, dst = table_fqn(parent, zones.get(parent, "raw")), table_fqn(name, zones.get(name, "curated"))
-            lineage.append({"edge": {
-                "fromEntity": {"id": str(uuid.uuid5(NAMESPACE, src)), "type": "table", "fullyQualifiedName": src},
-                "toEntity": {"id": str(uuid.uuid5(NAMESPACE, dst)), "type": "table", "fullyQualifiedName": dst},
-                "lineageDetails": {"source": "DbtLineage", "description": "Lignée issue du manifeste dbt"},
-            }})
+            lineage.append(
+                {
+                    "edge": {
+                        "fromEntity": {
+                            "id": str(uuid.uuid5(NAMESPACE, src)),
+                            "type": "table",
+                            "fullyQualifiedName": src,
+                        },
+                        "toEntity": {"id": str(uuid.uuid5(NAMESPACE, dst)), "type": "table", "fullyQualifiedName": dst},
+                        "lineageDetails": {"source": "DbtLineage", "description": "Lignée issue du manifeste dbt"},
+                    }
+                }
+            )
     return {"classifications": classifications, "tags": tags, "tables": tables, "lineage": lineage}
 
 
@@ -117,7 +168,12 @@ def push(payloads: dict[str, list[dict]], host: str, token: str | None = None) -
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    endpoints = [("classifications", "/v1/classifications"), ("tags", "/v1/tags"), ("tables", "/v1/tables"), ("lineage", "/v1/lineage")]
+    endpoints = [
+        ("classifications", "/v1/classifications"),
+        ("tags", "/v1/tags"),
+        ("tables", "/v1/tables"),
+        ("lineage", "/v1/lineage"),
+    ]
     for kind, path in endpoints:
         for item in payloads.get(kind, []):
             req = urllib.request.Request(host + path, data=json.dumps(item).encode(), headers=headers, method="PUT")

@@ -20,7 +20,17 @@ from governance.levels import CONFIDENTIEL, DIFFUSION_RESTREINTE, INTERNE, PUBLI
 from lakehouse.errors import LakehouseError
 
 ROLES = {"public": PUBLIC, "agent": INTERNE, "analyst": INTERNE, "steward": CONFIDENTIEL, "admin": DIFFUSION_RESTREINTE}
-SERVICES = ("eau", "voirie", "proprete", "eclairage", "environnement", "securite", "energie", "relation_usagers", "communication")
+SERVICES = (
+    "eau",
+    "voirie",
+    "proprete",
+    "eclairage",
+    "environnement",
+    "securite",
+    "energie",
+    "relation_usagers",
+    "communication",
+)
 
 
 class AccessDenied(LakehouseError):

@@ -24,4 +24,6 @@ def latest(lh, dataset: str) -> dict | None:
 
 
 def datasets(lh) -> list[str]:
-    return sorted({o.key[len(PREFIX):].split("/", 1)[0] for o in lh.storage.list(PREFIX) if o.key.endswith("/latest.json")})
+    return sorted(
+        {o.key[len(PREFIX) :].split("/", 1)[0] for o in lh.storage.list(PREFIX) if o.key.endswith("/latest.json")}
+    )

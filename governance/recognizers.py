@@ -111,7 +111,13 @@ STREET_TYPES = (
     "rue|avenue|av\\.|bd|boulevard|place|allée|allee|impasse|chemin|route|quai|cours|square|passage|"
     "faubourg|rond-point|esplanade|promenade|voie|sentier|résidence|lotissement|hameau|cité|parvis|mail|sente|ruelle"
 )
-NAME_WORD = r"(?:(?:de|du|des|la|le|les|l'|l’|d'|d’|à|aux|en|et|sur|sous)" + WS + r"+|(?:[A-ZÉÈÊÀÂÎÔÛÇ0-9][\w'’\-]*)" + WS + "*){1,6}"
+NAME_WORD = (
+    r"(?:(?:de|du|des|la|le|les|l'|l’|d'|d’|à|aux|en|et|sur|sous)"
+    + WS
+    + r"+|(?:[A-ZÉÈÊÀÂÎÔÛÇ0-9][\w'’\-]*)"
+    + WS
+    + "*){1,6}"
+)
 
 
 class FrAddressRecognizer(PatternRecognizer):
@@ -125,8 +131,7 @@ class FrAddressRecognizer(PatternRecognizer):
             supported_entity="FR_ADDRESS",
             name="FrAddressRecognizer",
             supported_language=LANG,
-            patterns=[Pattern("numbered", number + street + city, 0.75),
-                      Pattern("street", r"\b" + street + city, 0.4)],
+            patterns=[Pattern("numbered", number + street + city, 0.75), Pattern("street", r"\b" + street + city, 0.4)],
             context=["adresse", "domicile", "habite", "demeurant", "résidant", "domicilié"],
             global_regex_flags=CASE_SENSITIVE,
         )
@@ -181,8 +186,11 @@ def _builtin():
     return [
         EmailRecognizer(supported_language=LANG, context=["courriel", "mail", "email", "e-mail", "mél"]),
         IbanRecognizer(supported_language=LANG, context=["iban", "rib", "bancaire", "compte", "virement"]),
-        PhoneRecognizer(supported_language=LANG, supported_regions=("FR",),  # +<country> numbers parse whatever the region
-                        context=["téléphone", "tél", "tel", "portable", "mobile", "joindre", "appeler", "numéro"]),
+        PhoneRecognizer(
+            supported_language=LANG,
+            supported_regions=("FR",),  # +<country> numbers parse whatever the region
+            context=["téléphone", "tél", "tel", "portable", "mobile", "joindre", "appeler", "numéro"],
+        ),
         SpacyRecognizer(supported_language=LANG, supported_entities=["PERSON", "LOCATION"]),
     ]
 

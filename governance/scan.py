@@ -22,24 +22,42 @@ import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
 from governance import analyzer
-from governance.levels import FREE_TEXT_TAG, ENTITY_POLICIES, level_for_tags, max_level, tags_for_entities
+from governance.levels import ENTITY_POLICIES, FREE_TEXT_TAG, level_for_tags, max_level, tags_for_entities
 
 NER = set(analyzer.NER_ENTITIES)
 SEPARATOR = "\n"
 # A word starting with a letter that is not ASCII/Latin-1 lower case, followed by letters only.
 CAPITALISED_WORD = re.compile(r"\b[^\W\d_a-zß-ÿ][^\W\d_]+")
 NAME_HINTS = {
-    "phone": "téléphone", "tel": "téléphone", "telephone": "téléphone", "mobile": "téléphone",
-    "email": "courriel", "mail": "courriel", "courriel": "courriel",
-    "name": "nom", "nom": "nom", "address": "adresse", "adresse": "adresse",
-    "postcode": "postal", "zip": "postal", "cp": "postal", "postal": "postal",
-    "nir": "nir", "ssn": "sécurité", "secu": "sécurité", "plate": "immatriculation",
-    "immatriculation": "immatriculation", "iban": "iban", "rib": "iban", "siret": "siret", "siren": "siren",
+    "phone": "téléphone",
+    "tel": "téléphone",
+    "telephone": "téléphone",
+    "mobile": "téléphone",
+    "email": "courriel",
+    "mail": "courriel",
+    "courriel": "courriel",
+    "name": "nom",
+    "nom": "nom",
+    "address": "adresse",
+    "adresse": "adresse",
+    "postcode": "postal",
+    "zip": "postal",
+    "cp": "postal",
+    "postal": "postal",
+    "nir": "nir",
+    "ssn": "sécurité",
+    "secu": "sécurité",
+    "plate": "immatriculation",
+    "immatriculation": "immatriculation",
+    "iban": "iban",
+    "rib": "iban",
+    "siret": "siret",
+    "siren": "siren",
 }
 
 
@@ -57,7 +75,11 @@ class ScanConfig:
 
 
 def is_text(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t) if hasattr(pa.types, "is_string_view") else (pa.types.is_string(t) or pa.types.is_large_string(t))
+    return (
+        pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+        if hasattr(pa.types, "is_string_view")
+        else (pa.types.is_string(t) or pa.types.is_large_string(t))
+    )
 
 
 def name_context(column: str) -> list[str]:
@@ -132,7 +154,9 @@ def scan_column(name: str, array: pa.ChunkedArray | pa.Array, config: ScanConfig
     if not distinct:
         per_value = []
     elif free_text:
-        per_value = analyzer.analyze_batch(distinct, context=context, threshold=config.min_score, batch_size=config.batch_size)
+        per_value = analyzer.analyze_batch(
+            distinct, context=context, threshold=config.min_score, batch_size=config.batch_size
+        )
     else:
         per_value = _joined_analysis(distinct, context, config.min_score, ner=ner)
     entities = _entity_evidence(per_value, [counts[v] for v in distinct], non_null)
@@ -165,21 +189,32 @@ def scan_column(name: str, array: pa.ChunkedArray | pa.Array, config: ScanConfig
             "context": context,
             "ner": ner,
             "rule": "free_text" if free_text else "hit_rate",
-            "thresholds": {"hit_rate": config.free_text_hit_rate if free_text else config.hit_rate, "min_score": config.min_score},
+            "thresholds": {
+                "hit_rate": config.free_text_hit_rate if free_text else config.hit_rate,
+                "min_score": config.min_score,
+            },
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
     return out
 
 
-def scan_table(dataset: str, table: pa.Table, config: ScanConfig = ScanConfig(), *, rows_total: int | None = None,
-               fingerprints: dict | None = None) -> dict:
+def scan_table(
+    dataset: str,
+    table: pa.Table,
+    config: ScanConfig = ScanConfig(),
+    *,
+    rows_total: int | None = None,
+    fingerprints: dict | None = None,
+) -> dict:
     """Proposal for a whole (sampled) table."""
     started = time.perf_counter()
-    columns = {f.name: scan_column(f.name, table.column(f.name), config) for f in table.schema if not f.name.startswith("_")}
+    columns = {
+        f.name: scan_column(f.name, table.column(f.name), config) for f in table.schema if not f.name.startswith("_")
+    }
     return {
         "dataset": dataset,
-        "scanned_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        "scanned_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "sample_rows": table.num_rows,
         "rows_total": rows_total,
         "config": asdict(config),
@@ -202,8 +237,9 @@ def mark_changes(new: dict, previous: dict | None) -> dict:
     old_cols = (previous or {}).get("columns", {})
     for name, col in new["columns"].items():
         old = old_cols.get(name)
-        col["changed"] = previous is not None and (old is None and bool(col["tags"]) or
-                                                   old is not None and sorted(old.get("tags", [])) != sorted(col["tags"]))
+        col["changed"] = previous is not None and (
+            old is None and bool(col["tags"]) or old is not None and sorted(old.get("tags", [])) != sorted(col["tags"])
+        )
         if old is not None:
             col["previous_tags"] = old.get("tags", [])
     new["previous_scanned_at"] = (previous or {}).get("scanned_at")

@@ -17,12 +17,13 @@ import os
 import uuid
 from pathlib import Path
 
-from governance.catalog import DERIVED_SUFFIX, curated_key, curated_models, data_fingerprint
+from governance.catalog import DERIVED_SUFFIX, curated_models, curated_prefix, data_fingerprint
 from governance.levels import PUBLIC, is_pii
 from governance.masking import key_id, masked_table, masking_key
 from governance.policies import ROLES
 from governance.state import Classifier
 from lakehouse.errors import LakehouseError
+from lakehouse.lake import Lake
 
 
 def _q(identifier: str) -> str:
@@ -43,23 +44,29 @@ def mask_plan(state) -> tuple[list[str], list[str]]:
 def build_masked_copy(lh, model: str, state, key: bytes) -> str:
     """Write ``curated/<model>__masked/data.parquet`` unless the source, plan and key are unchanged."""
     pseudo, redact = mask_plan(state)
-    target = f"curated/{model}{DERIVED_SUFFIX}/"
-    stamp = {"source": data_fingerprint(lh, f"curated/{model}/"), "pseudonymised": pseudo, "redacted": redact, "key_id": key_id(key)}
+    target = Lake.curated_key(model + DERIVED_SUFFIX)
+    stamp_key = curated_prefix(model + DERIVED_SUFFIX) + "_source.json"
+    stamp = {
+        "source": data_fingerprint(lh, curated_prefix(model)),
+        "pseudonymised": pseudo,
+        "redacted": redact,
+        "key_id": key_id(key),
+    }
     try:
-        if lh.lake.read_json(target + "_source.json") == stamp and lh.storage.exists(target + "data.parquet"):
-            return target + "data.parquet"
+        if lh.lake.read_json(stamp_key) == stamp and lh.storage.exists(target):
+            return target
     except Exception:  # no stamp yet
         pass
-    table = lh.lake.read_table(curated_key(model))
-    lh.lake.write_table(target + "data.parquet", masked_table(table, pseudo, redact, key))
-    lh.lake.write_json(target + "_source.json", stamp)
-    return target + "data.parquet"
+    table = lh.lake.read_table(Lake.curated_key(model))
+    lh.lake.write_table(target, masked_table(table, pseudo, redact, key))
+    lh.lake.write_json(stamp_key, stamp)
+    return target
 
 
 def build_serving_catalog(lh, models: list[str] | None = None, classifier: Classifier | None = None) -> Path:
     """Build a new serving DuckDB with ``curated``/``masked``/``public`` views and swap it in."""
     models = sorted(models) if models is not None else curated_models(lh)
-    missing = [m for m in models if not lh.storage.exists(curated_key(m))]
+    missing = [m for m in models if not lh.storage.exists(Lake.curated_key(m))]
     if missing:
         raise LakehouseError(f"marts absents du lac (curated/<modèle>/data.parquet) : {', '.join(missing)}")
     classifier = classifier or Classifier(lh)
@@ -75,7 +82,7 @@ def build_serving_catalog(lh, models: list[str] | None = None, classifier: Class
         for model in models:
             st = classifier.state(model)
             pseudo, redact = mask_plan(st)
-            clear = lh.storage.uri(curated_key(model))
+            clear = lh.storage.uri(Lake.curated_key(model))
             con.execute(f"CREATE VIEW curated.{_q(model)} AS SELECT * FROM read_parquet({_lit(clear)})")
             masked = lh.storage.uri(build_masked_copy(lh, model, st, key)) if (pseudo or redact) else clear
             con.execute(f"CREATE VIEW masked.{_q(model)} AS SELECT * FROM read_parquet({_lit(masked)})")
@@ -83,8 +90,10 @@ def build_serving_catalog(lh, models: list[str] | None = None, classifier: Class
             if public:
                 con.execute(f"CREATE VIEW public.{_q(model)} AS SELECT * FROM read_parquet({_lit(clear)})")
             rows.append((model, st.level, json.dumps(pseudo), json.dumps(redact), public, len(st.pending)))
-        con.execute("CREATE TABLE governance.datasets (model VARCHAR, level VARCHAR, pseudonymised_columns JSON, "
-                    "redacted_columns JSON, in_public BOOLEAN, pending_reviews INTEGER)")
+        con.execute(
+            "CREATE TABLE governance.datasets (model VARCHAR, level VARCHAR, pseudonymised_columns JSON, "
+            "redacted_columns JSON, in_public BOOLEAN, pending_reviews INTEGER)"
+        )
         if rows:
             con.executemany("INSERT INTO governance.datasets VALUES (?, ?, ?, ?, ?, ?)", rows)
         con.execute("CREATE TABLE governance.roles (role VARCHAR, clearance VARCHAR)")

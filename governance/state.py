@@ -81,8 +81,14 @@ class Classifier:
         declared = self.lineage.column_tags.get(name, {})
         columns: dict[str, ColumnState] = {}
         for col, p in ((proposal or {}).get("columns") or {}).items():
-            columns[col] = ColumnState(col, p.get("type", ""), p.get("kind", "text"), list(p.get("tags", [])),
-                                       p.get("evidence", {}), changed=bool(p.get("changed")))
+            columns[col] = ColumnState(
+                col,
+                p.get("type", ""),
+                p.get("kind", "text"),
+                list(p.get("tags", [])),
+                p.get("evidence", {}),
+                changed=bool(p.get("changed")),
+            )
         for col in declared:
             columns.setdefault(col, ColumnState(col))
         for d in decisions:
@@ -97,8 +103,13 @@ class Classifier:
             scanned_at = (proposal or {}).get("scanned_at")
             c.pending = bool(
                 (c.decision is None and c.proposed_tags)
-                or (c.decision is not None and c.changed and scanned_at and scanned_at > decided_at
-                    and sorted(c.decision.get("tags", [])) != sorted(c.proposed_tags))
+                or (
+                    c.decision is not None
+                    and c.changed
+                    and scanned_at
+                    and scanned_at > decided_at
+                    and sorted(c.decision.get("tags", [])) != sorted(c.proposed_tags)
+                )
             )
         meta = self.lineage.model_meta.get(name, {})
         own = max_level(meta.get("level"), *(c.level for c in columns.values()))
@@ -117,10 +128,18 @@ class Classifier:
             elif d["action"] == "revoke-publication":
                 pub = None
         st = DatasetState(
-            name=name, columns=columns, own_level=own, inherited_level=inherited, level=level, parents=parents,
-            declassification=declass, declassification_requested=bool(meta.get("declassified")) and not declass,
-            publication=pub, classified=proposal is not None or bool(decisions) or name in self.lineage.models,
-            scanned_at=(proposal or {}).get("scanned_at"), decisions=decisions,
+            name=name,
+            columns=columns,
+            own_level=own,
+            inherited_level=inherited,
+            level=level,
+            parents=parents,
+            declassification=declass,
+            declassification_requested=bool(meta.get("declassified")) and not declass,
+            publication=pub,
+            classified=proposal is not None or bool(decisions) or name in self.lineage.models,
+            scanned_at=(proposal or {}).get("scanned_at"),
+            decisions=decisions,
         )
         self._cache[name] = st
         return st

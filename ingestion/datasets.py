@@ -36,19 +36,28 @@ def _lon() -> Column:
 
 
 AIR_QUALITY = DatasetSpec(
-    "iot", "air_quality", "environnement", "Mesures des stations de qualité de l'air, un polluant par ligne.",
+    "iot",
+    "air_quality",
+    "environnement",
+    "Mesures des stations de qualité de l'air, un polluant par ligne.",
     (
         Column("station_id", STR, "Identifiant de la station", required=True),
         _observed_at(),
         Column("pollutant", STR, "Polluant (code en minuscules)", required=True, allowed=POLLUTANTS),
         Column("value", F64, "Concentration", required=True, unit="µg/m3", min=0, max=10000),
-        _lat(), _lon(), _source_tz(),
+        _lat(),
+        _lon(),
+        _source_tz(),
     ),
-    key=("station_id", "observed_at", "pollutant"), time_column="observed_at",
+    key=("station_id", "observed_at", "pollutant"),
+    time_column="observed_at",
 )
 
 TRAFFIC_FLOW = DatasetSpec(
-    "iot", "traffic_flow", "voirie", "Comptages des boucles de trafic par tronçon.",
+    "iot",
+    "traffic_flow",
+    "voirie",
+    "Comptages des boucles de trafic par tronçon.",
     (
         Column("segment_id", STR, "Identifiant du tronçon routier", required=True),
         _observed_at(),
@@ -56,13 +65,19 @@ TRAFFIC_FLOW = DatasetSpec(
         Column("occupancy_pct", F64, "Taux d'occupation de la boucle", unit="%", min=0, max=100),
         Column("average_speed_kmh", F64, "Vitesse moyenne", unit="km/h", min=0, max=300),
         Column("period_s", I64, "Durée de la période de comptage", unit="s", min=1, max=86400),
-        _lat(), _lon(), _source_tz(),
+        _lat(),
+        _lon(),
+        _source_tz(),
     ),
-    key=("segment_id", "observed_at"), time_column="observed_at",
+    key=("segment_id", "observed_at"),
+    time_column="observed_at",
 )
 
 WATER_FLOW = DatasetSpec(
-    "iot", "water_flow", "eau", "Débits des compteurs de sectorisation du réseau d'eau potable.",
+    "iot",
+    "water_flow",
+    "eau",
+    "Débits des compteurs de sectorisation du réseau d'eau potable.",
     (
         Column("meter_id", STR, "Identifiant du compteur", required=True),
         Column("sector_id", STR, "Secteur du réseau mesuré", required=True),
@@ -70,11 +85,15 @@ WATER_FLOW = DatasetSpec(
         Column("flow_m3h", F64, "Débit instantané", required=True, unit="m3/h", min=0, max=100000),
         _source_tz(),
     ),
-    key=("meter_id", "observed_at"), time_column="observed_at",
+    key=("meter_id", "observed_at"),
+    time_column="observed_at",
 )
 
 STREETLIGHT = DatasetSpec(
-    "iot", "streetlight", "eclairage", "Télégestion de l'éclairage public, par point lumineux.",
+    "iot",
+    "streetlight",
+    "eclairage",
+    "Télégestion de l'éclairage public, par point lumineux.",
     (
         Column("lamp_id", STR, "Identifiant du point lumineux", required=True),
         Column("circuit_id", STR, "Armoire / circuit d'alimentation", required=True),
@@ -82,13 +101,19 @@ STREETLIGHT = DatasetSpec(
         Column("power_w", F64, "Puissance appelée", unit="W", min=0, max=5000),
         Column("status", STR, "État de la lampe", required=True, allowed=LAMP_STATUSES),
         Column("dimming_pct", F64, "Niveau de gradation (100 = pleine puissance)", unit="%", min=0, max=100),
-        _lat(), _lon(), _source_tz(),
+        _lat(),
+        _lon(),
+        _source_tz(),
     ),
-    key=("lamp_id", "observed_at"), time_column="observed_at",
+    key=("lamp_id", "observed_at"),
+    time_column="observed_at",
 )
 
 BUILDING_ENERGY = DatasetSpec(
-    "iot", "building_energy", "energie", "Relevés des compteurs d'énergie des bâtiments publics.",
+    "iot",
+    "building_energy",
+    "energie",
+    "Relevés des compteurs d'énergie des bâtiments publics.",
     (
         Column("building_id", STR, "Identifiant du bâtiment", required=True),
         _observed_at(),
@@ -96,11 +121,15 @@ BUILDING_ENERGY = DatasetSpec(
         Column("period_s", I64, "Durée de la période", unit="s", min=1, max=86400 * 31),
         _source_tz(),
     ),
-    key=("building_id", "observed_at"), time_column="observed_at",
+    key=("building_id", "observed_at"),
+    time_column="observed_at",
 )
 
 WEATHER = DatasetSpec(
-    "weather", "observations", "environnement", "Observations météorologiques horaires.",
+    "weather",
+    "observations",
+    "environnement",
+    "Observations météorologiques horaires.",
     (
         Column("station_id", STR, "Identifiant de la station météo", required=True),
         _observed_at(),
@@ -110,13 +139,19 @@ WEATHER = DatasetSpec(
         Column("wind_direction_deg", F64, "Direction du vent", unit="deg", min=0, max=360),
         Column("precipitation_mm", F64, "Précipitations sur la période", unit="mm", min=0, max=500),
         Column("pressure_hpa", F64, "Pression au niveau de la mer", unit="hPa", min=800, max=1100),
-        _lat(), _lon(), _source_tz(),
+        _lat(),
+        _lon(),
+        _source_tz(),
     ),
-    key=("station_id", "observed_at"), time_column="observed_at",
+    key=("station_id", "observed_at"),
+    time_column="observed_at",
 )
 
 CITIZEN_REPORTS = DatasetSpec(
-    "citizen", "reports", "relation_usagers", "Signalements des habitants (Open311, Dans ma rue, application).",
+    "citizen",
+    "reports",
+    "relation_usagers",
+    "Signalements des habitants (Open311, Dans ma rue, application).",
     (
         Column("report_id", STR, "Identifiant du signalement", required=True),
         Column("channel", STR, "Canal de réception", required=True),
@@ -126,34 +161,49 @@ CITIZEN_REPORTS = DatasetSpec(
         Column("status", STR, "Statut", required=True, allowed=REPORT_STATUSES),
         Column("category", STR, "Catégorie", required=True),
         Column("subcategory", STR, "Sous-catégorie"),
-        Column("description", STR, "Texte libre saisi par l'habitant (peut contenir des données personnelles)",
-               encrypted=True),
+        Column(
+            "description",
+            STR,
+            "Texte libre saisi par l'habitant (peut contenir des données personnelles)",
+            encrypted=True,
+        ),
         Column("address", STR, "Adresse du signalement", encrypted=True),
         Column("district_id", STR, "Quartier / arrondissement"),
-        _lat(), _lon(),
+        _lat(),
+        _lon(),
         Column("reporter_name", STR, "Nom du déclarant", encrypted=True),
         Column("reporter_phone", STR, "Téléphone du déclarant", encrypted=True),
         Column("reporter_email", STR, "Courriel du déclarant", encrypted=True),
         _source_tz(),
     ),
-    key=("report_id", "channel"), time_column="created_at",
+    key=("report_id", "channel"),
+    time_column="created_at",
 )
 
 SOCIAL_POSTS = DatasetSpec(
-    "social", "posts", "communication", "Messages publics des réseaux sociaux mentionnant le territoire.",
+    "social",
+    "posts",
+    "communication",
+    "Messages publics des réseaux sociaux mentionnant le territoire.",
     (
         Column("post_id", STR, "Identifiant du message", required=True),
         Column("platform", STR, "Réseau social"),
         Column("author_handle", STR, "Pseudonyme de l'auteur", required=True),
         Column("text", STR, "Texte du message", required=True),
         Column("posted_at", UTC_TS, "Date de publication (UTC)", required=True),
-        _lat(), _lon(), _source_tz(),
+        _lat(),
+        _lon(),
+        _source_tz(),
     ),
-    key=("post_id",), time_column="posted_at",
+    key=("post_id",),
+    time_column="posted_at",
 )
 
 CCTV_EVENTS = DatasetSpec(
-    "cctv", "events", "securite", "Événements détectés par la vidéoprotection (métadonnées seulement, jamais d'images).",
+    "cctv",
+    "events",
+    "securite",
+    "Événements détectés par la vidéoprotection (métadonnées seulement, jamais d'images).",
     (
         Column("event_id", STR, "Identifiant de l'événement", required=True),
         Column("camera_id", STR, "Identifiant de la caméra", required=True),
@@ -163,13 +213,23 @@ CCTV_EVENTS = DatasetSpec(
         Column("confidence", F64, "Confiance de la détection", min=0, max=1),
         _source_tz(),
     ),
-    key=("event_id",), time_column="occurred_at",
+    key=("event_id",),
+    time_column="occurred_at",
 )
 
 CANONICAL = {
     s.qualified_name: s
-    for s in (AIR_QUALITY, TRAFFIC_FLOW, WATER_FLOW, STREETLIGHT, BUILDING_ENERGY, WEATHER,
-              CITIZEN_REPORTS, SOCIAL_POSTS, CCTV_EVENTS)
+    for s in (
+        AIR_QUALITY,
+        TRAFFIC_FLOW,
+        WATER_FLOW,
+        STREETLIGHT,
+        BUILDING_ENERGY,
+        WEATHER,
+        CITIZEN_REPORTS,
+        SOCIAL_POSTS,
+        CCTV_EVENTS,
+    )
 }
 
 
@@ -177,7 +237,9 @@ CANONICAL = {
 # -- canonical contract, and the quarantine of whole rejected files. -------------------------
 
 WATER_METER_READINGS = DatasetSpec(
-    "iot", "water_meter_readings", "eau",
+    "iot",
+    "water_meter_readings",
+    "eau",
     "Index des compteurs d'eau (FIWARE WaterConsumptionObserved) : volume cumulé et débits min/max.",
     (
         Column("meter_id", STR, "Identifiant du compteur", required=True),
@@ -186,28 +248,42 @@ WATER_METER_READINGS = DatasetSpec(
         Column("min_flow_m3h", F64, "Débit minimal observé sur la semaine", unit="m3/h", min=0, max=100000),
         Column("max_flow_m3h", F64, "Débit maximal observé sur la semaine", unit="m3/h", min=0, max=100000),
         Column("alarm_in_progress", I64, "Alarme en cours (1) ou non (0)", min=0, max=1),
-        _lat(), _lon(), _source_tz(),
+        _lat(),
+        _lon(),
+        _source_tz(),
     ),
-    key=("meter_id", "observed_at"), time_column="observed_at",
+    key=("meter_id", "observed_at"),
+    time_column="observed_at",
 )
 
 FIWARE_ENTITIES = DatasetSpec(
-    "fiware", "entities", "numerique",
+    "fiware",
+    "entities",
+    "numerique",
     "Entités FIWARE reçues, telles quelles (tous attributs), quel que soit leur modèle et leur forme.",
     (
         Column("entity_id", STR, "Identifiant de l'entité", required=True),
         Column("entity_type", STR, "Type de l'entité (modèle Smart Data Models)", required=True),
-        Column("payload_format", STR, "Forme de la charge utile", required=True,
-               allowed=("keyvalues", "ngsi-v2", "ngsi-ld", "geojson")),
+        Column(
+            "payload_format",
+            STR,
+            "Forme de la charge utile",
+            required=True,
+            allowed=("keyvalues", "ngsi-v2", "ngsi-ld", "geojson"),
+        ),
         Column("observed_at", UTC_TS, "Horodatage de l'observation, s'il existe (UTC)"),
         Column("payload", STR, "Entité complète en JSON", required=True),
         _source_tz(),
     ),
-    key=("entity_id", "payload_format", "observed_at"), time_column="observed_at",
+    key=("entity_id", "payload_format", "observed_at"),
+    time_column="observed_at",
 )
 
 SENSORTHINGS_DATASTREAMS = DatasetSpec(
-    "sensorthings", "datastreams", "numerique", "Flux de données OGC SensorThings (unité, grandeur observée, capteur).",
+    "sensorthings",
+    "datastreams",
+    "numerique",
+    "Flux de données OGC SensorThings (unité, grandeur observée, capteur).",
     (
         Column("datastream_id", STR, "Identifiant du flux (@iot.id, sinon empreinte du contenu)", required=True),
         Column("name", STR, "Nom du flux"),
@@ -226,7 +302,9 @@ SENSORTHINGS_DATASTREAMS = DatasetSpec(
 )
 
 SENSORTHINGS_OBSERVATIONS = DatasetSpec(
-    "sensorthings", "observations", "numerique",
+    "sensorthings",
+    "observations",
+    "numerique",
     "Observations OGC SensorThings dont le flux ne correspond à aucun jeu canonique.",
     (
         Column("observation_id", STR, "Identifiant (@iot.id, sinon empreinte du contenu)", required=True),
@@ -240,15 +318,19 @@ SENSORTHINGS_OBSERVATIONS = DatasetSpec(
         Column("result_text", STR, "Résultat non numérique (JSON)"),
         Column("result_quality", STR, "Qualité du résultat"),
         Column("feature_of_interest", STR, "Objet d'intérêt (identifiant ou description)"),
-        _lat(), _lon(),
+        _lat(),
+        _lon(),
         Column("parameters", STR, "Paramètres de l'observation (JSON)"),
         _source_tz(),
     ),
-    key=("observation_id",), time_column="phenomenon_time",
+    key=("observation_id",),
+    time_column="phenomenon_time",
 )
 
 REJECTED_FILES = DatasetSpec(
-    "ingestion", "rejected_files", "numerique",
+    "ingestion",
+    "rejected_files",
+    "numerique",
     "Fichiers refusés en entier (illisibles, format inattendu, XML dangereux) avec leur contenu et la raison.",
     (
         Column("file", STR, "Chemin du fichier reçu", required=True),
@@ -261,5 +343,13 @@ REJECTED_FILES = DatasetSpec(
     key=("file", "connector", "sha256"),
 )
 
-EXTRA = {s.qualified_name: s for s in (WATER_METER_READINGS, FIWARE_ENTITIES, SENSORTHINGS_DATASTREAMS,
-                                       SENSORTHINGS_OBSERVATIONS, REJECTED_FILES)}
+EXTRA = {
+    s.qualified_name: s
+    for s in (
+        WATER_METER_READINGS,
+        FIWARE_ENTITIES,
+        SENSORTHINGS_DATASTREAMS,
+        SENSORTHINGS_OBSERVATIONS,
+        REJECTED_FILES,
+    )
+}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import pyarrow as pa
 
@@ -57,7 +56,7 @@ class IngestReport:
     def duplicates(self) -> int:
         return sum(c.duplicates for c in self.datasets.values())
 
-    def merge(self, other: "IngestReport") -> None:
+    def merge(self, other: IngestReport) -> None:
         for name, c in other.datasets.items():
             mine = self.datasets[name]
             mine.rows_in += c.rows_in
@@ -84,16 +83,28 @@ def register(lh: Lakehouse, spec: DatasetSpec) -> None:
         )
 
 
-def write_chunk(lh: Lakehouse, spec: DatasetSpec, chunk: pa.Table, origin: str, report: IngestReport,
-                batch_id: str | None = None, extra_rejected: pa.Table | None = None,
-                row_unit: str | None = None) -> None:
+def write_chunk(
+    lh: Lakehouse,
+    spec: DatasetSpec,
+    chunk: pa.Table,
+    origin: str,
+    report: IngestReport,
+    batch_id: str | None = None,
+    extra_rejected: pa.Table | None = None,
+    row_unit: str | None = None,
+) -> None:
     """Validate one chunk, write its valid rows to raw/ and its rejected rows to quarantine/.
 
     Without an explicit ``batch_id`` the id derives from the valid rows, and rows already
     in raw under that id are counted as duplicates (a re-ingestion) instead of rewritten.
     ``extra_rejected`` holds rows a connector could not even map (same layout as
     validation's rejections); ``row_unit`` says what ``_row`` counts in error messages.
+
+    Fails closed: a dataset with personal columns is refused before anything is written
+    when the encryption key file is missing (``HYPERVISEUR_KMS_KEY_FILE``). Every raw write
+    (CLI, inbox sensor, Kubernetes jobs, stream consumer, demo) goes through here.
     """
+    encryption = raw_encryption(lh.settings, spec.encrypted_columns)
     result = validate(chunk, spec, origin)
     counts = report.datasets[spec.qualified_name]
     counts.rows_in += chunk.num_rows + (extra_rejected.num_rows if extra_rejected is not None else 0)
@@ -103,8 +114,9 @@ def write_chunk(lh: Lakehouse, spec: DatasetSpec, chunk: pa.Table, origin: str, 
         if batch_id is None and lh.lake.read_manifest(Zone.RAW, spec.source, spec.name, raw_id):
             counts.duplicates += result.valid.num_rows
         else:
-            m = lh.lake.write_batch(Zone.RAW, spec.source, spec.name, result.valid, origin=origin, batch_id=raw_id,
-                                    encryption=raw_encryption(lh.settings, spec.encrypted_columns))
+            m = lh.lake.write_batch(
+                Zone.RAW, spec.source, spec.name, result.valid, origin=origin, batch_id=raw_id, encryption=encryption
+            )
             counts.rows_raw += m.rows
             counts.raw_keys.append(m.key)
     rejected = result.rejected
@@ -113,8 +125,14 @@ def write_chunk(lh: Lakehouse, spec: DatasetSpec, chunk: pa.Table, origin: str, 
     if extra_rejected is not None and extra_rejected.num_rows:
         rejected = pa.concat_tables([rejected, extra_rejected]) if rejected.num_rows else extra_rejected
     if rejected.num_rows:
-        m = lh.lake.write_batch(Zone.QUARANTINE, spec.source, spec.name, rejected, origin=origin,
-                                batch_id=f"{batch_id}-q" if batch_id else None)
+        m = lh.lake.write_batch(
+            Zone.QUARANTINE,
+            spec.source,
+            spec.name,
+            rejected,
+            origin=origin,
+            batch_id=f"{batch_id}-q" if batch_id else None,
+        )
         counts.rows_quarantined += m.rows
         counts.quarantine_keys.append(m.key)
 
@@ -128,15 +146,3 @@ def _with_row_unit(rejected: pa.Table, unit: str) -> pa.Table:
         errors.append(json.dumps(doc, ensure_ascii=False, default=str))
     idx = rejected.schema.get_field_index(ERROR_COLUMN)
     return rejected.set_column(idx, ERROR_COLUMN, pa.array(errors, pa.string()))
-
-
-def ingest_chunks(lh: Lakehouse, chunks: Iterable[tuple[DatasetSpec, pa.Table]], origin: str) -> IngestReport:
-    """Validate and write every ``(spec, chunk)`` pair; registers each dataset once."""
-    report = IngestReport(origin=origin)
-    seen: set[str] = set()
-    for spec, chunk in chunks:
-        if spec.qualified_name not in seen:
-            register(lh, spec)
-            seen.add(spec.qualified_name)
-        write_chunk(lh, spec, chunk, origin, report)
-    return report

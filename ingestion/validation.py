@@ -70,7 +70,11 @@ def validate(table: pa.Table, spec: DatasetSpec, origin: str) -> ValidationResul
     (first kept) and counted, never quarantined: they are redeliveries, not errors.
     """
     n = table.num_rows
-    rows = table.column(ROW_COLUMN) if ROW_COLUMN in table.column_names else pa.chunked_array([pa.array(np.arange(1, n + 1, dtype=np.int64))])
+    rows = (
+        table.column(ROW_COLUMN)
+        if ROW_COLUMN in table.column_names
+        else pa.chunked_array([pa.array(np.arange(1, n + 1, dtype=np.int64))])
+    )
     cast_cols: list[pa.ChunkedArray] = []
     problems: list[tuple[str, pa.ChunkedArray, str]] = []  # (field, mask, message)
     for col in spec.columns:
@@ -82,15 +86,20 @@ def validate(table: pa.Table, spec: DatasetSpec, origin: str) -> ValidationResul
         checks = [(failed, f"valeur non convertible en {col.type}")]
         if col.required:
             missing = pc.is_null(values, nan_is_null=True)
-            checks.append((pc.and_(missing, pc.invert(failed)) if failed is not None else missing,
-                           "valeur obligatoire manquante"))
+            checks.append(
+                (pc.and_(missing, pc.invert(failed)) if failed is not None else missing, "valeur obligatoire manquante")
+            )
         if col.min is not None:
             checks.append((pc.fill_null(pc.less(values, col.min), False), f"valeur inférieure au minimum {col.min}"))
         if col.max is not None:
             checks.append((pc.fill_null(pc.greater(values, col.max), False), f"valeur supérieure au maximum {col.max}"))
         if col.allowed is not None:
-            checks.append((pc.fill_null(pc.invert(pc.is_in(values, pa.array(col.allowed))), False),
-                           f"valeur hors de la liste autorisée ({', '.join(col.allowed)})"))
+            checks.append(
+                (
+                    pc.fill_null(pc.invert(pc.is_in(values, pa.array(col.allowed))), False),
+                    f"valeur hors de la liste autorisée ({', '.join(col.allowed)})",
+                )
+            )
         problems += [(col.name, mask, message) for mask, message in checks if mask is not None and _any(mask)]
         cast_cols.append(values)
 
@@ -155,7 +164,10 @@ def _drop_duplicates(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
 
 
 def _rejected(table, spec, rows, bad, problems, origin, raw_columns) -> pa.Table:
-    schema = pa.schema([pa.field(c, pa.string()) for c in raw_columns] + [pa.field(ROW_COLUMN, pa.int64()), pa.field(ERROR_COLUMN, pa.string())])
+    schema = pa.schema(
+        [pa.field(c, pa.string()) for c in raw_columns]
+        + [pa.field(ROW_COLUMN, pa.int64()), pa.field(ERROR_COLUMN, pa.string())]
+    )
     if bad is None:
         return schema.empty_table()
     bad_idx = pc.indices_nonzero(bad)

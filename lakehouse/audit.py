@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from lakehouse.errors import LakehouseError, ObjectNotFound, SettingsError
+from lakehouse.errors import LakehouseError, ObjectNotFound
+from lakehouse.settings import audit_retention_days
 
 PREFIX = "_meta/audit/"
 RECORDS = PREFIX + "records/"
@@ -27,12 +27,16 @@ HEAD = PREFIX + "head.json"
 ANCHOR = PREFIX + "anchor.json"
 GENESIS = "0" * 64
 RETENTION_ENV = "HYPERVISEUR_AUDIT_RETENTION_DAYS"
-RETENTION_RANGE = (180, 366)
 
 # Event types used across the platform (free strings are accepted; these are the usual ones).
 EVENT_TYPES = (
-    "ingestion", "classification.scan", "classification.decision", "export",
-    "policy.change", "access.denied", "audit.retention",
+    "ingestion",
+    "classification.scan",
+    "classification.decision",
+    "export",
+    "policy.change",
+    "access.denied",
+    "audit.retention",
 )
 
 
@@ -46,25 +50,25 @@ class VerifyResult:
 
 def _hash(record: dict) -> str:
     body = {k: v for k, v in record.items() if k != "hash"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def retention_days(env=None) -> int:
-    raw = (env if env is not None else os.environ).get(RETENTION_ENV, "365")
-    try:
-        days = int(raw)
-    except ValueError:
-        raise SettingsError(RETENTION_ENV, f"« {raw} » n'est pas un nombre de jours") from None
-    lo, hi = RETENTION_RANGE
-    if not lo <= days <= hi:
-        raise SettingsError(RETENTION_ENV, f"{days} jours hors de la fourchette recommandée par la CNIL ({lo}–{hi} jours)")
-    return days
+    """Retention from ``env`` (default: the process environment), checked by the settings."""
+    return audit_retention_days(env)
 
 
 class AuditLog:
     def __init__(self, lh, retention: int | None = None):
         self.storage = lh.storage
-        self.retention = retention if retention is not None else retention_days()
+        settings = getattr(lh, "settings", None)
+        self.retention = (
+            retention
+            if retention is not None
+            else (settings.audit_retention_days if settings is not None else retention_days())
+        )
 
     @staticmethod
     def _key(seq: int) -> str:
@@ -97,7 +101,7 @@ class AuditLog:
             raise LakehouseError(f"journal d'audit : l'enregistrement {seq} existe déjà (écriture concurrente ?)")
         record = {
             "seq": seq,
-            "at": datetime.now(timezone.utc).isoformat(),
+            "at": datetime.now(UTC).isoformat(),
             "event_type": event_type,
             "actor": actor,
             "payload": json.loads(json.dumps(payload, ensure_ascii=False, default=str)),
@@ -123,17 +127,31 @@ class AuditLog:
             except ValueError:
                 return VerifyResult(False, index, f"enregistrement {index} illisible (JSON invalide)", len(keys))
             if index != expected_seq:
-                return VerifyResult(False, expected_seq, f"enregistrement {expected_seq} manquant (supprimé ?)", len(keys))
+                return VerifyResult(
+                    False, expected_seq, f"enregistrement {expected_seq} manquant (supprimé ?)", len(keys)
+                )
             if rec.get("seq") != index:
-                return VerifyResult(False, index, f"enregistrement {index} déplacé (numéro interne {rec.get('seq')})", len(keys))
+                return VerifyResult(
+                    False, index, f"enregistrement {index} déplacé (numéro interne {rec.get('seq')})", len(keys)
+                )
             if rec.get("hash") != _hash(rec):
                 return VerifyResult(False, index, f"enregistrement {index} modifié (empreinte incorrecte)", len(keys))
             if rec.get("prev_hash") != prev_hash:
-                return VerifyResult(False, index, f"enregistrement {index} : chaînage rompu avec le précédent (réordonné ou inséré ?)", len(keys))
+                return VerifyResult(
+                    False,
+                    index,
+                    f"enregistrement {index} : chaînage rompu avec le précédent (réordonné ou inséré ?)",
+                    len(keys),
+                )
             expected_seq, prev_hash = index + 1, rec["hash"]
         head = self._read(HEAD)
         if head is not None and (head["seq"] != expected_seq - 1 or head["hash"] != prev_hash):
-            return VerifyResult(False, expected_seq, f"fin du journal tronquée : dernier enregistrement attendu {head['seq']}", len(keys))
+            return VerifyResult(
+                False,
+                expected_seq,
+                f"fin du journal tronquée : dernier enregistrement attendu {head['seq']}",
+                len(keys),
+            )
         return VerifyResult(True, None, f"{len(keys)} enregistrements, chaîne intègre", len(keys))
 
     def purge(self, now: datetime | None = None, actor: str = "system") -> int:
@@ -145,7 +163,7 @@ class AuditLog:
         result = self.verify()
         if not result.ok:
             raise LakehouseError(f"purge refusée : journal d'audit altéré ({result.reason})")
-        limit = (now or datetime.now(timezone.utc)) - timedelta(days=self.retention)
+        limit = (now or datetime.now(UTC)) - timedelta(days=self.retention)
         removed, last = 0, None
         for key in self._keys():
             rec = json.loads(self.storage.read_bytes(key))

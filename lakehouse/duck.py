@@ -35,7 +35,12 @@ def extension_file(name: str) -> Path:
         raise LakehouseError(
             f"extension DuckDB « {name} » absente : installer le paquet duckdb-extension-{name}=={duckdb.__version__}"
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    path = (
+        Path(next(iter(spec.submodule_search_locations)))
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / f"{name}.duckdb_extension"
+    )
     if not path.is_file():
         raise LakehouseError(
             f"extension DuckDB « {name} » introuvable pour DuckDB {duckdb.__version__} ({path}) : "

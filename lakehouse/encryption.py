@@ -2,9 +2,11 @@
 
 Master keys live in a JSON file (``{"<key id>": "<base64 32 bytes>"}``) named by
 ``HYPERVISEUR_KMS_KEY_FILE``, by default ``<data dir>/keys/kms.json``; never in the lake or the
-repo: the file is refused if it sits inside the lake. Encryption of raw batches is on when that
-file exists (:func:`ensure_key_file` creates it). Data keys are generated per file by pyarrow
-and wrapped (AES-GCM) by :class:`KeyFileKmsClient`.
+repo: the file is refused if it sits inside the lake. Writing raw data fails closed: a dataset
+with personal columns is refused (:class:`SettingsError` naming ``HYPERVISEUR_KMS_KEY_FILE``)
+when the key file is missing, it is never written in clear and no key is created silently
+(:func:`ensure_key_file` creates it, explicitly: ``hyperviseur run`` for the demo). Data keys
+are generated per file by pyarrow and wrapped (AES-GCM) by :class:`KeyFileKmsClient`.
 
 The footer stays in plaintext, so DuckDB (dbt, scans) reads the clear columns of an encrypted
 file as usual; selecting an encrypted column fails there. The platform reads the personal
@@ -27,6 +29,7 @@ import pyarrow.parquet.encryption as pe
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from lakehouse.errors import LakehouseError, SettingsError
+from lakehouse.settings import kms_key_file_setting
 
 KEY_FILE_ENV = "HYPERVISEUR_KMS_KEY_FILE"
 DEFAULT_KEY_FILE = Path("keys") / "kms.json"  # under the data dir, beside (not inside) the lake
@@ -35,9 +38,10 @@ COLUMN_KEY = "hv_pii"
 CACHE_LIFETIME = timedelta(minutes=5)
 
 
-
 def key_file_path(settings) -> Path:
-    return Path(os.environ.get(KEY_FILE_ENV) or Path(settings.data_dir) / DEFAULT_KEY_FILE)
+    """The configured key file (``settings.kms_key_file``: ``HYPERVISEUR_KMS_KEY_FILE`` or the default)."""
+    configured = getattr(settings, "kms_key_file", None)
+    return Path(configured) if configured else Path(settings.data_dir) / DEFAULT_KEY_FILE
 
 
 def ensure_key_file(settings) -> Path:
@@ -57,11 +61,13 @@ def create_key_file(path: Path) -> Path:
 
 
 def load_master_keys(settings, key_file: Path | str | None = None) -> dict[str, bytes]:
-    """Master keys from ``key_file`` (or ``HYPERVISEUR_KMS_KEY_FILE``); ``settings`` (optional) checks it is outside the lake."""
-    raw = key_file or os.environ.get(KEY_FILE_ENV)
+    """Master keys from ``key_file``, else the settings' key file; ``settings`` (optional) checks it is outside the lake."""
+    raw = key_file or (key_file_path(settings) if settings is not None else kms_key_file_setting())
     if not raw:
         raise SettingsError(KEY_FILE_ENV, "fichier de clés de chiffrement non configuré")
     path = Path(raw).resolve()
+    if not path.exists():
+        raise SettingsError(KEY_FILE_ENV, f"fichier de clés de chiffrement introuvable : {path}")
     if settings is not None and settings.s3 is None and Path(settings.lake_dir).resolve() in path.parents:
         raise SettingsError(KEY_FILE_ENV, f"le fichier de clés {path} ne doit pas être dans le lac")
     try:
@@ -99,15 +105,21 @@ def _factory(master_keys) -> pe.CryptoFactory:
 
 def encryption_properties(master_keys: dict[str, bytes], columns) -> pe.FileEncryptionProperties:
     config = pe.EncryptionConfiguration(
-        footer_key=FOOTER_KEY, column_keys={COLUMN_KEY: list(columns)}, encryption_algorithm="AES_GCM_V1",
-        plaintext_footer=True, double_wrapping=True, data_key_length_bits=256, cache_lifetime=CACHE_LIFETIME,
+        footer_key=FOOTER_KEY,
+        column_keys={COLUMN_KEY: list(columns)},
+        encryption_algorithm="AES_GCM_V1",
+        plaintext_footer=True,
+        double_wrapping=True,
+        data_key_length_bits=256,
+        cache_lifetime=CACHE_LIFETIME,
     )
     return _factory(master_keys).file_encryption_properties(pe.KmsConnectionConfig(), config)
 
 
 def decryption_properties(master_keys: dict[str, bytes]) -> pe.FileDecryptionProperties:
     return _factory(master_keys).file_decryption_properties(
-        pe.KmsConnectionConfig(), pe.DecryptionConfiguration(cache_lifetime=CACHE_LIFETIME))
+        pe.KmsConnectionConfig(), pe.DecryptionConfiguration(cache_lifetime=CACHE_LIFETIME)
+    )
 
 
 @dataclass(frozen=True)
@@ -123,16 +135,22 @@ class ColumnEncryption:
 
 
 def raw_encryption(settings, columns: tuple[str, ...]) -> ColumnEncryption | None:
-    """Hook encrypting ``columns`` of each batch written; None if there are none or no key file exists.
+    """Hook encrypting ``columns`` of each batch written; None only if there are no such columns.
 
+    Fails closed: without the key file the write is refused (never in clear, no key created here).
     Which columns are encrypted is declared by each dataset's spec (``Column(encrypted=True)``)
     and recorded in the registry, where readers (governance's scanner) find it.
     """
     if not columns:
         return None
     path = key_file_path(settings)
-    if not os.environ.get(KEY_FILE_ENV) and not path.exists():
-        return None
+    if not path.is_file():
+        raise SettingsError(
+            KEY_FILE_ENV,
+            f"fichier de clés de chiffrement introuvable ({path}) : écriture refusée, les colonnes personnelles "
+            f"({', '.join(columns)}) ne sont jamais écrites en clair. Indiquer le fichier de clés dans "
+            f"{KEY_FILE_ENV} (ou le créer explicitement : « hyperviseur run » le fait pour la démonstration)",
+        )
     return ColumnEncryption(load_master_keys(settings, path), columns)
 
 
@@ -156,12 +174,12 @@ def _read(data: bytes, name: str, columns, master) -> pa.Table:
 
 
 def _optional_keys(settings, key_file) -> dict[str, bytes] | None:
-    """Keys from ``key_file``, the env var or (with ``settings``) the default file; None if there are none."""
-    if key_file is None and not os.environ.get(KEY_FILE_ENV) and settings is not None:
-        default = key_file_path(settings)
-        key_file = default if default.exists() else None
-    if key_file is None and not os.environ.get(KEY_FILE_ENV):
-        return None
+    """Keys from ``key_file``, else the settings' key file (without ``settings``: ``HYPERVISEUR_KMS_KEY_FILE``);
+    None if there are none (only clear columns can then be read)."""
+    if key_file is None:
+        key_file = key_file_path(settings) if settings is not None else kms_key_file_setting()
+        if key_file is None or not Path(key_file).exists():
+            return None
     return load_master_keys(settings, key_file)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -113,6 +113,11 @@ class Lake:
     def manifest_key(zone: Zone | str, source: str, dataset: str, batch_id: str) -> str:
         return f"{Zone.META.value}/manifests/{Zone(zone).value}/{source}/{dataset}/{batch_id}.json"
 
+    @staticmethod
+    def curated_key(model: str) -> str:
+        """Key of a dbt model's Parquet file in the curated zone (the layout dbt writes)."""
+        return f"{Zone.CURATED.value}/{model}/data.parquet"
+
     def dataset_glob(self, zone: Zone | str, source: str, dataset: str) -> str:
         """Glob of every Parquet file of a dataset, for DuckDB's ``read_parquet``."""
         return self.storage.uri(self.dataset_prefix(zone, source, dataset) + "**/*.parquet")
@@ -144,7 +149,7 @@ class Lake:
             if not value or "/" in value or value.startswith("."):
                 raise LakehouseError(f"nom de {part} invalide « {value} »")
         batch_id = batch_id or content_id(table)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         previous = self.read_manifest(zone, source, dataset, batch_id)
         day = previous.ingest_date if previous else (ingest_date or now.date()).isoformat()
         key = f"{self.dataset_prefix(zone, source, dataset)}ingest_date={day}/{batch_id}.parquet"
@@ -200,10 +205,6 @@ class Lake:
     def manifests(self, zone: Zone | str, source: str, dataset: str) -> list[BatchManifest]:
         prefix = self.manifest_key(zone, source, dataset, "x").rsplit("/", 1)[0] + "/"
         return [BatchManifest(**self.read_json(o.key)) for o in self.storage.list(prefix)]
-
-    def committed_keys(self, zone: Zone | str, source: str, dataset: str) -> list[str]:
-        """Keys of the dataset's batches that have a manifest (i.e. completely written)."""
-        return sorted(m.key for m in self.manifests(zone, source, dataset))
 
     def read_table(self, key: str) -> pa.Table:
         return pq.read_table(pa.BufferReader(self.storage.read_bytes(key)))

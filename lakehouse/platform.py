@@ -17,7 +17,7 @@ class Lakehouse:
     settings: Settings
 
     @classmethod
-    def from_env(cls, env=None) -> "Lakehouse":
+    def from_env(cls, env=None) -> Lakehouse:
         return cls(Settings.from_env(env))
 
     @cached_property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -41,7 +41,7 @@ class DatasetEntry:
             raise LakehouseError(f"niveau inconnu « {self.level} » pour {self.name} (attendu : {', '.join(LEVELS)})")
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DatasetEntry":
+    def from_dict(cls, data: dict) -> DatasetEntry:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -67,7 +67,7 @@ class DatasetRegistry:
         return self._save(entry)
 
     def _save(self, entry: DatasetEntry) -> DatasetEntry:
-        entry.updated_at = datetime.now(timezone.utc).isoformat()
+        entry.updated_at = datetime.now(UTC).isoformat()
         payload = json.dumps(asdict(entry), ensure_ascii=False, indent=1).encode()
         self.storage.write_bytes(self._key(entry.zone, entry.name), payload)
         return entry

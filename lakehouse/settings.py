@@ -3,35 +3,168 @@
 Every variable is named ``HYPERVISEUR_*``. Secrets may also be given as ``<NAME>_FILE``
 pointing to a file outside the repository (Kubernetes / Docker secrets style), so no
 secret ever needs to live in the repo or in a manifest.
+
+:data:`KNOWN_VARIABLES` lists every variable the platform reads (declared below, grouped by
+the process that reads them); :data:`SECRET_VARIABLES` those that are secrets, to be given as
+``<NAME>_FILE`` in deployments. ``_read`` refuses an undeclared name, so the registry cannot
+drift from the reads; tests/infra/test_k8s_settings.py checks the manifests against it.
+
+Modules that read one group only (``MqttSettings.from_env(env)``, ``CapSettings.from_env(env)``…)
+take an explicit ``env`` mapping for tests; without it they read the process environment (and
+``.env``), which is never modified.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlparse
 
 from lakehouse.errors import SettingsError
 
 PREFIX = "HYPERVISEUR_"
 LOOPBACK = "127.0.0.1"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# -- registry of the variables ---------------------------------------------------------------
+KNOWN_VARIABLES: set[str] = set()
+SECRET_VARIABLES: set[str] = set()
+# Variables named freely in a configuration file (alert channels' ``*_env`` in channels.yaml).
+KNOWN_PREFIXES: tuple[str, ...] = (PREFIX + "ALERT_",)
+
+
+def _declare(*names: str, secret: bool = False) -> None:
+    for name in names:
+        KNOWN_VARIABLES.add(PREFIX + name)
+        if secret:
+            SECRET_VARIABLES.add(PREFIX + name)
+
+
+# Read by Settings.from_env (this module).
+_declare(
+    "ENV_FILE",
+    "DATA_DIR",
+    "LAKE_DIR",
+    "WAREHOUSE_DB",
+    "SERVING_DB",
+    "HOST",
+    "DAGSTER_PORT",
+    "SUPERSET_PORT",
+    "PORTAL_PORT",
+    "S3_ENDPOINT",
+    "S3_BUCKET",
+    "S3_REGION",
+    "MQTT_HOST",
+    "MQTT_PORT",
+    "MQTT_TOPIC_ROOT",
+    "MQTT_USERNAME",
+    "MQTT_TLS",
+    "MQTT_TLS_CA_FILE",
+    "MQTT_TLS_CERT_FILE",
+    "MQTT_TLS_KEY_FILE",
+    "MQTT_TLS_INSECURE",
+    "KMS_KEY_FILE",
+    "DBT_MANIFEST",
+    "DBT_TARGET",
+    "OPENDATA_BASE_URL",
+    "OPENDATA_MEMORY_LIMIT",
+    "CAP_SENDER",
+    "CAP_STATUS",
+    "AUDIT_RETENTION_DAYS",
+    "DEMO_END",
+    "DEMO_DAYS",
+    "OPENMETADATA_URL",
+)
+_declare("S3_ACCESS_KEY", "S3_SECRET_KEY", "MQTT_PASSWORD", "MASKING_KEY", "OPENMETADATA_TOKEN", secret=True)
+# Read elsewhere, each by its own process: the dbt profiles (values prepared by
+# orchestration.resources.dbt_env, and the Trino target of infra/k8s),
+# superset/superset_config.py and superset/service.py, infra/local/services.py.
+_declare(
+    "LAKE_URL",
+    "DUCKDB_EXTENSION_DIR",
+    "DBT_S3_KEY_ID",
+    "DBT_S3_SECRET",
+    "DBT_S3_REGION",
+    "DBT_S3_ENDPOINT",
+    "DBT_S3_USE_SSL",
+    "TRINO_HOST",
+    "TRINO_PORT",
+)
+_declare(
+    "SUPERSET_ADMIN_USER",
+    "SUPERSET_CACHE_TIMEOUT",
+    "SUPERSET_DATABASE_URI",
+    "SUPERSET_DUCKDB_EXTENSIONS",
+    "SUPERSET_EXPORT_ROW_LIMIT",
+    "SUPERSET_HOME",
+    "SUPERSET_LAKE_URL",
+    "SUPERSET_THREADS",
+    "SUPERSET_VENV",
+    "SUPERSET_WORKERS",
+    "SUPERSET_S3",
+)
+_declare("SUPERSET_ADMIN_PASSWORD", "SUPERSET_SECRET_KEY", secret=True)
+_declare(
+    "RUN_DIR",
+    "ALERTS_PORT",
+    "TEST_S3_PORT",
+    "TEST_S3_ENDPOINT",
+    "TEST_S3_ACCESS_KEY",
+    "TEST_S3_SECRET_KEY",
+    "TEST_S3_BUCKET",
+    "TEST_MQTT_PORT",
+    "TEST_MQTT_USERNAME",
+    "TEST_MQTT_PASSWORD",
+)
+
+
+def is_known(variable: str) -> bool:
+    """True if the platform reads ``variable`` (or it is the ``_FILE`` form of a secret it reads)."""
+    if variable.endswith("_FILE") and variable[:-5] in SECRET_VARIABLES:
+        return True
+    return variable in KNOWN_VARIABLES or variable.startswith(KNOWN_PREFIXES)
+
+
+# -- readers ----------------------------------------------------------------------------------
+def process_env() -> Mapping[str, str]:
+    """The process environment, completed (never overridden) by ``./.env`` if present."""
+    path = Path(os.environ.get(PREFIX + "ENV_FILE", ".env"))
+    if not path.is_file():
+        return os.environ
+    from dotenv import dotenv_values
+
+    return {**{k: v for k, v in dotenv_values(path).items() if v is not None}, **os.environ}
 
 
 def _read(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
     """Value of ``HYPERVISEUR_<name>``, or the content of the file named by ``..._FILE``."""
     key = PREFIX + name
-    if env.get(key):
-        return env[key]
-    file_key = key + "_FILE"
-    if env.get(file_key):
-        path = Path(env[file_key])
+    if key not in KNOWN_VARIABLES:
+        raise AssertionError(f"{key} is not declared in lakehouse.settings (KNOWN_VARIABLES)")
+    value = _read_any(env, key)
+    return default if value is None else value
+
+
+def _read_any(env: Mapping[str, str], variable: str) -> str | None:
+    if env.get(variable):
+        return env[variable]
+    if env.get(variable + "_FILE"):
+        path = Path(env[variable + "_FILE"])
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise SettingsError(file_key, f"fichier illisible {path} ({exc.strerror})") from exc
-    return default
+            raise SettingsError(variable + "_FILE", f"fichier illisible {path} ({exc.strerror})") from exc
+    return None
+
+
+def read_secret(variable: str, env: Mapping[str, str] | None = None) -> str | None:
+    """A secret whose variable is named by a configuration file (alert channels' ``*_env``):
+    the value of ``variable``, or the content of the file named by ``<variable>_FILE``."""
+    return _read_any(process_env() if env is None else env, variable)
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -45,6 +178,41 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return port
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "oui", "on"), ("0", "false", "no", "non", "off", "")
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _read(env, name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise SettingsError(PREFIX + name, f"« {raw} » n'est pas un booléen (true ou false)")
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    raw = _read(env, name)
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise SettingsError(PREFIX + name, f"fichier introuvable : {path}")
+    return path
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = _read(env, name)
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise SettingsError(PREFIX + name, f"« {raw} » n'est pas une URL http(s)://…")
+    return raw
+
+
+# -- groups -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class S3Settings:
     endpoint: str  # e.g. http://127.0.0.1:8333
@@ -64,6 +232,208 @@ class S3Settings:
         return parsed.netloc
 
 
+_TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """Broker address, topic root and client credentials (password and TLS optional)."""
+
+    host: str = LOOPBACK
+    port: int = 1883
+    topic_root: str = "city"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None  # client certificate (mutual TLS), with tls_key_file
+    tls_key_file: Path | None = None
+    tls_insecure: bool = False  # skip the host name check (test brokers only)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MqttSettings:
+        env = process_env() if env is None else env
+        root = _read(env, "MQTT_TOPIC_ROOT", "city").strip()
+        if not root or not all(_TOPIC_LEVEL.match(level) for level in root.split("/")):
+            raise SettingsError(
+                PREFIX + "MQTT_TOPIC_ROOT",
+                f"« {root} » n'est pas une racine de sujets MQTT valide "
+                "(niveaux séparés par « / », sans « + », « # » ni niveau vide ; exemple : city)",
+            )
+        username, password = _read(env, "MQTT_USERNAME"), _read(env, "MQTT_PASSWORD")
+        if password and not username:
+            raise SettingsError(PREFIX + "MQTT_USERNAME", f"obligatoire quand {PREFIX}MQTT_PASSWORD est défini")
+        if username and not password:
+            raise SettingsError(
+                PREFIX + "MQTT_PASSWORD",
+                f"obligatoire quand {PREFIX}MQTT_USERNAME est défini (ou {PREFIX}MQTT_PASSWORD_FILE)",
+            )
+        ca, cert, key = (
+            _existing_file(env, n) for n in ("MQTT_TLS_CA_FILE", "MQTT_TLS_CERT_FILE", "MQTT_TLS_KEY_FILE")
+        )
+        if bool(cert) != bool(key):
+            missing = "MQTT_TLS_KEY_FILE" if cert else "MQTT_TLS_CERT_FILE"
+            raise SettingsError(
+                PREFIX + missing,
+                "le certificat client et sa clé vont ensemble "
+                f"({PREFIX}MQTT_TLS_CERT_FILE et {PREFIX}MQTT_TLS_KEY_FILE)",
+            )
+        return cls(
+            host=_read(env, "MQTT_HOST", LOOPBACK),
+            port=_port(env, "MQTT_PORT", 1883),
+            topic_root=root,
+            username=username,
+            password=password,
+            tls=_bool(env, "MQTT_TLS", bool(ca or cert)),
+            tls_ca_file=ca,
+            tls_cert_file=cert,
+            tls_key_file=key,
+            tls_insecure=_bool(env, "MQTT_TLS_INSECURE", False),
+        )
+
+    def configure(self, client) -> None:
+        """Apply the credentials and TLS to a paho-mqtt client (before ``connect``)."""
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set(
+                ca_certs=str(self.tls_ca_file) if self.tls_ca_file else None,
+                certfile=str(self.tls_cert_file) if self.tls_cert_file else None,
+                keyfile=str(self.tls_key_file) if self.tls_key_file else None,
+            )
+            if self.tls_insecure:
+                client.tls_insecure_set(True)
+
+    def at(self, host: str | None = None, port: int | None = None, topic_root: str | None = None) -> MqttSettings:
+        """The same credentials towards another address or topic root (command-line overrides)."""
+        from dataclasses import replace
+
+        return replace(self, host=host or self.host, port=port or self.port, topic_root=topic_root or self.topic_root)
+
+
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class OpenDataSettings:
+    base_url: str | None = None  # public address of the portal; None: http://<host>:<portal port>/
+    memory_limit: str = "1GB"  # DuckDB memory limit of the exports
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OpenDataSettings:
+        env = process_env() if env is None else env
+        memory = _read(env, "OPENDATA_MEMORY_LIMIT", "1GB").strip()
+        if not _MEMORY.match(memory):
+            raise SettingsError(
+                PREFIX + "OPENDATA_MEMORY_LIMIT",
+                f"« {memory} » n'est pas une quantité de mémoire (exemples : 512MB, 2GB)",
+            )
+        return cls(base_url=_http_url(env, "OPENDATA_BASE_URL"), memory_limit=memory)
+
+
+CAP_STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
+DEFAULT_CAP_SENDER = "alertes@val-de-lys.fr"
+
+
+@dataclass(frozen=True)
+class CapSettings:
+    sender: str = DEFAULT_CAP_SENDER
+    status: str = "Actual"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CapSettings:
+        env = process_env() if env is None else env
+        sender = _read(env, "CAP_SENDER", DEFAULT_CAP_SENDER).strip()
+        if not sender or any(c in sender for c in " ,<&"):
+            raise SettingsError(
+                PREFIX + "CAP_SENDER",
+                f"« {sender} » : identifiant d'émetteur CAP sans espace, virgule, « < » ni « & » attendu",
+            )
+        status = _read(env, "CAP_STATUS", "Actual").strip()
+        if status not in CAP_STATUSES:
+            raise SettingsError(PREFIX + "CAP_STATUS", f"« {status} » : valeurs possibles {', '.join(CAP_STATUSES)}")
+        return cls(sender=sender, status=status)
+
+
+RETENTION_RANGE = (180, 366)  # days; CNIL recommends 6 to 12 months for access logs
+
+
+def audit_retention_days(env: Mapping[str, str] | None = None) -> int:
+    env = process_env() if env is None else env
+    raw = _read(env, "AUDIT_RETENTION_DAYS", "365")
+    try:
+        days = int(raw)
+    except ValueError:
+        raise SettingsError(PREFIX + "AUDIT_RETENTION_DAYS", f"« {raw} » n'est pas un nombre de jours") from None
+    lo, hi = RETENTION_RANGE
+    if not lo <= days <= hi:
+        raise SettingsError(
+            PREFIX + "AUDIT_RETENTION_DAYS",
+            f"{days} jours hors de la fourchette recommandée par la CNIL ({lo}–{hi} jours)",
+        )
+    return days
+
+
+DEFAULT_DEMO_END = datetime(2026, 3, 15, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    end: datetime = DEFAULT_DEMO_END  # end of the simulated period (UTC)
+    days: float = 14.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DemoSettings:
+        env = process_env() if env is None else env
+        raw_end = _read(env, "DEMO_END")
+        end = DEFAULT_DEMO_END
+        if raw_end:
+            try:
+                end = datetime.fromisoformat(raw_end.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise SettingsError(
+                    PREFIX + "DEMO_END",
+                    f"« {raw_end} » n'est pas une date ISO 8601 (exemple : 2026-03-15T00:00:00+00:00)",
+                ) from None
+            end = (end if end.tzinfo else end.replace(tzinfo=UTC)).astimezone(UTC)
+        raw_days = _read(env, "DEMO_DAYS", "14")
+        try:
+            days = float(raw_days)
+        except ValueError:
+            raise SettingsError(PREFIX + "DEMO_DAYS", f"« {raw_days} » n'est pas un nombre de jours") from None
+        if not 0 < days <= 366:
+            raise SettingsError(PREFIX + "DEMO_DAYS", f"{raw_days} jours hors de l'intervalle ]0, 366]")
+        return cls(end=end, days=days)
+
+
+DBT_TARGETS = ("local", "s3", "trino")
+DEFAULT_MANIFEST = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
+
+
+def dbt_manifest_path(env: Mapping[str, str] | None = None) -> Path:
+    """dbt's manifest (``HYPERVISEUR_DBT_MANIFEST``, default ``dbt_project/target/manifest.json``)."""
+    env = process_env() if env is None else env
+    return Path(_read(env, "DBT_MANIFEST") or DEFAULT_MANIFEST)
+
+
+def masking_key_value(env: Mapping[str, str] | None = None) -> str | None:
+    """The pseudonymisation key (``HYPERVISEUR_MASKING_KEY`` or ``..._FILE``), if configured."""
+    return _read(process_env() if env is None else env, "MASKING_KEY")
+
+
+def kms_key_file_path(data_dir: Path, env: Mapping[str, str] | None = None) -> Path:
+    """The raw-encryption key file (``HYPERVISEUR_KMS_KEY_FILE``, default ``<data dir>/keys/kms.json``)."""
+    raw = _read(process_env() if env is None else env, "KMS_KEY_FILE")
+    return Path(raw).resolve() if raw else Path(data_dir) / "keys" / "kms.json"
+
+
+def kms_key_file_setting(env: Mapping[str, str] | None = None) -> Path | None:
+    """``HYPERVISEUR_KMS_KEY_FILE`` if set (readers without settings: dbt's decrypting model)."""
+    raw = _read(process_env() if env is None else env, "KMS_KEY_FILE")
+    return Path(raw).resolve() if raw else None
+
+
+# -- all settings ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -75,12 +445,37 @@ class Settings:
     dagster_port: int = 3000
     superset_port: int = 8088
     portal_port: int = 8080
-    mqtt_host: str = LOOPBACK
-    mqtt_port: int = 1883
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    kms_key_file: Path | None = None  # None: <data dir>/keys/kms.json
+    masking_key: str | None = field(default=None, repr=False)
+    dbt_manifest: Path = DEFAULT_MANIFEST
+    dbt_target_name: str | None = None  # None: the backend ("local" or "s3")
+    opendata: OpenDataSettings = field(default_factory=OpenDataSettings)
+    cap: CapSettings = field(default_factory=CapSettings)
+    audit_retention_days: int = 365
+    demo: DemoSettings = field(default_factory=DemoSettings)
+    openmetadata_url: str | None = None
+    openmetadata_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.kms_key_file is None:
+            object.__setattr__(self, "kms_key_file", Path(self.data_dir) / "keys" / "kms.json")
 
     @property
     def backend(self) -> str:
         return "s3" if self.s3 else "local"
+
+    @property
+    def dbt_target(self) -> str:
+        return self.dbt_target_name or self.backend
+
+    @property
+    def mqtt_host(self) -> str:
+        return self.mqtt.host
+
+    @property
+    def mqtt_port(self) -> int:
+        return self.mqtt.port
 
     @property
     def lake_url(self) -> str:
@@ -88,13 +483,14 @@ class Settings:
         return f"s3://{self.s3.bucket}" if self.s3 else str(self.lake_dir)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: bool = True) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         if env is None:
-            if dotenv:
-                _load_dotenv()
-            env = os.environ
+            env = process_env() if dotenv else os.environ
         data_dir = Path(_read(env, "DATA_DIR", "./data")).resolve()
         lake_dir = Path(_read(env, "LAKE_DIR", str(data_dir / "lake"))).resolve()
+        target = _read(env, "DBT_TARGET")
+        if target is not None and target not in DBT_TARGETS:
+            raise SettingsError(PREFIX + "DBT_TARGET", f"« {target} » : cibles dbt possibles {', '.join(DBT_TARGETS)}")
         return cls(
             data_dir=data_dir,
             lake_dir=lake_dir,
@@ -105,8 +501,17 @@ class Settings:
             dagster_port=_port(env, "DAGSTER_PORT", 3000),
             superset_port=_port(env, "SUPERSET_PORT", 8088),
             portal_port=_port(env, "PORTAL_PORT", 8080),
-            mqtt_host=_read(env, "MQTT_HOST", LOOPBACK),
-            mqtt_port=_port(env, "MQTT_PORT", 1883),
+            mqtt=MqttSettings.from_env(env),
+            kms_key_file=kms_key_file_path(data_dir, env),
+            masking_key=masking_key_value(env),
+            dbt_manifest=dbt_manifest_path(env),
+            dbt_target_name=target,
+            opendata=OpenDataSettings.from_env(env),
+            cap=CapSettings.from_env(env),
+            audit_retention_days=audit_retention_days(env),
+            demo=DemoSettings.from_env(env),
+            openmetadata_url=_http_url(env, "OPENMETADATA_URL"),
+            openmetadata_token=_read(env, "OPENMETADATA_TOKEN"),
         )
 
 
@@ -121,7 +526,7 @@ def _s3_from_env(env: Mapping[str, str]) -> S3Settings | None:
             f"« {endpoint} » n'est pas une URL http(s)://hôte:port (exemple : http://127.0.0.1:9000)",
         )
     try:
-        parsed.port
+        _ = parsed.port  # urllib validates the port only when it is read
     except ValueError:
         raise SettingsError(PREFIX + "S3_ENDPOINT", f"port invalide dans « {endpoint} »") from None
     if parsed.path not in ("", "/"):
@@ -145,12 +550,3 @@ def _s3_from_env(env: Mapping[str, str]) -> S3Settings | None:
         bucket=bucket,
         region=_read(env, "S3_REGION", "us-east-1"),
     )
-
-
-def _load_dotenv() -> None:
-    """Load ``./.env`` if present; real environment variables win."""
-    path = Path(os.environ.get(PREFIX + "ENV_FILE", ".env"))
-    if path.is_file():
-        from dotenv import load_dotenv
-
-        load_dotenv(path, override=False)

@@ -14,11 +14,11 @@ import shutil
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from lakehouse.errors import ObjectNotFound, StorageError
 from lakehouse.settings import PREFIX, S3Settings, Settings
@@ -123,7 +123,7 @@ class LocalStorage(Storage):
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     st = path.stat()
-                    found.append(ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, timezone.utc)))
+                    found.append(ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)))
         return sorted(found, key=lambda o: o.key)
 
     def read_bytes(self, key: str) -> bytes:
@@ -167,7 +167,9 @@ class LocalStorage(Storage):
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise StorageError(f"dossier du lac {self.root} inutilisable ({exc.strerror})", PREFIX + "LAKE_DIR") from exc
+            raise StorageError(
+                f"dossier du lac {self.root} inutilisable ({exc.strerror})", PREFIX + "LAKE_DIR"
+            ) from exc
 
 
 class S3Storage(Storage):

@@ -20,7 +20,8 @@ import re
 from datetime import datetime
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS as DCT, FOAF, OWL, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCAT, FOAF, OWL, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCTERMS as DCT
 
 from opendata import vocab
 
@@ -45,8 +46,18 @@ SCHEME_TITLES = {
 
 
 def _bind(g: Graph) -> None:
-    for prefix, ns in (("dcat", DCAT), ("dct", DCT), ("foaf", FOAF), ("skos", SKOS), ("vcard", VCARD),
-                       ("dcatap", DCATAP), ("locn", LOCN), ("adms", ADMS), ("owl", OWL), ("gsp", GSP)):
+    for prefix, ns in (
+        ("dcat", DCAT),
+        ("dct", DCT),
+        ("foaf", FOAF),
+        ("skos", SKOS),
+        ("vcard", VCARD),
+        ("dcatap", DCATAP),
+        ("locn", LOCN),
+        ("adms", ADMS),
+        ("owl", OWL),
+        ("gsp", GSP),
+    ):
         g.bind(prefix, ns)
 
 
@@ -103,7 +114,13 @@ class CatalogBuilder:
             self.g.add((node, RDF.type, FOAF.Agent))
             self.g.add((node, RDF.type, FOAF.Organization))
             self.g.add((node, FOAF.name, Literal(name, lang=FR)))
-            self.g.add((node, DCT.type, self._concept(vocab.LOCAL_AUTHORITY, vocab.PUBLISHER_TYPE_SCHEME, "Collectivité territoriale")))
+            self.g.add(
+                (
+                    node,
+                    DCT.type,
+                    self._concept(vocab.LOCAL_AUTHORITY, vocab.PUBLISHER_TYPE_SCHEME, "Collectivité territoriale"),
+                )
+            )
         return node
 
     def _language(self) -> URIRef:
@@ -130,10 +147,26 @@ class CatalogBuilder:
             g.add((ds, DCAT.theme, self._concept(vocab.theme_uri(theme), vocab.THEME_SCHEME, vocab.THEMES_FR[theme])))
         g.add((ds, DCT.publisher, self._publisher(meta["producer"])))
         g.add((ds, DCAT.contactPoint, self._contact(meta)))
-        g.add((ds, DCT.accrualPeriodicity, self._concept(
-            vocab.frequency_uri(meta["frequency"]), vocab.FREQUENCY_SCHEME, vocab.FREQUENCIES[meta["frequency"]][1], DCT.Frequency)))
+        g.add(
+            (
+                ds,
+                DCT.accrualPeriodicity,
+                self._concept(
+                    vocab.frequency_uri(meta["frequency"]),
+                    vocab.FREQUENCY_SCHEME,
+                    vocab.FREQUENCIES[meta["frequency"]][1],
+                    DCT.Frequency,
+                ),
+            )
+        )
         g.add((ds, DCT.language, self._language()))
-        g.add((ds, DCT.accessRights, self._concept(vocab.PUBLIC_ACCESS, vocab.ACCESS_RIGHT_SCHEME, "public", DCT.RightsStatement)))
+        g.add(
+            (
+                ds,
+                DCT.accessRights,
+                self._concept(vocab.PUBLIC_ACCESS, vocab.ACCESS_RIGHT_SCHEME, "public", DCT.RightsStatement),
+            )
+        )
         g.add((ds, DCT.spatial, self._france()))
         if manifest.get("bbox") or meta.get("spatial"):
             g.add((ds, DCT.spatial, self._territory(name, meta.get("spatial"), manifest.get("bbox"))))
@@ -190,7 +223,13 @@ class CatalogBuilder:
         g.add((node, DCAT.downloadURL, download))
         g.add((page, RDF.type, RDFS.Resource))
         g.add((download, RDF.type, RDFS.Resource))
-        g.add((node, DCT.format, self._concept(vocab.file_type_uri(fmt.key), vocab.FILE_TYPE_SCHEME, fmt.label, DCT.MediaTypeOrExtent)))
+        g.add(
+            (
+                node,
+                DCT.format,
+                self._concept(vocab.file_type_uri(fmt.key), vocab.FILE_TYPE_SCHEME, fmt.label, DCT.MediaTypeOrExtent),
+            )
+        )
         media = URIRef(vocab.IANA_MEDIA_TYPES + fmt.media_type)
         g.add((node, DCAT.mediaType, media))
         g.add((media, RDF.type, DCT.MediaType))

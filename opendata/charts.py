@@ -30,7 +30,9 @@ def line_chart(points: list[list], title: str, description: str) -> str:
     def xy(i, y):
         return PAD + inner_w * i / max(n - 1, 1), PAD + inner_h * (1 - (y - lo) / (hi - lo))
 
-    path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(xy(i, v) for i, v in enumerate(ys)))
+    path = " ".join(
+        f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(xy(i, v) for i, v in enumerate(ys))
+    )
     first, last = points[0][0][:10], points[-1][0][:10]
     return (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" '

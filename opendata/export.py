@@ -15,8 +15,20 @@ from pathlib import Path
 
 LAT_NAMES = ("lat", "latitude")
 LON_NAMES = ("lon", "lng", "longitude")
-NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-           "UBIGINT", "FLOAT", "DOUBLE", "REAL")
+NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "REAL",
+)
 GEOJSON_BATCH_ROWS = 50_000
 
 
@@ -80,7 +92,14 @@ def detect_geometry(cols: list[Column]) -> Geometry | None:
     lon = next((by_name[n] for n in LON_NAMES if n in by_name and by_name[n].is_numeric), None)
     if lat and lon:
         return Geometry(lat=lat.name, lon=lon.name)
-    wkt = next((c for c in cols if c.type == "VARCHAR" and (c.name.lower() in ("geometry", "wkt") or c.name.lower().endswith("_wkt"))), None)
+    wkt = next(
+        (
+            c
+            for c in cols
+            if c.type == "VARCHAR" and (c.name.lower() in ("geometry", "wkt") or c.name.lower().endswith("_wkt"))
+        ),
+        None,
+    )
     return Geometry(wkt=wkt.name) if wkt else None
 
 
@@ -95,20 +114,30 @@ def text_expr(col: Column) -> str:
 
 
 def text_select(cols: list[Column], source: str) -> str:
-    return "SELECT " + ", ".join(f"{text_expr(c)} AS {quote(c.name)}" for c in cols) + f" FROM read_parquet({sql_string(source)})"
+    return (
+        "SELECT "
+        + ", ".join(f"{text_expr(c)} AS {quote(c.name)}" for c in cols)
+        + f" FROM read_parquet({sql_string(source)})"
+    )
 
 
 def _geometry_expr(geo: Geometry) -> str:
     if geo.wkt:
         return f"CASE WHEN {quote(geo.wkt)} IS NULL THEN NULL ELSE ST_AsGeoJSON(ST_GeomFromText({quote(geo.wkt)}))::JSON END"
     lat, lon = quote(geo.lat), quote(geo.lon)
-    return (f"CASE WHEN {lat} IS NULL OR {lon} IS NULL THEN NULL "
-            f"ELSE json_object('type', 'Point', 'coordinates', json_array({lon}, {lat})) END")
+    return (
+        f"CASE WHEN {lat} IS NULL OR {lon} IS NULL THEN NULL "
+        f"ELSE json_object('type', 'Point', 'coordinates', json_array({lon}, {lat})) END"
+    )
 
 
 def geojson_select(cols: list[Column], geo: Geometry, source: str) -> str:
     props = [c for c in cols if c.name not in geo.columns]
-    properties = "json_object(" + ", ".join(f"{sql_string(c.name)}, {text_expr(c)}" for c in props) + ")" if props else "json_object()"
+    properties = (
+        "json_object(" + ", ".join(f"{sql_string(c.name)}, {text_expr(c)}" for c in props) + ")"
+        if props
+        else "json_object()"
+    )
     feature = f"json_object('type', 'Feature', 'geometry', {_geometry_expr(geo)}, 'properties', {properties})::VARCHAR"
     return f"SELECT {feature} AS feature FROM read_parquet({sql_string(source)})"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from governance import export_guard
 from lakehouse.errors import ObjectNotFound
+from lakehouse.lake import Lake
 from opendata.metadata import DatasetMetadata, MetadataError, read
 
 NO_QUALITY_RUN = "contrôles qualité non exécutés"
@@ -33,7 +34,7 @@ class Decision:
 
 def source_key(dataset: str) -> str:
     """Where dbt writes a mart (external Parquet)."""
-    return f"curated/{dataset}/data.parquet"
+    return Lake.curated_key(dataset)
 
 
 def _quality_reasons(lh, dataset: str) -> list[str]:
@@ -44,7 +45,9 @@ def _quality_reasons(lh, dataset: str) -> list[str]:
         return [NO_QUALITY_RUN]
     if result.get("blocking_passed"):
         return []
-    failed = "; ".join(f"{f.get('check')} ({f.get('message')})" for f in result.get("failures") or []) or "détail absent"
+    failed = (
+        "; ".join(f"{f.get('check')} ({f.get('message')})" for f in result.get("failures") or []) or "détail absent"
+    )
     return [f"contrôle(s) qualité bloquant(s) en échec : {failed}"]
 
 

@@ -14,15 +14,14 @@ by their name, whatever ``model.<project>.`` prefix the manifest gives them.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lakehouse.errors import LakehouseError
+from lakehouse.settings import DEFAULT_MANIFEST, dbt_manifest_path  # noqa: F401  (DEFAULT_MANIFEST: public name)
 from opendata import vocab
 
 MANIFEST_ENV = "HYPERVISEUR_DBT_MANIFEST"
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[1] / "dbt_project" / "target" / "manifest.json"
 REQUIRED = ("title_fr", "description_fr", "themes", "frequency", "producer", "contact_point")
 
 
@@ -47,19 +46,28 @@ class DatasetMetadata:
 
     def to_dict(self) -> dict:
         return {
-            "name": self.name, "publish": self.publish, "title": self.title,
-            "description": self.description, "licence": self.licence, "themes": list(self.themes),
-            "keywords": list(self.keywords), "frequency": self.frequency, "spatial": self.spatial,
-            "producer": self.producer, "contact_point": self.contact_point, "columns": dict(self.columns),
+            "name": self.name,
+            "publish": self.publish,
+            "title": self.title,
+            "description": self.description,
+            "licence": self.licence,
+            "themes": list(self.themes),
+            "keywords": list(self.keywords),
+            "frequency": self.frequency,
+            "spatial": self.spatial,
+            "producer": self.producer,
+            "contact_point": self.contact_point,
+            "columns": dict(self.columns),
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DatasetMetadata":
+    def from_dict(cls, data: dict) -> DatasetMetadata:
         return cls(**{**data, "themes": tuple(data["themes"]), "keywords": tuple(data["keywords"])})
 
 
-def manifest_path(path: str | Path | None = None) -> Path:
-    return Path(path or os.environ.get(MANIFEST_ENV) or DEFAULT_MANIFEST)
+def manifest_path(path: str | Path | None = None, env=None) -> Path:
+    """``path``, else ``HYPERVISEUR_DBT_MANIFEST`` (read by the settings from ``env``, default the process environment)."""
+    return Path(path) if path else dbt_manifest_path(env)
 
 
 def load_manifest(path: str | Path | None = None) -> dict:
@@ -100,7 +108,9 @@ def read(manifest: dict, name: str, source: str = "manifest.json") -> DatasetMet
         raise MetadataError(f"{source} : modèle « {name} » absent du projet dbt")
     raw = _opendata_meta(node)
     if raw is None:
-        raise MetadataError(f"{source}, modèle {name} : bloc meta.opendata absent (métadonnées open data non déclarées)")
+        raise MetadataError(
+            f"{source}, modèle {name} : bloc meta.opendata absent (métadonnées open data non déclarées)"
+        )
     where = f"{source}, modèle {name}, meta.opendata"
 
     missing = [f for f in REQUIRED if not raw.get(f)]
@@ -112,16 +122,19 @@ def read(manifest: dict, name: str, source: str = "manifest.json") -> DatasetMet
     themes = raw["themes"] if isinstance(raw["themes"], list) else [raw["themes"]]
     unknown = [t for t in themes if t not in vocab.THEMES_FR]
     if unknown:
-        raise MetadataError(f"{where}.themes : thème(s) inconnu(s) {', '.join(map(str, unknown))} (thèmes de données UE : {', '.join(vocab.THEMES_FR)})")
+        raise MetadataError(
+            f"{where}.themes : thème(s) inconnu(s) {', '.join(map(str, unknown))} (thèmes de données UE : {', '.join(vocab.THEMES_FR)})"
+        )
     if raw["frequency"] not in vocab.FREQUENCIES:
-        raise MetadataError(f"{where}.frequency : « {raw['frequency']} » inconnue (attendu : {', '.join(vocab.FREQUENCIES)})")
+        raise MetadataError(
+            f"{where}.frequency : « {raw['frequency']} » inconnue (attendu : {', '.join(vocab.FREQUENCIES)})"
+        )
     keywords = raw.get("keywords") or []
     if not isinstance(keywords, list):
         raise MetadataError(f"{where}.keywords : une liste est attendue")
 
     columns = {
-        col_name: (col.get("description") or "").strip()
-        for col_name, col in (node.get("columns") or {}).items()
+        col_name: (col.get("description") or "").strip() for col_name, col in (node.get("columns") or {}).items()
     }
     return DatasetMetadata(
         name=name,

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lakehouse.audit import AuditLog
 from lakehouse.errors import ObjectNotFound
+from lakehouse.settings import OpenDataSettings
 from opendata import catalog, export, gate, site, vocab
 from opendata.metadata import declared, load_manifest
 from opendata.profile import profile
@@ -46,14 +46,21 @@ class PublishReport:
     online: list[str] = field(default_factory=list)  # in the catalog after this run
 
 
-def base_url(settings) -> str:
-    """Public address of the portal (what the DCAT catalog's URIs start with)."""
-    url = os.environ.get(BASE_URL_ENV) or f"http://{settings.host}:{settings.portal_port}/"
+def base_url(settings, env=None) -> str:
+    """Public address of the portal (what the DCAT catalog's URIs start with): the settings'
+    ``HYPERVISEUR_OPENDATA_BASE_URL``, else the one of ``env`` (default: the process environment),
+    else the local portal."""
+    own = getattr(settings, "opendata", None)
+    url = (
+        (own.base_url if own else None)
+        or OpenDataSettings.from_env(env).base_url
+        or f"http://{settings.host}:{settings.portal_port}/"
+    )
     return url.rstrip("/") + "/"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _version(now: datetime) -> str:
@@ -74,7 +81,11 @@ def _read_json(lh, key: str):
 def _fingerprint(lh, dataset: str, metadata: dict, formats: list[str]) -> str:
     """Identity of what would be published: source object (size, date), metadata, formats."""
     src = next((o for o in lh.storage.list(gate.source_key(dataset)) if o.key == gate.source_key(dataset)), None)
-    body = {"source": [src.size, src.last_modified.isoformat()] if src else None, "metadata": metadata, "formats": formats}
+    body = {
+        "source": [src.size, src.last_modified.isoformat()] if src else None,
+        "metadata": metadata,
+        "formats": formats,
+    }
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -90,7 +101,9 @@ def _put(storage, tmp: Path, keys: list[str]) -> None:
     storage.put_file(keys[-1], tmp)
 
 
-def export_dataset(lh, dataset: str, metadata, formats: list[str] | None = None, memory_limit: str | None = None) -> dict:
+def export_dataset(
+    lh, dataset: str, metadata, formats: list[str] | None = None, memory_limit: str | None = None
+) -> dict:
     """Export ``dataset`` to every format as a new version; returns its manifest."""
     now = _now()
     version = _version(now)
@@ -100,7 +113,7 @@ def export_dataset(lh, dataset: str, metadata, formats: list[str] | None = None,
     con = lh.duckdb()
     try:
         export.prepare(con)
-        con.execute(f"SET memory_limit='{memory_limit or os.environ.get(MEMORY_ENV, '1GB')}'")
+        con.execute(f"SET memory_limit='{memory_limit or lh.settings.opendata.memory_limit}'")
         cols = export.columns(con, source)
         geo = export.detect_geometry(cols)
         wanted = [f for f in (formats or list(vocab.FORMATS)) if f != "geojson" or geo is not None]
@@ -112,9 +125,17 @@ def export_dataset(lh, dataset: str, metadata, formats: list[str] | None = None,
             version_key = f"{ZONE}/{dataset}/{version}/{path.name}"
             latest_key = f"{ZONE}/{dataset}/latest/{path.name}"
             _put(lh.storage, path, [version_key, latest_key])
-            files.append({"format": fmt, "key": version_key, "latest_key": latest_key,
-                          "path": latest_key.removeprefix(f"{ZONE}/"),  # relative to the portal's root
-                          "bytes": done.bytes, "sha256": done.sha256, "media_type": vocab.FORMATS[fmt].media_type})
+            files.append(
+                {
+                    "format": fmt,
+                    "key": version_key,
+                    "latest_key": latest_key,
+                    "path": latest_key.removeprefix(f"{ZONE}/"),  # relative to the portal's root
+                    "bytes": done.bytes,
+                    "sha256": done.sha256,
+                    "media_type": vocab.FORMATS[fmt].media_type,
+                }
+            )
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -135,7 +156,7 @@ def export_dataset(lh, dataset: str, metadata, formats: list[str] | None = None,
 
 def _prune(lh, dataset: str, keep: int = KEEP_VERSIONS) -> None:
     prefix = f"{ZONE}/{dataset}/"
-    versions = sorted({o.key[len(prefix):].split("/", 1)[0] for o in lh.storage.list(prefix)} - {"latest"})
+    versions = sorted({o.key[len(prefix) :].split("/", 1)[0] for o in lh.storage.list(prefix)} - {"latest"})
     for old in versions[:-keep]:
         for o in lh.storage.list(f"{prefix}{old}/"):
             lh.storage.delete(o.key)
@@ -164,17 +185,24 @@ def rebuild_portal(lh, manifests: list[dict] | None = None) -> None:
     territories = sorted({m["metadata"].get("spatial") for m in manifests if m["metadata"].get("spatial")})
     territory = ", ".join(territories) or "votre territoire"
     graph = catalog.build(
-        manifests, base,
+        manifests,
+        base,
         title=f"Données ouvertes — {publisher}",
         description=f"Catalogue des jeux de données ouverts publiés par {publisher} ({territory}).",
-        publisher=publisher, now=now,
+        publisher=publisher,
+        now=now,
     )
     jsonld, turtle = catalog.serialise(graph)
     for m in manifests:
         record = catalog.dataset_record(graph, base, m["dataset"])
         lh.storage.write_bytes(f"{ZONE}/datasets/{m['dataset']}.jsonld", catalog.serialise(record)[0])
-    pages = site.render(manifests, site_name=f"Données ouvertes — {territory}", publisher=publisher,
-                        territory=territory, generated_at=now)
+    pages = site.render(
+        manifests,
+        site_name=f"Données ouvertes — {territory}",
+        publisher=publisher,
+        territory=territory,
+        generated_at=now,
+    )
     for rel, data in pages.items():
         lh.storage.write_bytes(f"{ZONE}/{rel}", data)
     online = {m["dataset"] for m in manifests}
@@ -185,8 +213,15 @@ def rebuild_portal(lh, manifests: list[dict] | None = None) -> None:
     lh.storage.write_bytes(f"{ZONE}/catalog.ttl", turtle)
 
 
-def publish(lh, datasets: list[str] | None = None, *, manifest: dict | None = None, actor: str = "hyperviseur",
-            formats: list[str] | None = None, memory_limit: str | None = None) -> PublishReport:
+def publish(
+    lh,
+    datasets: list[str] | None = None,
+    *,
+    manifest: dict | None = None,
+    actor: str = "hyperviseur",
+    formats: list[str] | None = None,
+    memory_limit: str | None = None,
+) -> PublishReport:
     """Gate, export and catalog ``datasets`` (default: every model declaring ``meta.opendata``)."""
     manifest = manifest if manifest is not None else load_manifest()
     candidates = datasets or declared(manifest)
@@ -200,7 +235,9 @@ def publish(lh, datasets: list[str] | None = None, *, manifest: dict | None = No
             audit.append(AUDIT_EVENT, actor, {"dataset": name, "decision": "refused", "reasons": decision.reasons})
             if withdraw(lh, name):
                 report.withdrawn.append(name)
-                audit.append(AUDIT_EVENT, actor, {"dataset": name, "decision": "withdrawn", "reasons": decision.reasons})
+                audit.append(
+                    AUDIT_EVENT, actor, {"dataset": name, "decision": "withdrawn", "reasons": decision.reasons}
+                )
             continue
         meta = decision.metadata
         fingerprint = _fingerprint(lh, name, meta.to_dict(), formats)
@@ -215,10 +252,17 @@ def publish(lh, datasets: list[str] | None = None, *, manifest: dict | None = No
         lh.lake.write_json(latest_manifest_key(name), doc)
         _prune(lh, name)
         report.published[name] = doc["version"]
-        audit.append(AUDIT_EVENT, actor, {
-            "dataset": name, "decision": "published", "version": doc["version"], "rows": doc["rows"],
-            "files": [{k: f[k] for k in ("format", "key", "bytes", "sha256")} for f in doc["files"]],
-        })
+        audit.append(
+            AUDIT_EVENT,
+            actor,
+            {
+                "dataset": name,
+                "decision": "published",
+                "version": doc["version"],
+                "rows": doc["rows"],
+                "files": [{k: f[k] for k in ("format", "key", "bytes", "sha256")} for f in doc["files"]],
+            },
+        )
     manifests = online_manifests(lh)
     report.online = sorted(m["dataset"] for m in manifests)
     rebuild_portal(lh, manifests)

@@ -18,11 +18,32 @@ from opendata import charts, vocab
 
 HERE = Path(__file__).resolve().parent
 ASSETS = ("portal.css", "portal.js")
-TYPES_FR = {"VARCHAR": "texte", "DOUBLE": "nombre décimal", "FLOAT": "nombre décimal", "BIGINT": "entier",
-            "INTEGER": "entier", "SMALLINT": "entier", "BOOLEAN": "booléen", "DATE": "date",
-            "TIMESTAMP WITH TIME ZONE": "date et heure (UTC)", "TIMESTAMP": "date et heure"}
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre")
+TYPES_FR = {
+    "VARCHAR": "texte",
+    "DOUBLE": "nombre décimal",
+    "FLOAT": "nombre décimal",
+    "BIGINT": "entier",
+    "INTEGER": "entier",
+    "SMALLINT": "entier",
+    "BOOLEAN": "booléen",
+    "DATE": "date",
+    "TIMESTAMP WITH TIME ZONE": "date et heure (UTC)",
+    "TIMESTAMP": "date et heure",
+}
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def _env() -> Environment:
@@ -64,18 +85,32 @@ def _view(m: dict) -> dict:
     theme_labels = [vocab.THEMES_FR[t] for t in meta["themes"]]
     columns = [{**c, "type_fr": _type_fr(c["type"])} for c in m["columns"]]
     view = {
-        "name": m["dataset"], "title": meta["title"], "description": meta["description"],
+        "name": m["dataset"],
+        "title": meta["title"],
+        "description": meta["description"],
         "summary": meta["description"] if len(meta["description"]) < 220 else meta["description"][:217] + "…",
-        "themes": meta["themes"], "theme_labels": theme_labels, "keywords": meta["keywords"],
-        "licence_label": licence.label_fr, "licence_url": licence.uri,
-        "producer": meta["producer"], "contact": meta["contact_point"], "contact_href": _contact_href(meta["contact_point"]),
-        "frequency": vocab.FREQUENCIES[meta["frequency"]][1], "spatial": meta.get("spatial"),
-        "version": m["version"], "published_at": m["published_at"], "updated": french_date(m["published_at"]),
-        "rows": f"{m['rows']:,}".replace(",", " "), "columns": columns, "preview": m["preview"],
+        "themes": meta["themes"],
+        "theme_labels": theme_labels,
+        "keywords": meta["keywords"],
+        "licence_label": licence.label_fr,
+        "licence_url": licence.uri,
+        "producer": meta["producer"],
+        "contact": meta["contact_point"],
+        "contact_href": _contact_href(meta["contact_point"]),
+        "frequency": vocab.FREQUENCIES[meta["frequency"]][1],
+        "spatial": meta.get("spatial"),
+        "version": m["version"],
+        "published_at": m["published_at"],
+        "updated": french_date(m["published_at"]),
+        "rows": f"{m['rows']:,}".replace(",", " "),
+        "columns": columns,
+        "preview": m["preview"],
         "temporal": m.get("temporal"),
         "files": [{**f, "label": vocab.FORMATS[f["format"]].label, "size": human_size(f["bytes"])} for f in m["files"]],
         "formats": [vocab.FORMATS[f["format"]].label for f in m["files"]],
-        "search_text": fold(" ".join([meta["title"], meta["description"], m["dataset"], *meta["keywords"], *theme_labels])),
+        "search_text": fold(
+            " ".join([meta["title"], meta["description"], m["dataset"], *meta["keywords"], *theme_labels])
+        ),
     }
     if m.get("temporal"):
         view["temporal_start"] = french_date(m["temporal"]["start"])
@@ -93,7 +128,9 @@ def _view(m: dict) -> dict:
     return view
 
 
-def render(manifests: list[dict], *, site_name: str, publisher: str, territory: str, generated_at: str) -> dict[str, bytes]:
+def render(
+    manifests: list[dict], *, site_name: str, publisher: str, territory: str, generated_at: str
+) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the ``opendata/`` root."""
     env = _env()
     views = [_view(m) for m in sorted(manifests, key=lambda m: m["metadata"]["title"])]
@@ -101,7 +138,8 @@ def render(manifests: list[dict], *, site_name: str, publisher: str, territory: 
     common = {"site_name": site_name, "publisher": publisher, "generated_at": french_date(generated_at, with_time=True)}
     files = {
         "index.html": env.get_template("index.html").render(
-            root="", datasets=views, territory=territory, themes=[(t, vocab.THEMES_FR[t]) for t in used], **common),
+            root="", datasets=views, territory=territory, themes=[(t, vocab.THEMES_FR[t]) for t in used], **common
+        ),
     }
     page = env.get_template("dataset.html")
     for v in views:

@@ -49,12 +49,16 @@ et interdit leur publication ; un <strong>avertissement</strong> est seulement e
 def render(lh: Lakehouse) -> str:
     """Write the report into the lake; returns its URI."""
     rows = results.all_latest(lh)
-    html = Environment(autoescape=select_autoescape(default=True)).from_string(TEMPLATE).render(
-        rows=rows,
-        generated=datetime.now(UTC).strftime("%d/%m/%Y %H:%M UTC"),
-        ok=sum(1 for r in rows if r.blocking_passed and not r.warnings),
-        blocked=sum(1 for r in rows if not r.blocking_passed),
-        warned=sum(1 for r in rows if r.warnings),
+    html = (
+        Environment(autoescape=select_autoescape(default=True))
+        .from_string(TEMPLATE)
+        .render(
+            rows=rows,
+            generated=datetime.now(UTC).strftime("%d/%m/%Y %H:%M UTC"),
+            ok=sum(1 for r in rows if r.blocking_passed and not r.warnings),
+            blocked=sum(1 for r in rows if not r.blocking_passed),
+            warned=sum(1 for r in rows if r.warnings),
+        )
     )
     lh.storage.write_bytes(KEY, html.encode("utf-8"))
     return lh.storage.uri(KEY)

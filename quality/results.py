@@ -44,8 +44,9 @@ class QualityResult:
     rows: int | None = None
 
     @classmethod
-    def from_outcomes(cls, dataset: str, outcomes: list[CheckOutcome], rows: int | None = None,
-                      run_at: datetime | None = None) -> QualityResult:
+    def from_outcomes(
+        cls, dataset: str, outcomes: list[CheckOutcome], rows: int | None = None, run_at: datetime | None = None
+    ) -> QualityResult:
         run_at = (run_at or datetime.now(UTC)).isoformat()
         failed = [o for o in outcomes if not o.passed]
         return cls(

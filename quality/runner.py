@@ -14,7 +14,7 @@ from functools import lru_cache
 import duckdb
 import pandas as pd
 
-from lakehouse.lake import Zone
+from lakehouse.lake import Lake, Zone
 from lakehouse.platform import Lakehouse
 from quality import report, results
 from quality.results import BLOCKING, WARNING, CheckOutcome, QualityResult
@@ -42,7 +42,7 @@ def dataset_location(lh: Lakehouse, dataset: str) -> str:
         source, name = dataset.split(".", 1)
         glob = lh.lake.dataset_glob(Zone.RAW, source, name)
         return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
-    return f"read_parquet('{lh.storage.uri(f'{Zone.CURATED.value}/{dataset}/data.parquet')}')"
+    return f"read_parquet('{lh.storage.uri(Lake.curated_key(dataset))}')"
 
 
 def load(lh: Lakehouse, dataset: str, columns: list[str]):
@@ -58,7 +58,7 @@ def load(lh: Lakehouse, dataset: str, columns: list[str]):
     finally:
         con.close()
     if BUILT_AT in columns:
-        written = lh.storage.list(f"{Zone.CURATED.value}/{dataset}/data.parquet")
+        written = lh.storage.list(Lake.curated_key(dataset))
         frame[BUILT_AT] = pd.Timestamp(written[0].last_modified) if written else pd.NaT
     return frame
 
@@ -86,14 +86,23 @@ def _outcomes(validation) -> list[CheckOutcome]:
         label = (cfg.meta or {}).get("label") or cfg.type
         severity = getattr(cfg, "severity", CRITICAL)
         severity = getattr(severity, "value", severity)
-        observed = {k: v for k, v in (res.result or {}).items() if k in ("unexpected_count", "unexpected_percent", "observed_value")}
-        out.append(CheckOutcome(
-            check=f"{cfg.type}:{column}" if column else cfg.type,
-            severity=BLOCKING if str(severity).lower() == CRITICAL else WARNING,
-            passed=bool(res.success),
-            message=_message(res, label),
-            observed={k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v)) for k, v in observed.items()},
-        ))
+        observed = {
+            k: v
+            for k, v in (res.result or {}).items()
+            if k in ("unexpected_count", "unexpected_percent", "observed_value")
+        }
+        out.append(
+            CheckOutcome(
+                check=f"{cfg.type}:{column}" if column else cfg.type,
+                severity=BLOCKING if str(severity).lower() == CRITICAL else WARNING,
+                passed=bool(res.success),
+                message=_message(res, label),
+                observed={
+                    k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+                    for k, v in observed.items()
+                },
+            )
+        )
     return out
 
 

@@ -16,11 +16,14 @@ from functools import cache
 from pathlib import Path
 
 import great_expectations.expectations as gxe
+import yaml
 
 from ingestion.datasets import CANONICAL
 from ingestion.spec import DatasetSpec
 
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
+# Business constants (ATMO classes, limit values…): the dbt project's vars, defined once there.
+DBT_PROJECT_FILE = SEEDS_DIR.parent / "dbt_project.yml"
 CRITICAL, WARNING = "critical", "warning"
 FRESHNESS = timedelta(days=2)  # a raw feed with no new batch for longer is stale
 ROW_DROP_TOLERANCE = 0.5  # fewer than half the rows of the previous check: warn
@@ -40,8 +43,17 @@ RAW_REFERENCES = {
     ("cctv.events", "camera_id"): ("cameras", "camera_id", WARNING),
 }
 
-RAW_DATASETS = ("iot.air_quality", "iot.traffic_flow", "iot.water_flow", "iot.streetlight", "iot.building_energy",
-                "weather.observations", "citizen.reports", "social.posts", "cctv.events")
+RAW_DATASETS = (
+    "iot.air_quality",
+    "iot.traffic_flow",
+    "iot.water_flow",
+    "iot.streetlight",
+    "iot.building_energy",
+    "weather.observations",
+    "citizen.reports",
+    "social.posts",
+    "cctv.events",
+)
 
 
 @dataclass(frozen=True)
@@ -71,12 +83,29 @@ def seed_values(seed: str, column: str) -> tuple[str, ...]:
         return tuple(sorted({row[column] for row in csv.DictReader(f) if row.get(column)}))
 
 
+@cache
+def dbt_var(name: str):
+    """A business constant of the dbt project (``vars`` of dbt_project.yml), None if absent."""
+    if not DBT_PROJECT_FILE.is_file():
+        return None
+    with open(DBT_PROJECT_FILE, encoding="utf-8") as f:
+        return ((yaml.safe_load(f) or {}).get("vars") or {}).get(name)
+
+
+def atmo_index_max() -> int | None:
+    """Highest ATMO index: the number of classes of the arrêté du 10 juillet 2020 (var atmo_classes)."""
+    classes = dbt_var("atmo_classes")
+    return len(classes) if classes else None
+
+
 def _ref(column: str, seed: str, seed_col: str, severity: str):
     values = seed_values(seed, seed_col)
     if not values:
         return None
     return gxe.ExpectColumnValuesToBeInSet(
-        column=column, value_set=list(values), severity=severity,
+        column=column,
+        value_set=list(values),
+        severity=severity,
         meta={"label": f"{column} existe dans le référentiel {seed}"},
     )
 
@@ -85,7 +114,8 @@ def _row_count(previous_rows: int | None):
     yield gxe.ExpectTableRowCountToBeBetween(min_value=1, severity=CRITICAL, meta={"label": "jeu de données non vide"})
     if previous_rows:
         yield gxe.ExpectTableRowCountToBeBetween(
-            min_value=int(previous_rows * ROW_DROP_TOLERANCE), severity=WARNING,
+            min_value=int(previous_rows * ROW_DROP_TOLERANCE),
+            severity=WARNING,
             meta={"label": f"pas de chute du nombre de lignes (précédent : {previous_rows})"},
         )
 
@@ -95,26 +125,48 @@ def raw_suite(spec: DatasetSpec, previous_rows: int | None = None, now: datetime
     exps: list = []
     for col in spec.columns:
         if col.required:
-            exps.append(gxe.ExpectColumnToExist(column=col.name, severity=CRITICAL, meta={"label": f"colonne {col.name} présente"}))
-            exps.append(gxe.ExpectColumnValuesToNotBeNull(column=col.name, severity=CRITICAL, meta={"label": f"{col.name} renseigné"}))
+            exps.append(
+                gxe.ExpectColumnToExist(
+                    column=col.name, severity=CRITICAL, meta={"label": f"colonne {col.name} présente"}
+                )
+            )
+            exps.append(
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column=col.name, severity=CRITICAL, meta={"label": f"{col.name} renseigné"}
+                )
+            )
         if col.min is not None or col.max is not None:
-            exps.append(gxe.ExpectColumnValuesToBeBetween(
-                column=col.name, min_value=col.min, max_value=col.max, severity=CRITICAL,
-                meta={"label": f"{col.name} dans [{col.min}, {col.max}]" + (f" {col.unit}" if col.unit else "")},
-            ))
+            exps.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=col.name,
+                    min_value=col.min,
+                    max_value=col.max,
+                    severity=CRITICAL,
+                    meta={"label": f"{col.name} dans [{col.min}, {col.max}]" + (f" {col.unit}" if col.unit else "")},
+                )
+            )
         if col.allowed:
-            exps.append(gxe.ExpectColumnValuesToBeInSet(
-                column=col.name, value_set=list(col.allowed), severity=CRITICAL, meta={"label": f"{col.name} dans la liste autorisée"},
-            ))
+            exps.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=col.name,
+                    value_set=list(col.allowed),
+                    severity=CRITICAL,
+                    meta={"label": f"{col.name} dans la liste autorisée"},
+                )
+            )
         ref = RAW_REFERENCES.get((spec.qualified_name, col.name))
         if ref:
             e = _ref(col.name, *ref)
             if e is not None:
                 exps.append(e)
-    exps.append(gxe.ExpectColumnMaxToBeBetween(
-        column="_ingested_at", min_value=(now - FRESHNESS).isoformat(), severity=WARNING,
-        meta={"label": f"dernier lot reçu il y a moins de {FRESHNESS.days} jours"},
-    ))
+    exps.append(
+        gxe.ExpectColumnMaxToBeBetween(
+            column="_ingested_at",
+            min_value=(now - FRESHNESS).isoformat(),
+            severity=WARNING,
+            meta={"label": f"dernier lot reçu il y a moins de {FRESHNESS.days} jours"},
+        )
+    )
     exps.extend(_row_count(previous_rows))
     return Suite(spec.qualified_name, "raw", tuple(exps), key=spec.key)
 
@@ -122,21 +174,54 @@ def raw_suite(spec: DatasetSpec, previous_rows: int | None = None, now: datetime
 # Marts: key columns (not null, unique together) and value ranges; district references.
 MARTS: dict[str, dict] = {
     "mart_air_quality_hourly": {"key": ("station_id", "hour_start", "pollutant"), "ranges": {"value_ugm3": (0, 10000)}},
-    "mart_air_quality_atmo_daily": {"key": ("station_id", "local_date"), "ranges": {"atmo_index": (1, 6)}},
-    "mart_air_quality_atmo_district_daily": {"key": ("district_id", "local_date"), "ranges": {"atmo_index": (1, 6)}},
-    "mart_air_quality_exceedances": {"key": ("station_id", "pollutant", "averaging_period", "period_start"),
-                                     "ranges": {"excess_ugm3": (0, None)}, "may_be_empty": True},
-    "mart_traffic_hourly": {"key": ("segment_id", "hour_start"), "ranges": {"occupancy_pct": (0, 100), "flow_veh_h": (0, None)}},
-    "mart_traffic_daily": {"key": ("segment_id", "local_date"),
-                           "ranges": {"mean_flow_veh_h": (0, None), "congested_hours": (0, 25), "hours_measured": (1, 25)}},
-    "mart_water_night_flow": {"key": ("sector_id", "night_date"), "ranges": {"min_night_flow_m3h": (0, None), "night_leakage_m3h": (0, None)}},
-    "mart_water_leak_candidates": {"key": ("sector_id",), "ranges": {"excess_volume_m3": (0, None), "leak_rank": (1, None)},
-                                   "may_be_empty": True},
-    "mart_lighting_circuits_daily": {"key": ("circuit_id", "night_date"), "ranges": {"energy_kwh": (0, None), "lamps_in_fault": (0, None)}},
-    "mart_lighting_faults": {"key": ("lamp_id", "night_date"), "ranges": {"fault_readings": (1, None)}, "may_be_empty": True},
-    "mart_building_energy_daily": {"key": ("building_id", "local_date"), "ranges": {"energy_kwh": (0, None), "dju": (0, None)}},
+    "mart_air_quality_atmo_daily": {
+        "key": ("station_id", "local_date"),
+        "ranges": {"atmo_index": (1, atmo_index_max())},
+    },
+    "mart_air_quality_atmo_district_daily": {
+        "key": ("district_id", "local_date"),
+        "ranges": {"atmo_index": (1, atmo_index_max())},
+    },
+    "mart_air_quality_exceedances": {
+        "key": ("station_id", "pollutant", "averaging_period", "period_start"),
+        "ranges": {"excess_ugm3": (0, None)},
+        "may_be_empty": True,
+    },
+    "mart_traffic_hourly": {
+        "key": ("segment_id", "hour_start"),
+        "ranges": {"occupancy_pct": (0, 100), "flow_veh_h": (0, None)},
+    },
+    "mart_traffic_daily": {
+        "key": ("segment_id", "local_date"),
+        "ranges": {"mean_flow_veh_h": (0, None), "congested_hours": (0, 25), "hours_measured": (1, 25)},
+    },
+    "mart_water_night_flow": {
+        "key": ("sector_id", "night_date"),
+        "ranges": {"min_night_flow_m3h": (0, None), "night_leakage_m3h": (0, None)},
+    },
+    "mart_water_leak_candidates": {
+        "key": ("sector_id",),
+        "ranges": {"excess_volume_m3": (0, None), "leak_rank": (1, None)},
+        "may_be_empty": True,
+    },
+    "mart_lighting_circuits_daily": {
+        "key": ("circuit_id", "night_date"),
+        "ranges": {"energy_kwh": (0, None), "lamps_in_fault": (0, None)},
+    },
+    "mart_lighting_faults": {
+        "key": ("lamp_id", "night_date"),
+        "ranges": {"fault_readings": (1, None)},
+        "may_be_empty": True,
+    },
+    "mart_building_energy_daily": {
+        "key": ("building_id", "local_date"),
+        "ranges": {"energy_kwh": (0, None), "dju": (0, None)},
+    },
     "mart_citizen_reports": {"key": ("report_id",), "ranges": {"resolution_hours": (0, None)}},
-    "mart_citizen_reports_daily": {"key": ("district_id", "category", "local_date"), "ranges": {"reports_created": (1, None)}},
+    "mart_citizen_reports_daily": {
+        "key": ("district_id", "category", "local_date"),
+        "ranges": {"reports_created": (1, None)},
+    },
     "mart_incident_timeline": {"key": ("event_id",), "ranges": {}, "may_be_empty": True},
 }
 
@@ -147,29 +232,62 @@ BUILT_AT = "_built_at"  # added by the runner: when the mart's Parquet file was 
 def mart_suite(name: str, previous_rows: int | None = None, now: datetime | None = None) -> Suite:
     now = now or datetime.now(UTC)
     spec = MARTS[name]
-    exps: list = [gxe.ExpectColumnMaxToBeBetween(
-        column=BUILT_AT, min_value=(now - FRESHNESS).isoformat(), severity=WARNING,
-        meta={"label": f"mart reconstruit il y a moins de {FRESHNESS.days} jours"},
-    )]
+    exps: list = [
+        gxe.ExpectColumnMaxToBeBetween(
+            column=BUILT_AT,
+            min_value=(now - FRESHNESS).isoformat(),
+            severity=WARNING,
+            meta={"label": f"mart reconstruit il y a moins de {FRESHNESS.days} jours"},
+        )
+    ]
     for col in spec["key"]:
         exps.append(gxe.ExpectColumnToExist(column=col, severity=CRITICAL, meta={"label": f"colonne {col} présente"}))
-        exps.append(gxe.ExpectColumnValuesToNotBeNull(column=col, severity=CRITICAL, meta={"label": f"{col} renseigné"}))
+        exps.append(
+            gxe.ExpectColumnValuesToNotBeNull(column=col, severity=CRITICAL, meta={"label": f"{col} renseigné"})
+        )
     if len(spec["key"]) == 1:
-        exps.append(gxe.ExpectColumnValuesToBeUnique(column=spec["key"][0], severity=CRITICAL, meta={"label": f"{spec['key'][0]} unique"}))
+        exps.append(
+            gxe.ExpectColumnValuesToBeUnique(
+                column=spec["key"][0], severity=CRITICAL, meta={"label": f"{spec['key'][0]} unique"}
+            )
+        )
     else:
-        exps.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(spec["key"]), severity=CRITICAL,
-                                                        meta={"label": "clé unique (" + ", ".join(spec["key"]) + ")"}))
+        exps.append(
+            gxe.ExpectCompoundColumnsToBeUnique(
+                column_list=list(spec["key"]),
+                severity=CRITICAL,
+                meta={"label": "clé unique (" + ", ".join(spec["key"]) + ")"},
+            )
+        )
     for col, (lo, hi) in spec["ranges"].items():
-        exps.append(gxe.ExpectColumnValuesToBeBetween(column=col, min_value=lo, max_value=hi, severity=CRITICAL,
-                                                      meta={"label": f"{col} dans [{lo}, {hi if hi is not None else '∞'}]"}))
+        exps.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=col,
+                min_value=lo,
+                max_value=hi,
+                severity=CRITICAL,
+                meta={"label": f"{col} dans [{lo}, {hi if hi is not None else '∞'}]"},
+            )
+        )
     districts = seed_values("districts", "district_id")
     if districts and name != "mart_citizen_reports_daily":  # that mart files unknown districts as « inconnu »
-        exps.append(gxe.ExpectColumnValuesToBeInSet(column="district_id", value_set=list(districts), severity=WARNING,
-                                                    meta={"label": "district_id existe dans le référentiel des quartiers"}))
+        exps.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column="district_id",
+                value_set=list(districts),
+                severity=WARNING,
+                meta={"label": "district_id existe dans le référentiel des quartiers"},
+            )
+        )
     if spec.get("may_be_empty"):
         if previous_rows:
-            exps.append(gxe.ExpectTableRowCountToBeBetween(min_value=int(previous_rows * ROW_DROP_TOLERANCE), severity=WARNING,
-                                                           meta={"label": f"pas de chute du nombre de lignes (précédent : {previous_rows})"}))
+            exps.append(
+                gxe.ExpectTableRowCountToBeBetween(
+                    min_value=int(previous_rows * ROW_DROP_TOLERANCE),
+                    severity=WARNING,
+                    meta={"label": f"pas de chute du nombre de lignes (précédent : {previous_rows})"},
+                )
+            )
     else:
         exps.extend(_row_count(previous_rows))
     return Suite(name, "mart", tuple(exps), key=spec["key"])

@@ -22,14 +22,51 @@ HERE = Path(__file__).resolve().parent
 ACCESS = HERE / "access.yaml"
 RLS_PREFIX = "hv:"
 
-WRITE_PERMISSIONS = {"can_write", "can_delete", "can_add", "can_edit", "can_save", "can_overwrite",
-                     "can_this_form_post", "can_import", "can_export", "can_tag", "can_copy_dash",
-                     "can_save_dash", "can_add_slices", "can_favorite_status", "can_set_embedded"}
-PUBLIC_PERMISSIONS = {"can_read", "can_dashboard", "can_explore_json", "can_time_range", "can_slice",
-                      "can_explore", "can_dashboard_permalink"}
-PUBLIC_HIDDEN_VIEWS = {"Database", "Query", "SavedQuery", "Log", "SQLLab", "UserInfoEditView", "ResetMyPasswordView",
-                       "RowLevelSecurity", "SecurityRestApi", "Tags", "Tag", "ReportSchedule", "AnnotationLayerRestApi",
-                       "Annotation", "CssTemplate", "DynamicPlugin", "Row Level Security"}
+WRITE_PERMISSIONS = {
+    "can_write",
+    "can_delete",
+    "can_add",
+    "can_edit",
+    "can_save",
+    "can_overwrite",
+    "can_this_form_post",
+    "can_import",
+    "can_export",
+    "can_tag",
+    "can_copy_dash",
+    "can_save_dash",
+    "can_add_slices",
+    "can_favorite_status",
+    "can_set_embedded",
+}
+PUBLIC_PERMISSIONS = {
+    "can_read",
+    "can_dashboard",
+    "can_explore_json",
+    "can_time_range",
+    "can_slice",
+    "can_explore",
+    "can_dashboard_permalink",
+}
+PUBLIC_HIDDEN_VIEWS = {
+    "Database",
+    "Query",
+    "SavedQuery",
+    "Log",
+    "SQLLab",
+    "UserInfoEditView",
+    "ResetMyPasswordView",
+    "RowLevelSecurity",
+    "SecurityRestApi",
+    "Tags",
+    "Tag",
+    "ReportSchedule",
+    "AnnotationLayerRestApi",
+    "Annotation",
+    "CssTemplate",
+    "DynamicPlugin",
+    "Row Level Security",
+}
 
 
 @dataclass(frozen=True)
@@ -76,8 +113,10 @@ class AccessProvisioner:
     # permissions ------------------------------------------------------------------------
     def pvms(self, refresh: bool = False) -> dict[tuple[str, str], int]:
         if self._pvms is None or refresh:
-            self._pvms = {(r["permission"]["name"], r["view_menu"]["name"]): r["id"]
-                          for r in self.c.iterate("/api/v1/security/permissions-resources/", page_size=500)}
+            self._pvms = {
+                (r["permission"]["name"], r["view_menu"]["name"]): r["id"]
+                for r in self.c.iterate("/api/v1/security/permissions-resources/", page_size=500)
+            }
         return self._pvms
 
     def role_id(self, name: str) -> int:
@@ -100,7 +139,9 @@ class AccessProvisioner:
         perm_id = perm["id"] if perm else self.c.post("/api/v1/security/permissions/", {"name": permission})["id"]
         res = self.c.find("/api/v1/security/resources/", "name", view)
         view_id = res["id"] if res else self.c.post("/api/v1/security/resources/", {"name": view})["id"]
-        pvm = self.c.post("/api/v1/security/permissions-resources/", {"permission_id": perm_id, "view_menu_id": view_id})
+        pvm = self.c.post(
+            "/api/v1/security/permissions-resources/", {"permission_id": perm_id, "view_menu_id": view_id}
+        )
         self.pvms()[key] = pvm["id"]
         return pvm["id"]
 
@@ -128,8 +169,9 @@ class AccessProvisioner:
 
     def apply_rls(self, plans: list[RolePlan], datasets: dict[str, dict], role_ids: dict[str, int]) -> int:
         """One rule per (role, dataset) with a clause; stale ``hv:`` rules are removed."""
-        existing = {r["name"]: r["id"] for r in self.c.iterate("/api/v1/rowlevelsecurity/")
-                    if r["name"].startswith(RLS_PREFIX)}
+        existing = {
+            r["name"]: r["id"] for r in self.c.iterate("/api/v1/rowlevelsecurity/") if r["name"].startswith(RLS_PREFIX)
+        }
         wanted = set()
         for plan in plans:
             for mart, clause in plan.datasets.items():
@@ -137,9 +179,15 @@ class AccessProvisioner:
                     continue
                 name = f"{RLS_PREFIX}{plan.name}:{mart}"
                 wanted.add(name)
-                body = {"name": name, "filter_type": "Regular", "tables": [datasets[mart]["id"]],
-                        "roles": [role_ids[plan.name]], "clause": clause, "group_key": "",
-                        "description": f"Lignes de {plan.name} dans {mart} (provisionné)"}
+                body = {
+                    "name": name,
+                    "filter_type": "Regular",
+                    "tables": [datasets[mart]["id"]],
+                    "roles": [role_ids[plan.name]],
+                    "clause": clause,
+                    "group_key": "",
+                    "description": f"Lignes de {plan.name} dans {mart} (provisionné)",
+                }
                 if name in existing:
                     self.c.put(f"/api/v1/rowlevelsecurity/{existing[name]}", body)
                 else:
@@ -148,8 +196,9 @@ class AccessProvisioner:
             self.c.delete(f"/api/v1/rowlevelsecurity/{existing[name]}")
         return len(wanted)
 
-    def apply_dashboard_roles(self, plans: list[RolePlan], dashboards: dict[str, dict],
-                              needs: dict[str, set[str]], role_ids: dict[str, int]) -> dict[str, list[str]]:
+    def apply_dashboard_roles(
+        self, plans: list[RolePlan], dashboards: dict[str, dict], needs: dict[str, set[str]], role_ids: dict[str, int]
+    ) -> dict[str, list[str]]:
         """A dashboard is opened by every role that can read all of its datasets."""
         granted = {}
         for slug, dash in dashboards.items():
@@ -161,8 +210,15 @@ class AccessProvisioner:
     # users ------------------------------------------------------------------------------
     def ensure_user(self, username: str, password: str, roles: list[str], first: str = "", last: str = "") -> int:
         ids = [self.role_id(r) for r in roles]
-        body = {"first_name": first or username, "last_name": last or "Hyperviseur", "username": username,
-                "email": f"{username}@hyperviseur.invalid", "active": True, "roles": ids, "password": password}
+        body = {
+            "first_name": first or username,
+            "last_name": last or "Hyperviseur",
+            "username": username,
+            "email": f"{username}@hyperviseur.invalid",
+            "active": True,
+            "roles": ids,
+            "password": password,
+        }
         user = self.c.find("/api/v1/security/users/", "username", username)
         if user:
             self.c.put(f"/api/v1/security/users/{user['id']}", body)

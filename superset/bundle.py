@@ -62,6 +62,7 @@ def load_spec(path: Path = SPEC) -> list[dict]:
 
 # --- charts and dashboards ---------------------------------------------------------------
 
+
 def _metric(m: dict) -> dict:
     return {"expressionType": "SQL", "sqlExpression": m["sql"], "label": m["label"]}
 
@@ -70,8 +71,16 @@ def _adhoc_filters(chart: dict) -> list[dict]:
     """The chart's ``where`` (SQL over the dataset's columns) as a custom SQL filter."""
     if not chart.get("where"):
         return []
-    return [{"expressionType": "SQL", "clause": "WHERE", "sqlExpression": chart["where"],
-             "filterOptionName": "filter_" + slugify(chart["name"]), "isExtra": False, "isNew": False}]
+    return [
+        {
+            "expressionType": "SQL",
+            "clause": "WHERE",
+            "sqlExpression": chart["where"],
+            "filterOptionName": "filter_" + slugify(chart["name"]),
+            "isExtra": False,
+            "isNew": False,
+        }
+    ]
 
 
 def chart_params(chart: dict) -> dict:
@@ -79,42 +88,109 @@ def chart_params(chart: dict) -> dict:
     kind = chart["kind"]
     base = {"adhoc_filters": _adhoc_filters(chart), "time_range": "No filter", "extra_form_data": {}, "dashboards": []}
     if kind in ("line", "bar"):
-        return {**base,
-                "viz_type": "echarts_timeseries_line" if kind == "line" else "echarts_timeseries_bar",
-                "x_axis": chart["x"], "time_grain_sqla": chart.get("grain", "P1D"), "x_axis_sort_asc": True,
-                "metrics": [_metric(m) for m in chart["metrics"]], "groupby": chart.get("groupby", []),
-                "row_limit": 10000, "order_desc": True, "truncate_metric": True, "show_legend": True,
-                "legendType": "scroll", "legendOrientation": "top", "rich_tooltip": True,
-                "stack": kind == "bar" and bool(chart.get("groupby")), "comparison_type": "values",
-                "annotation_layers": [], "y_axis_format": "SMART_NUMBER",
-                "x_axis_time_format": "%d/%m" if chart.get("grain", "P1D") == "P1D" else "%d/%m %Hh"}
+        return {
+            **base,
+            "viz_type": "echarts_timeseries_line" if kind == "line" else "echarts_timeseries_bar",
+            "x_axis": chart["x"],
+            "time_grain_sqla": chart.get("grain", "P1D"),
+            "x_axis_sort_asc": True,
+            "metrics": [_metric(m) for m in chart["metrics"]],
+            "groupby": chart.get("groupby", []),
+            "row_limit": 10000,
+            "order_desc": True,
+            "truncate_metric": True,
+            "show_legend": True,
+            "legendType": "scroll",
+            "legendOrientation": "top",
+            "rich_tooltip": True,
+            "stack": kind == "bar" and bool(chart.get("groupby")),
+            "comparison_type": "values",
+            "annotation_layers": [],
+            "y_axis_format": "SMART_NUMBER",
+            "x_axis_time_format": "%d/%m" if chart.get("grain", "P1D") == "P1D" else "%d/%m %Hh",
+        }
     if kind == "big_number":
-        return {**base, "viz_type": "big_number_total", "metric": _metric(chart["metric"]),
-                "header_font_size": 0.4, "subheader_font_size": 0.15, "y_axis_format": "SMART_NUMBER"}
+        return {
+            **base,
+            "viz_type": "big_number_total",
+            "metric": _metric(chart["metric"]),
+            "header_font_size": 0.4,
+            "subheader_font_size": 0.15,
+            "y_axis_format": "SMART_NUMBER",
+        }
     if kind == "pie":
-        return {**base, "viz_type": "pie", "groupby": chart["groupby"], "metric": _metric(chart["metric"]),
-                "row_limit": 100, "sort_by_metric": True, "show_labels": True, "show_legend": True,
-                "label_type": "key_percent", "number_format": "SMART_NUMBER", "donut": True,
-                "innerRadius": 30, "outerRadius": 70, "legendType": "scroll", "legendOrientation": "top"}
+        return {
+            **base,
+            "viz_type": "pie",
+            "groupby": chart["groupby"],
+            "metric": _metric(chart["metric"]),
+            "row_limit": 100,
+            "sort_by_metric": True,
+            "show_labels": True,
+            "show_legend": True,
+            "label_type": "key_percent",
+            "number_format": "SMART_NUMBER",
+            "donut": True,
+            "innerRadius": 30,
+            "outerRadius": 70,
+            "legendType": "scroll",
+            "legendOrientation": "top",
+        }
     if kind == "heatmap":
-        return {**base, "viz_type": "heatmap_v2", "x_axis": chart["x"], "groupby": chart["y"],
-                "metric": _metric(chart["metric"]), "row_limit": 10000, "sort_x_axis": "alpha_asc",
-                "sort_y_axis": "alpha_asc", "normalize_across": "heatmap", "linear_color_scheme": "superset_seq_1",
-                "xscale_interval": -1, "yscale_interval": -1, "left_margin": "auto", "bottom_margin": "auto",
-                "value_bounds": [None, None], "y_axis_format": "SMART_NUMBER", "x_axis_time_format": "%d/%m",
-                "show_legend": True, "show_values": True, "show_percentage": False}
+        return {
+            **base,
+            "viz_type": "heatmap_v2",
+            "x_axis": chart["x"],
+            "groupby": chart["y"],
+            "metric": _metric(chart["metric"]),
+            "row_limit": 10000,
+            "sort_x_axis": "alpha_asc",
+            "sort_y_axis": "alpha_asc",
+            "normalize_across": "heatmap",
+            "linear_color_scheme": "superset_seq_1",
+            "xscale_interval": -1,
+            "yscale_interval": -1,
+            "left_margin": "auto",
+            "bottom_margin": "auto",
+            "value_bounds": [None, None],
+            "y_axis_format": "SMART_NUMBER",
+            "x_axis_time_format": "%d/%m",
+            "show_legend": True,
+            "show_values": True,
+            "show_percentage": False,
+        }
     if kind == "table":
-        table = {**base, "viz_type": "table", "row_limit": chart.get("limit", 100), "server_page_length": 10,
-                 "table_timestamp_format": "smart_date", "show_cell_bars": True, "percent_metrics": [],
-                 "include_search": True}
+        table = {
+            **base,
+            "viz_type": "table",
+            "row_limit": chart.get("limit", 100),
+            "server_page_length": 10,
+            "table_timestamp_format": "smart_date",
+            "show_cell_bars": True,
+            "percent_metrics": [],
+            "include_search": True,
+        }
         if "columns" in chart:
             order = chart.get("order_by", chart["columns"][0])
-            return {**table, "query_mode": "raw", "all_columns": chart["columns"],
-                    "order_by_cols": [f'["{order}", {"false" if chart.get("descending") else "true"}]'],
-                    "groupby": [], "metrics": []}
+            return {
+                **table,
+                "query_mode": "raw",
+                "all_columns": chart["columns"],
+                "order_by_cols": [f'["{order}", {"false" if chart.get("descending") else "true"}]'],
+                "groupby": [],
+                "metrics": [],
+            }
         metrics = [_metric(m) for m in chart["metrics"]]
-        return {**table, "query_mode": "aggregate", "groupby": chart["groupby"], "metrics": metrics,
-                "all_columns": [], "order_by_cols": [], "timeseries_limit_metric": metrics[0], "order_desc": True}
+        return {
+            **table,
+            "query_mode": "aggregate",
+            "groupby": chart["groupby"],
+            "metrics": metrics,
+            "all_columns": [],
+            "order_by_cols": [],
+            "timeseries_limit_metric": metrics[0],
+            "order_desc": True,
+        }
     raise LakehouseError(f"dashboards.yaml : type de graphique inconnu « {kind} » ({chart['name']})")
 
 
@@ -126,8 +202,16 @@ def chart_query_context(chart: dict, dataset_id: int, force: bool = False, resul
     params = chart_params(chart)
     metrics = params.get("metrics") or ([params["metric"]] if "metric" in params else [])
     if chart["kind"] in ("line", "bar"):
-        columns = [{"timeGrain": params["time_grain_sqla"], "columnType": "BASE_AXIS", "sqlExpression": chart["x"],
-                    "label": chart["x"], "expressionType": "SQL"}, *chart.get("groupby", [])]
+        columns = [
+            {
+                "timeGrain": params["time_grain_sqla"],
+                "columnType": "BASE_AXIS",
+                "sqlExpression": chart["x"],
+                "label": chart["x"],
+                "expressionType": "SQL",
+            },
+            *chart.get("groupby", []),
+        ]
     elif chart["kind"] == "heatmap":
         columns = [chart["x"], chart["y"]]
     elif chart["kind"] == "table" and "columns" in chart:
@@ -137,11 +221,23 @@ def chart_query_context(chart: dict, dataset_id: int, force: bool = False, resul
     orderby = [[metrics[0], False]] if metrics else []
     if chart["kind"] == "table" and "columns" in chart:
         orderby = [[chart.get("order_by", chart["columns"][0]), not chart.get("descending", False)]]
-    query = {"columns": columns, "metrics": metrics, "filters": [],
-             "extras": {"having": "", "where": f"({chart['where']})" if chart.get("where") else ""},
-             "row_limit": params.get("row_limit", 1000), "orderby": orderby, "time_range": "No filter"}
-    return {"datasource": {"id": dataset_id, "type": "table"}, "force": force, "queries": [query],
-            "form_data": params, "result_format": "json", "result_type": result_type}
+    query = {
+        "columns": columns,
+        "metrics": metrics,
+        "filters": [],
+        "extras": {"having": "", "where": f"({chart['where']})" if chart.get("where") else ""},
+        "row_limit": params.get("row_limit", 1000),
+        "orderby": orderby,
+        "time_range": "No filter",
+    }
+    return {
+        "datasource": {"id": dataset_id, "type": "table"},
+        "force": force,
+        "queries": [query],
+        "form_data": params,
+        "result_format": "json",
+        "result_type": result_type,
+    }
 
 
 def chart_yaml(dashboard: dict, chart: dict) -> dict:
@@ -174,15 +270,29 @@ def _position(dashboard: dict) -> dict:
         if used + width > GRID:
             row = f"ROW-{len(pos['GRID_ID']['children']) + 1}"
             pos["GRID_ID"]["children"].append(row)
-            pos[row] = {"type": "ROW", "id": row, "children": [], "parents": ["ROOT_ID", "GRID_ID"],
-                        "meta": {"background": "BACKGROUND_TRANSPARENT"}}
+            pos[row] = {
+                "type": "ROW",
+                "id": row,
+                "children": [],
+                "parents": ["ROOT_ID", "GRID_ID"],
+                "meta": {"background": "BACKGROUND_TRANSPARENT"},
+            }
             used = 0
         cid = f"CHART-{n}"
         pos[row]["children"].append(cid)
-        pos[cid] = {"type": "CHART", "id": cid, "children": [], "parents": ["ROOT_ID", "GRID_ID", row],
-                    "meta": {"width": width, "height": HEIGHT.get(chart["kind"], 50), "chartId": n,
-                             "uuid": object_uuid("chart", f"{dashboard['slug']}/{chart['name']}"),
-                             "sliceName": chart["name"]}}
+        pos[cid] = {
+            "type": "CHART",
+            "id": cid,
+            "children": [],
+            "parents": ["ROOT_ID", "GRID_ID", row],
+            "meta": {
+                "width": width,
+                "height": HEIGHT.get(chart["kind"], 50),
+                "chartId": n,
+                "uuid": object_uuid("chart", f"{dashboard['slug']}/{chart['name']}"),
+                "sliceName": chart["name"],
+            },
+        }
         used += width
     return pos
 
@@ -198,10 +308,19 @@ def dashboard_yaml(dashboard: dict) -> dict:
         "published": True,
         "uuid": object_uuid("dashboard", dashboard["slug"]),
         "position": _position(dashboard),
-        "metadata": {"color_scheme": "supersetColors", "refresh_frequency": 0, "expanded_slices": {},
-                     "label_colors": {}, "shared_label_colors": [], "color_scheme_domain": [],
-                     "timed_refresh_immune_slices": [], "cross_filters_enabled": True,
-                     "default_filters": "{}", "chart_configuration": {}, "native_filter_configuration": []},
+        "metadata": {
+            "color_scheme": "supersetColors",
+            "refresh_frequency": 0,
+            "expanded_slices": {},
+            "label_colors": {},
+            "shared_label_colors": [],
+            "color_scheme_domain": [],
+            "timed_refresh_immune_slices": [],
+            "cross_filters_enabled": True,
+            "default_filters": "{}",
+            "chart_configuration": {},
+            "native_filter_configuration": [],
+        },
         "version": VERSION,
     }
 
@@ -239,6 +358,7 @@ def write_assets(out: Path = ASSETS, spec: list[dict] | None = None) -> list[Pat
 
 # --- database and datasets ---------------------------------------------------------------
 
+
 def database_yaml(serving_db: Path) -> dict:
     return {
         "database_name": DATABASE_NAME,
@@ -252,8 +372,12 @@ def database_yaml(serving_db: Path) -> dict:
         "allow_file_upload": False,
         "extra": {
             # read-only: a read-write handle would lock every other reader and writer out
-            "engine_params": {"connect_args": {"read_only": True, "config": {
-                "autoinstall_known_extensions": False, "autoload_known_extensions": False}}},
+            "engine_params": {
+                "connect_args": {
+                    "read_only": True,
+                    "config": {"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+                }
+            },
             "allows_virtual_table_explore": True,
             "schemas_allowed_for_file_upload": [],
         },
@@ -267,8 +391,12 @@ def dataset_yaml(mart: Mart) -> dict:
     dttm = next((c.name for c in mart.columns if c.is_dttm), None)
     extra = None
     if mart.certified:
-        extra = {"certification": {"certified_by": CERTIFIER,
-                                   "details": f"Modèle dbt documenté et testé ({mart.tests} tests)"}}
+        extra = {
+            "certification": {
+                "certified_by": CERTIFIER,
+                "details": f"Modèle dbt documenté et testé ({mart.tests} tests)",
+            }
+        }
     return {
         "table_name": mart.name,
         "main_dttm_col": dttm,
@@ -287,13 +415,35 @@ def dataset_yaml(mart: Mart) -> dict:
         "normalize_columns": False,
         "always_filter_main_dttm": False,
         "uuid": object_uuid("dataset", mart.name),
-        "metrics": [{"metric_name": "count", "verbose_name": "Nombre de lignes", "metric_type": "count",
-                     "expression": "COUNT(*)", "description": None, "d3format": None, "extra": None,
-                     "warning_text": None}],
-        "columns": [{"column_name": c.name, "verbose_name": None, "is_dttm": c.is_dttm, "is_active": True,
-                     "type": c.type, "advanced_data_type": None, "groupby": True, "filterable": True,
-                     "expression": None, "description": c.description or None, "python_date_format": None,
-                     "extra": None} for c in mart.columns],
+        "metrics": [
+            {
+                "metric_name": "count",
+                "verbose_name": "Nombre de lignes",
+                "metric_type": "count",
+                "expression": "COUNT(*)",
+                "description": None,
+                "d3format": None,
+                "extra": None,
+                "warning_text": None,
+            }
+        ],
+        "columns": [
+            {
+                "column_name": c.name,
+                "verbose_name": None,
+                "is_dttm": c.is_dttm,
+                "is_active": True,
+                "type": c.type,
+                "advanced_data_type": None,
+                "groupby": True,
+                "filterable": True,
+                "expression": None,
+                "description": c.description or None,
+                "python_date_format": None,
+                "extra": None,
+            }
+            for c in mart.columns
+        ],
         "version": VERSION,
         "database_uuid": object_uuid("database", DATABASE_NAME),
     }
@@ -301,9 +451,13 @@ def dataset_yaml(mart: Mart) -> dict:
 
 def _committed(assets: Path) -> tuple[dict[str, dict], dict[str, dict]]:
     charts = {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((assets / "charts").glob("*.yaml"))}
-    dashboards = {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((assets / "dashboards").glob("*.yaml"))}
+    dashboards = {
+        p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((assets / "dashboards").glob("*.yaml"))
+    }
     if not dashboards:
-        raise LakehouseError(f"aucun tableau de bord dans {assets / 'dashboards'} (lancer « hyperviseur superset bundle »)")
+        raise LakehouseError(
+            f"aucun tableau de bord dans {assets / 'dashboards'} (lancer « hyperviseur superset bundle »)"
+        )
     return charts, dashboards
 
 
@@ -324,7 +478,9 @@ def build_bundle(marts: list[Mart], serving_db: Path, assets: Path = ASSETS) -> 
         files[f"datasets/{DATABASE_NAME}/{mart.name}.yaml"] = dataset_yaml(mart)
     kept, skipped = [], []
     for name, dash in dashboards.items():
-        uuids = [v["meta"]["uuid"] for v in dash["position"].values() if isinstance(v, dict) and v.get("type") == "CHART"]
+        uuids = [
+            v["meta"]["uuid"] for v in dash["position"].values() if isinstance(v, dict) and v.get("type") == "CHART"
+        ]
         needed = [chart_by_uuid.get(u) for u in uuids]
         if any(c is None or c[1]["dataset_uuid"] not in dataset_uuids for c in needed):
             skipped.append(dash["slug"])
@@ -346,6 +502,9 @@ def dashboard_datasets(assets: Path = ASSETS) -> dict[str, set[str]]:
     by_uuid = {c["uuid"]: c["dataset_uuid"] for c in charts.values()}
     out = {}
     for dash in dashboards.values():
-        out[dash["slug"]] = {by_uuid[v["meta"]["uuid"]] for v in dash["position"].values()
-                             if isinstance(v, dict) and v.get("type") == "CHART" and v["meta"]["uuid"] in by_uuid}
+        out[dash["slug"]] = {
+            by_uuid[v["meta"]["uuid"]]
+            for v in dash["position"].values()
+            if isinstance(v, dict) and v.get("type") == "CHART" and v["meta"]["uuid"] in by_uuid
+        }
     return out

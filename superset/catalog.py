@@ -107,13 +107,15 @@ def load_marts(serving_db: Path, manifest: Path | None = None) -> list[Mart]:
         descriptions = doc.get("columns", {})
         described = bool(doc.get("description"))
         certified = bool(doc.get("meta", {}).get("certified", described and doc.get("tests", 0) > 0))
-        marts.append(Mart(
-            name=name,
-            columns=tuple(MartColumn(c, t, descriptions.get(c, "")) for c, t in cols),
-            description=doc.get("description", ""),
-            certified=certified,
-            tests=doc.get("tests", 0),
-            public=name in public,
-            meta=doc.get("meta", {}),
-        ))
+        marts.append(
+            Mart(
+                name=name,
+                columns=tuple(MartColumn(c, t, descriptions.get(c, "")) for c, t in cols),
+                description=doc.get("description", ""),
+                certified=certified,
+                tests=doc.get("tests", 0),
+                public=name in public,
+                meta=doc.get("meta", {}),
+            )
+        )
     return marts

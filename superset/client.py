@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import requests
 
@@ -28,8 +29,10 @@ class SupersetClient:
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Referer"] = self.base_url
-        resp = self._post_login("/api/v1/security/login", json={
-            "username": username, "password": password, "provider": "db", "refresh": False})
+        resp = self._post_login(
+            "/api/v1/security/login",
+            json={"username": username, "password": password, "provider": "db", "refresh": False},
+        )
         if resp.status_code != 200:
             raise SupersetApiError(f"connexion à Superset refusée pour « {username} » ({resp.status_code})")
         self.session.headers["Authorization"] = "Bearer " + resp.json()["access_token"]
@@ -37,8 +40,11 @@ class SupersetClient:
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
         if token is None:
             raise SupersetApiError("page de connexion de Superset sans jeton CSRF")
-        self._post_login("/login/", allow_redirects=False,
-                         data={"username": username, "password": password, "csrf_token": token.group(1)})
+        self._post_login(
+            "/login/",
+            allow_redirects=False,
+            data={"username": username, "password": password, "csrf_token": token.group(1)},
+        )
         self.session.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/")["result"]
         self.username = username
 
@@ -97,7 +103,9 @@ class SupersetClient:
     def import_assets(self, bundle: bytes, passwords: dict | None = None) -> None:
         """``POST /api/v1/assets/import/``: overwrite databases, datasets, charts, dashboards."""
         data = {"passwords": json.dumps(passwords or {})}
-        self.request("POST", "/api/v1/assets/import/", files={"bundle": ("bundle.zip", bundle, "application/zip")}, data=data)
+        self.request(
+            "POST", "/api/v1/assets/import/", files={"bundle": ("bundle.zip", bundle, "application/zip")}, data=data
+        )
 
 
 def _rison(value: Any) -> str:

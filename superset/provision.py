@@ -43,8 +43,11 @@ def provision(inst: Instance, manifest: Path | None = MANIFEST, assets: Path = A
     if database is None:
         raise SupersetApiError(f"base « {DATABASE_NAME} » absente après l'import du lot")
     rows = client.iterate("/api/v1/dataset/", [{"col": "database", "opr": "rel_o_m", "value": database["id"]}])
-    datasets = {r["table_name"]: {"id": r["id"], "perm": f"[{DATABASE_NAME}].[{r['table_name']}](id:{r['id']})"}
-                for r in rows if r["table_name"] in bundle.datasets}
+    datasets = {
+        r["table_name"]: {"id": r["id"], "perm": f"[{DATABASE_NAME}].[{r['table_name']}](id:{r['id']})"}
+        for r in rows
+        if r["table_name"] in bundle.datasets
+    }
 
     access = AccessProvisioner(client, DATABASE_NAME)
     plans = plan_roles(marts)

@@ -42,7 +42,7 @@ class Instance:
     env: dict
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> "Instance":
+    def from_env(cls, env: dict | None = None) -> Instance:
         source = dict(os.environ if env is None else env)
         return cls(Settings.from_env(source), source)
 
@@ -93,8 +93,15 @@ class Instance:
             HYPERVISEUR_SUPERSET_LAKE_URL=self.settings.lake_url,
             HYPERVISEUR_SUPERSET_DUCKDB_EXTENSIONS="httpfs" if s3 else "",
             HYPERVISEUR_SUPERSET_S3=json.dumps(
-                {"key_id": s3.access_key, "secret": s3.secret_key, "region": s3.region,
-                 "endpoint": s3.host_port, "use_ssl": s3.secure} if s3 else None
+                {
+                    "key_id": s3.access_key,
+                    "secret": s3.secret_key,
+                    "region": s3.region,
+                    "endpoint": s3.host_port,
+                    "use_ssl": s3.secure,
+                }
+                if s3
+                else None
             ),
             FLASK_APP="superset",
         )
@@ -118,8 +125,11 @@ def _ensure_secret(path: Path, nbytes: int) -> None:
 
 def _superset(inst: Instance, *args: str) -> None:
     proc = subprocess.run(
-        [str(inst.bin("superset")), *args], cwd=inst.home, env=inst.child_env(),
-        capture_output=True, text=True,
+        [str(inst.bin("superset")), *args],
+        cwd=inst.home,
+        env=inst.child_env(),
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
@@ -135,9 +145,19 @@ def init(inst: Instance) -> None:
         _ensure_secret(inst.home / "admin_password", 18)
     _superset(inst, "db", "upgrade")
     _superset(
-        inst, "fab", "create-admin", "--username", inst.admin_user, "--firstname", "Admin",
-        "--lastname", "Hyperviseur", "--email", f"{inst.admin_user}@hyperviseur.invalid",
-        "--password", inst.admin_password,
+        inst,
+        "fab",
+        "create-admin",
+        "--username",
+        inst.admin_user,
+        "--firstname",
+        "Admin",
+        "--lastname",
+        "Hyperviseur",
+        "--email",
+        f"{inst.admin_user}@hyperviseur.invalid",
+        "--password",
+        inst.admin_password,
     )
     _superset(inst, "fab", "reset-password", "--username", inst.admin_user, "--password", inst.admin_password)
     _superset(inst, "init")
@@ -169,14 +189,34 @@ def start(inst: Instance, wait: float = 90.0) -> None:
         init(inst)
     workers = inst.env.get("HYPERVISEUR_SUPERSET_WORKERS", "2")
     threads = inst.env.get("HYPERVISEUR_SUPERSET_THREADS", "8")
-    log = open(inst.log_file, "ab")
+    log = open(inst.log_file, "ab")  # noqa: SIM115 - handed to the detached gunicorn process
     proc = subprocess.Popen(
-        [str(inst.bin("gunicorn")), "--workers", workers, "--worker-class", "gthread", "--threads", threads,
-         "--timeout", "120", "--bind", f"{inst.settings.host}:{inst.settings.superset_port}",
-         "--chdir", str(inst.home), "--limit-request-line", "0", "--limit-request-field_size", "0",
-         "superset.app:create_app()"],
-        cwd=inst.home, env=inst.child_env(), stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(inst.bin("gunicorn")),
+            "--workers",
+            workers,
+            "--worker-class",
+            "gthread",
+            "--threads",
+            threads,
+            "--timeout",
+            "120",
+            "--bind",
+            f"{inst.settings.host}:{inst.settings.superset_port}",
+            "--chdir",
+            str(inst.home),
+            "--limit-request-line",
+            "0",
+            "--limit-request-field_size",
+            "0",
+            "superset.app:create_app()",
+        ],
+        cwd=inst.home,
+        env=inst.child_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     log.close()
     inst.pid_file.write_text(str(proc.pid), encoding="utf-8")

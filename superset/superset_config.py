@@ -124,7 +124,9 @@ def _lock_down_duckdb(dbapi_connection, _record) -> None:
             "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
         ).fetchone()[0]
         if not readonly:
-            raise RuntimeError("connexion DuckDB en écriture refusée : le catalogue de service s'ouvre en lecture seule")
+            raise RuntimeError(
+                "connexion DuckDB en écriture refusée : le catalogue de service s'ouvre en lecture seule"
+            )
         if dbapi_connection.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
             return
         for name in _EXTENSIONS:
@@ -145,11 +147,34 @@ def _lock_down_duckdb(dbapi_connection, _record) -> None:
 
 # Table functions that read files, remote URLs or other databases.
 _FILE_FUNCTIONS = {
-    "read_csv", "read_csv_auto", "read_parquet", "parquet_scan", "read_json", "read_json_auto",
-    "read_json_objects", "read_ndjson", "read_ndjson_auto", "read_ndjson_objects", "read_text",
-    "read_blob", "glob", "parquet_metadata", "parquet_schema", "parquet_file_metadata",
-    "parquet_kv_metadata", "sniff_csv", "query", "query_table", "sqlite_scan", "iceberg_scan",
-    "delta_scan", "st_read", "st_read_meta", "read_xlsx", "duckdb_secrets", "duckdb_settings",
+    "read_csv",
+    "read_csv_auto",
+    "read_parquet",
+    "parquet_scan",
+    "read_json",
+    "read_json_auto",
+    "read_json_objects",
+    "read_ndjson",
+    "read_ndjson_auto",
+    "read_ndjson_objects",
+    "read_text",
+    "read_blob",
+    "glob",
+    "parquet_metadata",
+    "parquet_schema",
+    "parquet_file_metadata",
+    "parquet_kv_metadata",
+    "sniff_csv",
+    "query",
+    "query_table",
+    "sqlite_scan",
+    "iceberg_scan",
+    "delta_scan",
+    "st_read",
+    "st_read_meta",
+    "read_xlsx",
+    "duckdb_secrets",
+    "duckdb_settings",
 }
 DISALLOWED_SQL_FUNCTIONS = {"duckdb": {name.upper() for name in _FILE_FUNCTIONS}}
 
@@ -172,13 +197,16 @@ def _check_statement(tree: exp.Expression) -> None:
             raise ForbiddenStatement(f"fonction interdite : {name}")
     for table in tree.find_all(exp.Table):
         name = table.name or ""
-        if isinstance(table.this, exp.Literal) or "/" in name or "://" in name or name.lower().endswith(
-            (".parquet", ".csv", ".json", ".duckdb", ".db", ".txt", ".gz")
+        if (
+            isinstance(table.this, exp.Literal)
+            or "/" in name
+            or "://" in name
+            or name.lower().endswith((".parquet", ".csv", ".json", ".duckdb", ".db", ".txt", ".gz"))
         ):
             raise ForbiddenStatement(f"lecture directe de fichier interdite : {name}")
 
 
-def SQL_QUERY_MUTATOR(sql: str, security_manager=None, database=None, **_kwargs) -> str:  # noqa: N802
+def SQL_QUERY_MUTATOR(sql: str, security_manager=None, database=None, **_kwargs) -> str:
     """Refuse anything but reads on DuckDB and cap non-admin results (exfiltration control)."""
     if database is None or database.backend != "duckdb":
         return sql

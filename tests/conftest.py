@@ -16,7 +16,7 @@ import pytest
 from lakehouse.platform import Lakehouse
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def _services():
@@ -30,10 +30,11 @@ services = _services()
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"../shared introuvable à {SHARED}")
-    return SHARED
+def fixtures_dir() -> Path:
+    """Test material copied into the repository (standards examples, real open data); see its README."""
+    if not FIXTURES.is_dir():
+        pytest.fail(f"dossier de données de test introuvable : {FIXTURES}")
+    return FIXTURES
 
 
 @pytest.fixture(scope="session")
@@ -52,10 +53,19 @@ def s3_server() -> dict:
 
 @pytest.fixture(scope="session")
 def mqtt_broker() -> dict:
-    """A running Mosquitto on loopback; returns host and port."""
+    """A running Mosquitto on loopback, with authentication; returns host, port, the test
+    account (username, password) and ``env``: the HYPERVISEUR_MQTT_* settings to reach it."""
     services.RUN_DIR.mkdir(parents=True, exist_ok=True)
     services.start_mqtt()
-    return {"host": services.HOST, "port": services.MQTT_PORT}
+    creds = services.mqtt_credentials()
+    broker = {"host": services.HOST, "port": services.MQTT_PORT, **creds}
+    broker["env"] = {
+        "HYPERVISEUR_MQTT_HOST": broker["host"],
+        "HYPERVISEUR_MQTT_PORT": str(broker["port"]),
+        "HYPERVISEUR_MQTT_USERNAME": creds["username"],
+        "HYPERVISEUR_MQTT_PASSWORD": creds["password"],
+    }
+    return broker
 
 
 def s3_env(s3_server: dict, data_dir: Path, prefix_bucket: str | None = None) -> dict:
@@ -73,7 +83,9 @@ def fresh_bucket(s3_server):
     """A new empty bucket for one test, removed afterwards."""
     from minio import Minio
 
-    client = Minio(s3_server["endpoint"].split("://", 1)[1], s3_server["access_key"], s3_server["secret_key"], secure=False)
+    client = Minio(
+        s3_server["endpoint"].split("://", 1)[1], s3_server["access_key"], s3_server["secret_key"], secure=False
+    )
     name = f"t-{uuid.uuid4().hex[:12]}"
     client.make_bucket(name)
     yield name

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from alerting.errors import ConfigError
+from lakehouse.settings import read_secret
 
 
 @dataclass
@@ -28,7 +28,8 @@ class SendResult:
 
 
 class Channel:
-    """Base class. ``spec`` is the channel's entry of ``channels.yaml``; secrets come from env vars."""
+    """Base class. ``spec`` is the channel's entry of ``channels.yaml``; secrets come from the variables
+    it names (``<key>_env``), read by the settings: the value, or the file named by ``<variable>_FILE``."""
 
     kind = "base"
 
@@ -36,15 +37,19 @@ class Channel:
         self.spec, self.lh, self.path = spec, lh, path
         self.name = spec.get("name", self.kind)
 
-    def setting(self, key: str, required: bool = True) -> str | None:
-        """A value given inline (``key``) or through an environment variable (``key_env``)."""
+    def setting(self, key: str, required: bool = True, env=None) -> str | None:
+        """A value given inline (``key``) or through a variable (``key_env``, or its ``_FILE`` form)
+        of ``env`` (default: the process environment)."""
         if self.spec.get(key):
             return str(self.spec[key])
-        env = self.spec.get(f"{key}_env")
-        value = os.environ.get(env) if env else None
+        env_name = self.spec.get(f"{key}_env")
+        value = read_secret(env_name, env) if env_name else None
         if required and not value:
-            raise ConfigError(self.path, f"canal « {self.name} » : {key} absent "
-                                         f"(renseigner {key} ou la variable {env or key.upper() + '_ENV'})")
+            raise ConfigError(
+                self.path,
+                f"canal « {self.name} » : {key} absent "
+                f"(renseigner {key} ou la variable {env_name or key.upper() + '_ENV'})",
+            )
         return value
 
     @property

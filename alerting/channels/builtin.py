@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alerting.channels.base import Channel, Notification, SendResult
@@ -19,7 +19,7 @@ class LogChannel(Channel):
     def send(self, note: Notification) -> SendResult:
         path = Path(self.spec.get("path") or (self.lh.settings.data_dir / "alerts" / "alertes.log"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} [{note.audience}] {note.subject}\n"
+        line = f"{datetime.now(UTC).isoformat(timespec='seconds')} [{note.audience}] {note.subject}\n"
         with self._lock, path.open("a", encoding="utf-8") as fh:
             fh.write(line)
         return SendResult(True, str(path))

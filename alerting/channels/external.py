@@ -26,7 +26,9 @@ class AppriseChannel(Channel):
         self.client = apprise.Apprise()
         for url in urls:
             if not self.client.add(url):
-                raise ConfigError(path, f"canal « {self.name} » : URL apprise non reconnue « {url.split('://')[0]}://… »")
+                raise ConfigError(
+                    path, f"canal « {self.name} » : URL apprise non reconnue « {url.split('://')[0]}://… »"
+                )
         self.count = len(urls)
 
     @property
@@ -35,8 +37,11 @@ class AppriseChannel(Channel):
 
     def send(self, note: Notification) -> SendResult:
         body = note.body if not self.spec.get("short") else note.subject  # SMS and voice: the subject only
-        ok = self.client.notify(title=note.subject, body=body,
-                                notify_type=apprise.NotifyType.FAILURE if note.priority >= 70 else apprise.NotifyType.WARNING)
+        ok = self.client.notify(
+            title=note.subject,
+            body=body,
+            notify_type=apprise.NotifyType.FAILURE if note.priority >= 70 else apprise.NotifyType.WARNING,
+        )
         return SendResult(bool(ok), f"{self.count} destination(s)")
 
 
@@ -56,8 +61,9 @@ class CapHttpChannel(Channel):
         return bool(self.url)
 
     def send(self, note: Notification) -> SendResult:
-        req = urllib.request.Request(self.url, data=note.cap_xml, method="POST",
-                                     headers={"Content-Type": "application/cap+xml; charset=utf-8"})
+        req = urllib.request.Request(
+            self.url, data=note.cap_xml, method="POST", headers={"Content-Type": "application/cap+xml; charset=utf-8"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=float(self.spec.get("timeout_s", 5))) as resp:
                 return SendResult(200 <= resp.status < 300, f"HTTP {resp.status}")

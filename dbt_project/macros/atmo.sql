@@ -1,38 +1,38 @@
 {#
-  French ATMO index (arrêté du 10 juillet 2020). Sub-index 1..6 from the upper bounds of
-  classes bon, moyen, dégradé, mauvais, très mauvais; above the last bound: extrêmement
-  mauvais. NO2, SO2, O3 use the daily max of hourly means, PM10 and PM2.5 the daily mean.
+  French ATMO index (arrêté du 10 juillet 2020). Classes and per-pollutant upper bounds are
+  the vars atmo_classes and atmo_bounds_ugm3 of dbt_project.yml (shared with the alert rules).
+  Sub-index 1..6: the first class whose upper bound the value does not exceed; above the
+  last bound, the last class (extrêmement mauvais).
 #}
-{% macro atmo_bounds() -%}
-  {{ return({
-      'no2': [40, 90, 120, 230, 340],
-      'so2': [100, 200, 350, 500, 750],
-      'o3': [50, 100, 130, 240, 380],
-      'pm10': [20, 40, 50, 100, 150],
-      'pm25': [10, 20, 25, 50, 75],
-  }) }}
+
+{# Column of int_air_quality__station_daily the pollutant's sub-index is computed on:
+   <pollutant>_max_hourly_ugm3 or <pollutant>_mean_daily_ugm3, after the aggregation of
+   the arrêté. #}
+{% macro atmo_column(pollutant) -%}
+    {{ pollutant }}_{{ var('atmo_bounds_ugm3')[pollutant]['aggregation'] }}_ugm3
 {%- endmacro %}
 
-{% macro atmo_subindex(pollutant, value) -%}
-  {%- set b = atmo_bounds()[pollutant] -%}
-  case
-    when {{ value }} is null then null
-    when {{ value }} <= {{ b[0] }} then 1
-    when {{ value }} <= {{ b[1] }} then 2
-    when {{ value }} <= {{ b[2] }} then 3
-    when {{ value }} <= {{ b[3] }} then 4
-    when {{ value }} <= {{ b[4] }} then 5
-    else 6
-  end
+{% macro atmo_subindex(pollutant, value=none) -%}
+    {%- set bounds = var('atmo_bounds_ugm3')[pollutant]['upper_bounds'] -%}
+    {%- set value = value or atmo_column(pollutant) -%}
+    case
+        when {{ value }} is null then null
+    {%- for bound in bounds %}
+            when {{ value }} <= {{ bound }} then {{ loop.index }}
+    {%- endfor %}
+        else {{ bounds | length + 1 }}
+    end
+{%- endmacro %}
+
+{# Index (1-based) of an ATMO class name, e.g. atmo_class_index('mauvais') = 4. #}
+{% macro atmo_class_index(class_name) -%}
+    {{ var('atmo_classes').index(class_name) + 1 }}
 {%- endmacro %}
 
 {% macro atmo_label(index) -%}
-  case {{ index }}
-    when 1 then 'bon'
-    when 2 then 'moyen'
-    when 3 then 'dégradé'
-    when 4 then 'mauvais'
-    when 5 then 'très mauvais'
-    when 6 then 'extrêmement mauvais'
-  end
+    case {{ index }}
+    {%- for label in var('atmo_classes') %}
+            when {{ loop.index }} then '{{ label }}'
+    {%- endfor %}
+    end
 {%- endmacro %}

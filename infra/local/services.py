@@ -13,7 +13,9 @@ user interfaces `make run` leaves up.
   like MinIO (no bucket auto-creation, no deletion of non-empty buckets). Credentials are
   generated at first start and kept in the run folder, outside the repository.
 - MQTT: Mosquitto (Debian package, installed with apt when missing), loopback only,
-  ``max_queued_messages 0`` so a slow subscriber never loses QoS 1 messages.
+  ``max_queued_messages 0`` so a slow subscriber never loses QoS 1 messages. Clients must
+  authenticate (no anonymous access): a user and password generated at first start are kept
+  in the run folder (mode 600), with the broker's hashed password file and ACL.
 - UI: Dagster webserver, Superset (through its own launcher), the open-data portal and the
   operators' incident page, each with a readiness check on its HTTP port.
 
@@ -23,6 +25,8 @@ Everything binds 127.0.0.1. State (PID files, logs, data, credentials) lives in
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import secrets
@@ -79,8 +83,14 @@ def _spawn(name: str, argv: list[str], cwd: Path, env: dict | None = None) -> su
     """Start ``argv`` in its own session, output to ``<run dir>/<name>.log``, PID file written."""
     log = RUN_DIR / f"{name}.log"
     with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env=dict(os.environ, **(env or {})))
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=dict(os.environ, **(env or {})),
+        )
     _pid_file(name).write_text(str(proc.pid))
     return proc
 
@@ -138,21 +148,47 @@ def start_s3() -> None:
     data = RUN_DIR / "s3-data"
     data.mkdir(parents=True, exist_ok=True)
     config = RUN_DIR / "s3.json"
-    config.write_text(json.dumps({"identities": [{
-        "name": "admin",
-        "credentials": [{"accessKey": creds["access_key"], "secretKey": creds["secret_key"]}],
-        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-    }]}))
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "admin",
+                        "credentials": [{"accessKey": creds["access_key"], "secretKey": creds["secret_key"]}],
+                        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                    }
+                ]
+            }
+        )
+    )
     config.chmod(0o600)
-    _spawn("s3", [
-        # Every port derives from the S3 port, so two instances (e.g. CI and a developer) never collide.
-        _weed_binary(), "mini", f"-dir={data}", f"-ip={HOST}", f"-ip.bind={HOST}", f"-s3.port={S3_PORT}",
-        f"-master.port={S3_PORT + 1}", f"-volume.port={S3_PORT + 2}", f"-filer.port={S3_PORT + 3}",
-        f"-admin.port={S3_PORT + 4}", f"-webdav.port={S3_PORT + 5}", f"-s3.port.grpc={S3_PORT + 10006}",
-        f"-s3.config={config}", "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
-        "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.autoCreateBucket=false",
-        "-s3.allowDeleteBucketNotEmpty=false",
-    ], cwd=RUN_DIR)
+    _spawn(
+        "s3",
+        [
+            # Every port derives from the S3 port, so two instances (e.g. CI and a developer) never collide.
+            _weed_binary(),
+            "mini",
+            f"-dir={data}",
+            f"-ip={HOST}",
+            f"-ip.bind={HOST}",
+            f"-s3.port={S3_PORT}",
+            f"-master.port={S3_PORT + 1}",
+            f"-volume.port={S3_PORT + 2}",
+            f"-filer.port={S3_PORT + 3}",
+            f"-admin.port={S3_PORT + 4}",
+            f"-webdav.port={S3_PORT + 5}",
+            f"-s3.port.grpc={S3_PORT + 10006}",
+            f"-s3.config={config}",
+            "-master.telemetry=false",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-s3.autoCreateBucket=false",
+            "-s3.allowDeleteBucketNotEmpty=false",
+        ],
+        cwd=RUN_DIR,
+    )
 
     def healthy() -> bool:
         try:
@@ -196,20 +232,66 @@ def _mosquitto_binary() -> str:
     return shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
+def mqtt_credentials() -> dict:
+    """The test broker's client account, generated at first start (``<run dir>/mqtt-credentials.json``, 600)."""
+    path = RUN_DIR / "mqtt-credentials.json"
+    if not path.exists():
+        creds = {"username": "hv-test-" + secrets.token_hex(4), "password": secrets.token_urlsafe(24)}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(creds, f)
+    return json.loads(path.read_text())
+
+
+def mosquitto_password_line(username: str, password: str, iterations: int = 101) -> str:
+    """One line of a Mosquitto 2 password file: PBKDF2-SHA512 (``$7$``), as ``mosquitto_passwd -b`` writes it."""
+    salt = secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, dklen=64)
+    return f"{username}:$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}\n"
+
+
+def write_mosquitto_auth(directory: Path, users: dict[str, str], acl: str | None = None) -> tuple[Path, Path]:
+    """Password file and ACL for ``users`` (name → password) in ``directory``, readable by the broker only.
+
+    Default ACL: each user may read and write every topic (tests use their own topic roots).
+    Mosquitto drops to its own user when started as root, hence the owner of the files."""
+    passwd, acl_file = directory / "mosquitto.passwd", directory / "mosquitto.acl"
+    for path, text in (
+        (passwd, "".join(mosquitto_password_line(u, p) for u, p in users.items())),
+        (acl_file, acl if acl is not None else "".join(f"user {u}\ntopic readwrite #\n\n" for u in users)),
+    ):
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        if os.geteuid() == 0 and _has_user("mosquitto"):
+            shutil.chown(path, "mosquitto", "mosquitto")
+    return passwd, acl_file
+
+
+def _mqtt_auth_conf(passwd: Path, acl: Path) -> str:
+    return f"allow_anonymous false\npassword_file {passwd}\nacl_file {acl}\n"
+
+
 def start_mqtt() -> None:
+    conf = RUN_DIR / "mosquitto.conf"
     if _running_pid("mqtt") and _port_open(MQTT_PORT):
-        return
+        if (
+            "allow_anonymous false" in (conf.read_text() if conf.exists() else "")
+            and (RUN_DIR / "mqtt-credentials.json").exists()
+        ):
+            return
+        _stop("mqtt")  # a broker started before authentication was required: restart it with it
     if _port_open(MQTT_PORT):
         raise ServiceError(f"port {MQTT_PORT} already used by another process")
     binary = _mosquitto_binary()
     store = RUN_DIR / "mqtt-data"
     store.mkdir(parents=True, exist_ok=True)
-    conf = RUN_DIR / "mosquitto.conf"
+    creds = mqtt_credentials()
+    passwd, acl = write_mosquitto_auth(RUN_DIR, {creds["username"]: creds["password"]})
     # Persistence keeps persistent sessions and their queued QoS 1 messages across a restart.
     conf.write_text(
-        f"listener {MQTT_PORT} {HOST}\n"
-        "allow_anonymous true\n"
-        "persistence true\n"
+        f"listener {MQTT_PORT} {HOST}\n" + _mqtt_auth_conf(passwd, acl) + "persistence true\n"
         f"persistence_location {store}/\n"
         "autosave_interval 1\n"
         "max_queued_messages 0\n"
@@ -268,14 +350,21 @@ def _data_dir() -> Path:
     return Path(os.environ.get("HYPERVISEUR_DATA_DIR", REPO / "data")).resolve()
 
 
+DEMO_LOCATION = "orchestration.demo.definitions"  # `make run` shows the demo territory's graph
+
+
 def start_dagster() -> None:
     home = _data_dir() / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():  # same instance as `hyperviseur run`; no call home
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = _port("DAGSTER", 3000)
-    _start_ui("dagster", [str(BIN / "dagster-webserver"), "-h", HOST, "-p", str(port), "-m", "orchestration.definitions"],
-              f"http://{HOST}:{port}/server_info", env={"DAGSTER_HOME": str(home)})
+    _start_ui(
+        "dagster",
+        [str(BIN / "dagster-webserver"), "-h", HOST, "-p", str(port), "-m", DEMO_LOCATION],
+        f"http://{HOST}:{port}/server_info",
+        env={"DAGSTER_HOME": str(home)},
+    )
 
 
 def start_dagster_daemon() -> None:
@@ -283,12 +372,15 @@ def start_dagster_daemon() -> None:
     home = _data_dir() / "dagster"
     if _running_pid("dagster-daemon"):
         return
-    proc = _spawn("dagster-daemon", [str(BIN / "dagster-daemon"), "run", "-m", "orchestration.definitions"], REPO,
-                  {"DAGSTER_HOME": str(home)})
+    proc = _spawn(
+        "dagster-daemon", [str(BIN / "dagster-daemon"), "run", "-m", DEMO_LOCATION], REPO, {"DAGSTER_HOME": str(home)}
+    )
     log = RUN_DIR / "dagster-daemon.log"
     time.sleep(3)
     if proc.poll() is not None:
-        raise ServiceError(f"dagster-daemon exited with {proc.returncode}; log {log}:\n{log.read_text(errors='replace')[-2000:]}")
+        raise ServiceError(
+            f"dagster-daemon exited with {proc.returncode}; log {log}:\n{log.read_text(errors='replace')[-2000:]}"
+        )
 
 
 def start_portal() -> None:
@@ -298,7 +390,11 @@ def start_portal() -> None:
 
 def start_alerts_page() -> None:
     port = _port("ALERTS", 8090)
-    _start_ui("alerts", [str(BIN / "hyperviseur"), "alerts", "page", "--servir", "--port", str(port)], f"http://{HOST}:{port}/")
+    _start_ui(
+        "alerts",
+        [str(BIN / "hyperviseur"), "alerts", "page", "--servir", "--port", str(port)],
+        f"http://{HOST}:{port}/",
+    )
 
 
 def start_superset() -> None:
@@ -311,9 +407,15 @@ def stop_superset(name: str = "superset") -> None:
     subprocess.run([str(BIN / "hyperviseur"), "superset", "stop"], cwd=REPO, check=False)
 
 
-STARTERS = {"s3": start_s3, "mqtt": start_mqtt, "dagster": start_dagster, "dagster-daemon": start_dagster_daemon,
-            "superset": start_superset,
-            "portal": start_portal, "alerts": start_alerts_page}
+STARTERS = {
+    "s3": start_s3,
+    "mqtt": start_mqtt,
+    "dagster": start_dagster,
+    "dagster-daemon": start_dagster_daemon,
+    "superset": start_superset,
+    "portal": start_portal,
+    "alerts": start_alerts_page,
+}
 STOPPERS = {"superset": stop_superset}
 GROUPS = {"test": ["s3", "mqtt"], "ui": ["dagster", "dagster-daemon", "superset", "portal", "alerts"]}
 
@@ -328,13 +430,15 @@ def urls() -> list[str]:
 
 
 def env_vars() -> dict[str, str]:
-    creds = s3_credentials()
+    creds, mqtt = s3_credentials(), mqtt_credentials()
     return {
         "HYPERVISEUR_TEST_S3_ENDPOINT": f"http://{HOST}:{S3_PORT}",
         "HYPERVISEUR_TEST_S3_ACCESS_KEY": creds["access_key"],
         "HYPERVISEUR_TEST_S3_SECRET_KEY": creds["secret_key"],
         "HYPERVISEUR_TEST_S3_BUCKET": S3_BUCKET,
         "HYPERVISEUR_TEST_MQTT_PORT": str(MQTT_PORT),
+        "HYPERVISEUR_TEST_MQTT_USERNAME": mqtt["username"],
+        "HYPERVISEUR_TEST_MQTT_PASSWORD": mqtt["password"],
     }
 
 

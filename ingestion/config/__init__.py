@@ -55,7 +55,9 @@ def _entry(origin: str, key: str, raw: dict) -> FileDataset:
             raise ConfigError(f"{where} : « {required} » est obligatoire")
     unknown_read = set(raw.get("read") or {}) - READ_KEYS
     if unknown_read:
-        raise ConfigError(f"{where} : option de lecture inconnue {sorted(unknown_read)} (possibles : {sorted(READ_KEYS)})")
+        raise ConfigError(
+            f"{where} : option de lecture inconnue {sorted(unknown_read)} (possibles : {sorted(READ_KEYS)})"
+        )
     for col, spec in (raw.get("columns") or {}).items():
         bad = set(spec or {}) - COLUMN_KEYS
         if bad:
@@ -63,11 +65,18 @@ def _entry(origin: str, key: str, raw: dict) -> FileDataset:
         if spec and spec.get("type") and spec["type"] not in TYPES:
             raise ConfigError(f"{where} › {col} : type « {spec['type']} » inconnu (possibles : {sorted(TYPES)})")
     return FileDataset(
-        id=key, source=raw["source"], name=raw["name"], owner_service=raw["owner_service"],
-        description=raw.get("description", ""), folder=raw.get("folder"), files=raw.get("files"),
-        key=tuple(raw.get("key") or ()), read=dict(raw.get("read") or {}),
+        id=key,
+        source=raw["source"],
+        name=raw["name"],
+        owner_service=raw["owner_service"],
+        description=raw.get("description", ""),
+        folder=raw.get("folder"),
+        files=raw.get("files"),
+        key=tuple(raw.get("key") or ()),
+        read=dict(raw.get("read") or {}),
         columns={k: dict(v or {}) for k, v in (raw.get("columns") or {}).items()},
-        coordinates=dict(raw.get("coordinates") or {}), row_number=raw.get("row_number"),
+        coordinates=dict(raw.get("coordinates") or {}),
+        row_number=raw.get("row_number"),
     )
 
 

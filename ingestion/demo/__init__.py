@@ -8,5 +8,13 @@ from ingestion.demo.publisher import publish
 from ingestion.demo.simulator import DEFAULT_END, INCIDENTS_KEY, MqttTarget, SimulationResult, simulate
 from ingestion.demo.territory import build_territory, write_seeds
 
-__all__ = ["DEFAULT_END", "INCIDENTS_KEY", "MqttTarget", "SimulationResult", "build_territory", "publish",
-           "simulate", "write_seeds"]
+__all__ = [
+    "DEFAULT_END",
+    "INCIDENTS_KEY",
+    "MqttTarget",
+    "SimulationResult",
+    "build_territory",
+    "publish",
+    "simulate",
+    "write_seeds",
+]

@@ -66,47 +66,93 @@ def plan_incidents(territory: Territory, seed: int, start: datetime, end: dateti
     sector = territory.water_sectors[int(rng.integers(len(territory.water_sectors)))]
     leak_start = _at(start, end, 0.45, 1)
     extra = round(float(sector.legit_night_use_m3h * rng.uniform(0.9, 1.3) + 3.0), 1)
-    out.append(Incident("INC-LEAK-01", "leak", leak_start, end, "sector", sector.sector_id, sector.district_id,
-                        f"Fuite sur le réseau du {sector.name.lower()} : débit de nuit en hausse de {extra} m³/h "
-                        f"à partir du {leak_start:%d/%m à %H:%M} UTC, jusqu'à la fin de la période.",
-                        {"extra_flow_m3h": extra}))
+    out.append(
+        Incident(
+            "INC-LEAK-01",
+            "leak",
+            leak_start,
+            end,
+            "sector",
+            sector.sector_id,
+            sector.district_id,
+            f"Fuite sur le réseau du {sector.name.lower()} : débit de nuit en hausse de {extra} m³/h "
+            f"à partir du {leak_start:%d/%m à %H:%M} UTC, jusqu'à la fin de la période.",
+            {"extra_flow_m3h": extra},
+        )
+    )
 
     traffic_stations = [s for s in territory.air_stations if s.station_type == "trafic"]
     station = traffic_stations[int(rng.integers(len(traffic_stations)))]
     day = _at(start, end, 0.62, 0)
-    out.append(Incident("INC-POLL-01", "pollution_peak", day, min(day + timedelta(days=1), end), "station",
-                        station.station_id, station.district_id,
-                        f"Épisode de pollution le {day:%d/%m} à la station {station.name} : NO2 horaire au-delà de "
-                        "200 µg/m³ aux heures de pointe et PM10 en moyenne journalière « très mauvais » (> 100 µg/m³), "
-                        "par temps calme et anticyclonique.",
-                        {"no2_hourly_max_min": 230, "pm10_daily_mean_min": 100}))
+    out.append(
+        Incident(
+            "INC-POLL-01",
+            "pollution_peak",
+            day,
+            min(day + timedelta(days=1), end),
+            "station",
+            station.station_id,
+            station.district_id,
+            f"Épisode de pollution le {day:%d/%m} à la station {station.name} : NO2 horaire au-delà de "
+            "200 µg/m³ aux heures de pointe et PM10 en moyenne journalière « très mauvais » (> 100 µg/m³), "
+            "par temps calme et anticyclonique.",
+            {"no2_hourly_max_min": 230, "pm10_daily_mean_min": 100},
+        )
+    )
 
     arterials = [s for s in territory.road_segments if s.lanes >= 2]
     segment = arterials[int(rng.integers(len(arterials)))]
     jam_start = _weekday(_at(start, end, 0.52, 16))
-    out.append(Incident("INC-JAM-01", "traffic_jam", jam_start, min(jam_start + timedelta(minutes=150), end), "segment",
-                        segment.segment_id, segment.district_id,
-                        f"Embouteillage sur {segment.street_name} ({segment.segment_id}) : taux d'occupation au-delà de "
-                        "60 % et vitesse effondrée pendant 2 h 30 à l'heure de pointe du soir (accident).",
-                        {"occupancy_pct_min": 60, "speed_kmh_max": 15}))
+    out.append(
+        Incident(
+            "INC-JAM-01",
+            "traffic_jam",
+            jam_start,
+            min(jam_start + timedelta(minutes=150), end),
+            "segment",
+            segment.segment_id,
+            segment.district_id,
+            f"Embouteillage sur {segment.street_name} ({segment.segment_id}) : taux d'occupation au-delà de "
+            "60 % et vitesse effondrée pendant 2 h 30 à l'heure de pointe du soir (accident).",
+            {"occupancy_pct_min": 60, "speed_kmh_max": 15},
+        )
+    )
 
     circuit = territory.lighting_circuits[int(rng.integers(len(territory.lighting_circuits)))]
     lamps = [lamp.lamp_id for lamp in territory.lamps if lamp.circuit_id == circuit.circuit_id]
     failed = sorted(rng.choice(lamps, size=max(2, int(len(lamps) * 0.75)), replace=False).tolist())
     fail_start = _at(start, end, 0.70, 19)
-    out.append(Incident("INC-LAMP-01", "lamp_failure_cluster", fail_start,
-                        min(fail_start + timedelta(hours=40), end), "circuit", circuit.circuit_id, circuit.district_id,
-                        f"Panne groupée sur le circuit {circuit.circuit_id} ({circuit.cabinet_name}) : "
-                        f"{len(failed)} points lumineux sur {len(lamps)} en défaut (défaut d'isolement).",
-                        {"lamp_ids": failed}))
+    out.append(
+        Incident(
+            "INC-LAMP-01",
+            "lamp_failure_cluster",
+            fail_start,
+            min(fail_start + timedelta(hours=40), end),
+            "circuit",
+            circuit.circuit_id,
+            circuit.district_id,
+            f"Panne groupée sur le circuit {circuit.circuit_id} ({circuit.cabinet_name}) : "
+            f"{len(failed)} points lumineux sur {len(lamps)} en défaut (défaut d'isolement).",
+            {"lamp_ids": failed},
+        )
+    )
 
     district = territory.districts[int(rng.integers(len(territory.districts)))]
     burst_start = _at(start, end, 0.80, 21)
-    out.append(Incident("INC-BURST-01", "report_burst", burst_start, min(burst_start + timedelta(hours=3), end),
-                        "district", district.district_id, district.district_id,
-                        f"Afflux de signalements dans le quartier {district.name} en trois heures "
-                        "(nuisances sonores et dégradations autour d'une fête sauvage).",
-                        {"reports": int(rng.integers(24, 33))}))
+    out.append(
+        Incident(
+            "INC-BURST-01",
+            "report_burst",
+            burst_start,
+            min(burst_start + timedelta(hours=3), end),
+            "district",
+            district.district_id,
+            district.district_id,
+            f"Afflux de signalements dans le quartier {district.name} en trois heures "
+            "(nuisances sonores et dégradations autour d'une fête sauvage).",
+            {"reports": int(rng.integers(24, 33))},
+        )
+    )
     return [i for i in out if i.start < end]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -25,17 +25,113 @@ DAY = 86400
 
 # Share of the peak, per local hour (weekday / Saturday / Sunday): loops on urban arterials.
 TRAFFIC_PROFILE = {
-    "weekday": (0.05, 0.03, 0.02, 0.02, 0.04, 0.12, 0.35, 0.75, 0.92, 0.62, 0.50, 0.55,
-                0.62, 0.55, 0.50, 0.58, 0.75, 0.92, 0.85, 0.55, 0.35, 0.25, 0.15, 0.08),
-    "saturday": (0.08, 0.05, 0.03, 0.02, 0.03, 0.05, 0.10, 0.20, 0.35, 0.50, 0.60, 0.62,
-                 0.55, 0.50, 0.55, 0.60, 0.62, 0.58, 0.50, 0.40, 0.30, 0.25, 0.18, 0.12),
-    "sunday": (0.10, 0.06, 0.04, 0.02, 0.02, 0.03, 0.06, 0.10, 0.18, 0.28, 0.38, 0.42,
-               0.40, 0.35, 0.38, 0.42, 0.42, 0.40, 0.36, 0.30, 0.24, 0.18, 0.12, 0.08),
+    "weekday": (
+        0.05,
+        0.03,
+        0.02,
+        0.02,
+        0.04,
+        0.12,
+        0.35,
+        0.75,
+        0.92,
+        0.62,
+        0.50,
+        0.55,
+        0.62,
+        0.55,
+        0.50,
+        0.58,
+        0.75,
+        0.92,
+        0.85,
+        0.55,
+        0.35,
+        0.25,
+        0.15,
+        0.08,
+    ),
+    "saturday": (
+        0.08,
+        0.05,
+        0.03,
+        0.02,
+        0.03,
+        0.05,
+        0.10,
+        0.20,
+        0.35,
+        0.50,
+        0.60,
+        0.62,
+        0.55,
+        0.50,
+        0.55,
+        0.60,
+        0.62,
+        0.58,
+        0.50,
+        0.40,
+        0.30,
+        0.25,
+        0.18,
+        0.12,
+    ),
+    "sunday": (
+        0.10,
+        0.06,
+        0.04,
+        0.02,
+        0.02,
+        0.03,
+        0.06,
+        0.10,
+        0.18,
+        0.28,
+        0.38,
+        0.42,
+        0.40,
+        0.35,
+        0.38,
+        0.42,
+        0.42,
+        0.40,
+        0.36,
+        0.30,
+        0.24,
+        0.18,
+        0.12,
+        0.08,
+    ),
 }
 # Domestic water demand relative to the daily mean, per local hour (≈ 0 at 02:00–04:00:
 # the night flow is then legitimate night use plus leakage only).
-WATER_PROFILE = (0.55, 0.25, 0.02, 0.02, 0.10, 0.45, 1.10, 1.65, 1.55, 1.30, 1.20, 1.20,
-                 1.30, 1.20, 1.00, 0.90, 0.95, 1.10, 1.35, 1.45, 1.35, 1.15, 0.95, 0.75)
+WATER_PROFILE = (
+    0.55,
+    0.25,
+    0.02,
+    0.02,
+    0.10,
+    0.45,
+    1.10,
+    1.65,
+    1.55,
+    1.30,
+    1.20,
+    1.20,
+    1.30,
+    1.20,
+    1.00,
+    0.90,
+    0.95,
+    1.10,
+    1.35,
+    1.45,
+    1.35,
+    1.15,
+    0.95,
+    0.75,
+)
 
 
 def stable_code(text: str) -> int:
@@ -52,7 +148,7 @@ def epoch(dt: datetime) -> int:
 
 
 def utc(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 def local_clock(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +247,7 @@ def make_weather(seed: int, start: int, hours: int, calm: tuple[int, int] | None
     rain = np.zeros(hours)
     for _ in range(max(1, hours // 100)):
         s = int(rng.integers(0, hours))
-        rain[s:s + int(rng.integers(3, 10))] = rng.uniform(0.2, 2.5)
+        rain[s : s + int(rng.integers(3, 10))] = rng.uniform(0.2, 2.5)
     if calm:
         c0, c1 = max(0, (calm[0] - start) // HOUR - 12), min(hours, (calm[1] - start) // HOUR + 6)
         if c1 > c0:
@@ -159,10 +255,14 @@ def make_weather(seed: int, start: int, hours: int, calm: tuple[int, int] | None
             pressure[c0:c1] = np.linspace(1026, 1033, c1 - c0)
             rain[c0:c1] = 0.0
             temp[c0:c1] -= 2.5
-    humidity = np.clip(80 - 2.8 * (temp - np.convolve(temp, np.ones(24) / 24, "same")) + rng.normal(0, 3, hours)
-                       + 8 * (rain > 0), 35, 100)
-    return Weather(start, temp.round(1), humidity.round(0), wind.round(1), direction.round(0), rain.round(1),
-                   pressure.round(1))
+    humidity = np.clip(
+        80 - 2.8 * (temp - np.convolve(temp, np.ones(24) / 24, "same")) + rng.normal(0, 3, hours) + 8 * (rain > 0),
+        35,
+        100,
+    )
+    return Weather(
+        start, temp.round(1), humidity.round(0), wind.round(1), direction.round(0), rain.round(1), pressure.round(1)
+    )
 
 
 @dataclass
@@ -210,8 +310,8 @@ def to_datetime(dt: datetime | str) -> datetime:
     if isinstance(dt, str):
         dt = datetime.fromisoformat(dt)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def hours(n: float) -> timedelta:

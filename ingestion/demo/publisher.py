@@ -3,7 +3,8 @@
 ``<root>/<domain>/<entity_id>`` with JSON payloads whose ``ts`` is ISO-8601 in local time
 with its offset (as field devices send it). Messages of all datasets are merged in time
 order; ``speed`` is simulated seconds per wall-clock second (``None``: as fast as the
-broker takes them).
+broker takes them). Credentials and TLS come from ``mqtt`` (:class:`~lakehouse.settings.MqttSettings`),
+by default the settings of the process environment (``HYPERVISEUR_MQTT_USERNAME``, …).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import heapq
 import json
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Iterable, Iterator
 
 import paho.mqtt.client as mqtt
 import pyarrow as pa
 
 from ingestion.demo.model import PARIS, DemoModel, epoch
 from ingestion.demo.sensors import AIR_POLLUTANTS
+from lakehouse.settings import MqttSettings
 
 DOMAINS = {  # dataset -> (topic domain, entity column, payload fields)
     "iot.air_quality": ("air", "station_id", ()),
@@ -27,8 +29,11 @@ DOMAINS = {  # dataset -> (topic domain, entity column, payload fields)
     "iot.water_flow": ("water", "meter_id", ("sector_id", "flow_m3h")),
     "iot.streetlight": ("lighting", "lamp_id", ("circuit_id", "power_w", "status", "dimming_pct")),
     "iot.building_energy": ("energy", "building_id", ("energy_kwh", "period_s")),
-    "weather.observations": ("weather", "station_id", ("temperature_c", "humidity_pct", "wind_speed_ms",
-                                                        "wind_direction_deg", "precipitation_mm", "pressure_hpa")),
+    "weather.observations": (
+        "weather",
+        "station_id",
+        ("temperature_c", "humidity_pct", "wind_speed_ms", "wind_direction_deg", "precipitation_mm", "pressure_hpa"),
+    ),
     "citizen.reports": ("reports", "report_id", None),
     "social.posts": ("social", "post_id", None),
     "cctv.events": ("cctv", "camera_id", ("event_id", "event_type", "zone", "confidence")),
@@ -50,7 +55,7 @@ def messages(dataset: str, table: pa.Table, topic_root: str) -> Iterator[tuple[i
     rows = table.to_pylist()
     if dataset == "iot.air_quality":  # one message per station and instant, all pollutants
         for i in range(0, len(rows), len(AIR_POLLUTANTS)):
-            group = rows[i:i + len(AIR_POLLUTANTS)]
+            group = rows[i : i + len(AIR_POLLUTANTS)]
             body = {"ts": local_iso(group[0]["observed_at"]), **{r["pollutant"]: r["value"] for r in group}}
             yield epoch(group[0]["observed_at"]), f"{topic_root}/{domain}/{group[0][entity]}", json.dumps(body).encode()
         return
@@ -81,11 +86,25 @@ def model_messages(model: DemoModel, t0: int, t1: int, topic_root: str) -> Itera
 class Publisher:
     """A QoS 1 publisher that survives broker restarts (paho resends unacknowledged messages)."""
 
-    def __init__(self, host: str, port: int, client_id: str | None = None, protocol: str = "3.1.1",
-                 max_inflight: int = 200):
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        client_id: str | None = None,
+        protocol: str = "3.1.1",
+        max_inflight: int = 200,
+        mqtt_settings: MqttSettings | None = None,
+    ):
+        broker = (mqtt_settings or MqttSettings.from_env()).at(host, port)
+        host, port = broker.host, broker.port
         version = mqtt.MQTTv5 if protocol == "5" else mqtt.MQTTv311
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"hv-pub-{uuid.uuid4().hex[:8]}",
-                                  protocol=version, **({} if version == mqtt.MQTTv5 else {"clean_session": False}))
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"hv-pub-{uuid.uuid4().hex[:8]}",
+            protocol=version,
+            **({} if version == mqtt.MQTTv5 else {"clean_session": False}),
+        )
+        broker.configure(self.client)
         self.client.max_inflight_messages_set(max_inflight)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(0.05, 1)
@@ -105,16 +124,26 @@ class Publisher:
         deadline = time.monotonic() + timeout
         while any(not p.is_published() for p in self.pending):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{sum(not p.is_published() for p in self.pending)} message(s) non acquitté(s) par le broker")
+                raise TimeoutError(
+                    f"{sum(not p.is_published() for p in self.pending)} message(s) non acquitté(s) par le broker"
+                )
             time.sleep(0.02)
         self.client.disconnect()
         self.client.loop_stop()
 
 
-def publish_stream(stream: Iterable[tuple[int, str, bytes]], *, host: str, port: int, speed: float | None = None,
-                   protocol: str = "3.1.1", client_id: str | None = None) -> int:
+def publish_stream(
+    stream: Iterable[tuple[int, str, bytes]],
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    speed: float | None = None,
+    protocol: str = "3.1.1",
+    client_id: str | None = None,
+    mqtt_settings: MqttSettings | None = None,
+) -> int:
     """Publish ``(epoch, topic, payload)`` messages at QoS 1, paced by ``speed``; returns the count."""
-    pub = Publisher(host, port, client_id=client_id, protocol=protocol)
+    pub = Publisher(host, port, client_id=client_id, protocol=protocol, mqtt_settings=mqtt_settings)
     sent, wall0, sim0 = 0, time.monotonic(), None
     try:
         for ts, topic, payload in stream:
@@ -130,24 +159,58 @@ def publish_stream(stream: Iterable[tuple[int, str, bytes]], *, host: str, port:
     return sent
 
 
-def publish_model(model: DemoModel, t0: int, t1: int, *, host: str, port: int, topic_root: str = "city",
-                  speed: float | None = None, protocol: str = "3.1.1") -> int:
-    return publish_stream(model_messages(model, t0, t1, topic_root), host=host, port=port, speed=speed,
-                          protocol=protocol)
+def publish_model(
+    model: DemoModel,
+    t0: int,
+    t1: int,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    topic_root: str | None = None,
+    speed: float | None = None,
+    protocol: str = "3.1.1",
+    mqtt_settings: MqttSettings | None = None,
+) -> int:
+    broker = (mqtt_settings or MqttSettings.from_env()).at(host, port, topic_root)
+    return publish_stream(
+        model_messages(model, t0, t1, broker.topic_root), speed=speed, protocol=protocol, mqtt_settings=broker
+    )
 
 
-def publish(*, host: str = "127.0.0.1", port: int = 1883, topic_root: str = "city", speed: float | None = None,
-            start: datetime | str | None = None, hours: float = 1.0, end=None, days: float = 14, seed: int = 42,
-            scale: float = 1.0, protocol: str = "3.1.1") -> int:
+def publish(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    topic_root: str | None = None,
+    speed: float | None = None,
+    start: datetime | str | None = None,
+    hours: float = 1.0,
+    end=None,
+    days: float = 14,
+    seed: int = 42,
+    scale: float = 1.0,
+    protocol: str = "3.1.1",
+    mqtt_settings: MqttSettings | None = None,
+) -> int:
     """Replay ``hours`` of the demo from ``start`` (default: the last ``hours`` of the period).
 
     A ``start`` at or after the period's end replays the territory's "live" continuation,
     which no file of the simulation holds (no overlap with the raw zone).
     """
     from ingestion.demo.model import to_datetime
-    from ingestion.demo.simulator import DEFAULT_END, build_model
+    from ingestion.demo.simulator import build_model
+    from lakehouse.settings import DemoSettings
 
-    model = build_model(end=end or DEFAULT_END, days=days, seed=seed, scale=scale)
+    model = build_model(end=end or DemoSettings.from_env().end, days=days, seed=seed, scale=scale)
     t0 = epoch(to_datetime(start)) if start else model.end - int(hours * 3600)
-    return publish_model(model, t0, t0 + int(hours * 3600), host=host, port=port, topic_root=topic_root,
-                         speed=speed, protocol=protocol)
+    return publish_model(
+        model,
+        t0,
+        t0 + int(hours * 3600),
+        host=host,
+        port=port,
+        topic_root=topic_root,
+        speed=speed,
+        protocol=protocol,
+        mqtt_settings=mqtt_settings,
+    )

@@ -12,8 +12,19 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 
-from ingestion.demo.model import (HOUR, LOCAL_TZ, WATER_PROFILE, DemoModel, epoch, grid, local_clock,
-                                  profile_at, rng_for, sun_elevation, traffic_share)
+from ingestion.demo.model import (
+    HOUR,
+    LOCAL_TZ,
+    WATER_PROFILE,
+    DemoModel,
+    epoch,
+    grid,
+    local_clock,
+    profile_at,
+    rng_for,
+    sun_elevation,
+    traffic_share,
+)
 from ingestion.spec import UTC_TS
 
 BASE_PERIOD_S = {  # sampling period at scale 1
@@ -75,15 +86,17 @@ def air_quality(m: DemoModel, t0: int, t1: int) -> pa.Table:
     lon = np.array([s.lon for s in stations])[idx]
     ids = np.array([s.station_id for s in stations], dtype=object)[idx]
     k = len(AIR_POLLUTANTS)
-    return pa.table({
-        "station_id": pa.array(np.repeat(ids, k), pa.string()),
-        "observed_at": _ts_array(np.repeat(when, k)),
-        "pollutant": pa.array(np.tile(np.array(AIR_POLLUTANTS, dtype=object), n), pa.string()),
-        "value": pa.array(values.reshape(-1)),
-        "lat": pa.array(np.repeat(lat, k)),
-        "lon": pa.array(np.repeat(lon, k)),
-        "source_tz": pa.array([LOCAL_TZ] * (n * k), pa.string()),
-    })
+    return pa.table(
+        {
+            "station_id": pa.array(np.repeat(ids, k), pa.string()),
+            "observed_at": _ts_array(np.repeat(when, k)),
+            "pollutant": pa.array(np.tile(np.array(AIR_POLLUTANTS, dtype=object), n), pa.string()),
+            "value": pa.array(values.reshape(-1)),
+            "lat": pa.array(np.repeat(lat, k)),
+            "lon": pa.array(np.repeat(lon, k)),
+            "source_tz": pa.array([LOCAL_TZ] * (n * k), pa.string()),
+        }
+    )
 
 
 def traffic_flow(m: DemoModel, t0: int, t1: int) -> pa.Table:
@@ -97,8 +110,8 @@ def traffic_flow(m: DemoModel, t0: int, t1: int) -> pa.Table:
     free = np.array([s.free_flow_speed_kmh for s in segs], float)[idx]
     demand = np.clip(traffic_share(hour, weekday) * rng.normal(0.82, 0.07, len(when)), 0.005, 0.97)
     flow = capacity * demand  # veh/h
-    occupancy = 100 * np.clip(0.32 * demand + 0.04 * demand ** 3 + rng.normal(0, 0.01, len(when)), 0.002, 1)
-    speed = free * (1 - 0.38 * demand ** 2) * rng.normal(1, 0.04, len(when))
+    occupancy = 100 * np.clip(0.32 * demand + 0.04 * demand**3 + rng.normal(0, 0.01, len(when)), 0.002, 1)
+    speed = free * (1 - 0.38 * demand**2) * rng.normal(1, 0.04, len(when))
     ids = np.array([s.segment_id for s in segs], dtype=object)[idx]
     for inc in m.incidents_of("traffic_jam"):
         jam = _in(when, inc.start, inc.end) & (ids == inc.entity_id)
@@ -107,17 +120,19 @@ def traffic_flow(m: DemoModel, t0: int, t1: int) -> pa.Table:
         speed[jam] = rng.uniform(5, 13, k)
         flow[jam] = capacity[jam] * rng.uniform(0.35, 0.5, k)
     count = np.round(flow * period / 3600 * rng.normal(1, 0.03, len(when))).clip(0).astype(np.int64)
-    return pa.table({
-        "segment_id": pa.array(ids, pa.string()),
-        "observed_at": _ts_array(when),
-        "vehicle_count": pa.array(count),
-        "occupancy_pct": pa.array(occupancy.round(1)),
-        "average_speed_kmh": pa.array(np.clip(speed, 1, None).round(1)),
-        "period_s": pa.array(np.full(len(when), period, np.int64)),
-        "lat": pa.array(np.array([s.lat for s in segs])[idx]),
-        "lon": pa.array(np.array([s.lon for s in segs])[idx]),
-        "source_tz": pa.array([LOCAL_TZ] * len(when), pa.string()),
-    })
+    return pa.table(
+        {
+            "segment_id": pa.array(ids, pa.string()),
+            "observed_at": _ts_array(when),
+            "vehicle_count": pa.array(count),
+            "occupancy_pct": pa.array(occupancy.round(1)),
+            "average_speed_kmh": pa.array(np.clip(speed, 1, None).round(1)),
+            "period_s": pa.array(np.full(len(when), period, np.int64)),
+            "lat": pa.array(np.array([s.lat for s in segs])[idx]),
+            "lon": pa.array(np.array([s.lon for s in segs])[idx]),
+            "source_tz": pa.array([LOCAL_TZ] * len(when), pa.string()),
+        }
+    )
 
 
 def _meter_shares(m: DemoModel) -> dict[str, float]:
@@ -148,18 +163,24 @@ def water_flow(m: DemoModel, t0: int, t1: int) -> pa.Table:
     share = np.array([shares[w.meter_id] for w in meters])[idx]
     daily_mean = pop * 0.145 / 24  # m³/h: 145 L per inhabitant per day
     background_leak = pop / 1000 * 0.35  # a network always leaks a little
-    sector_flow = (legit + background_leak + daily_mean * profile_at(WATER_PROFILE, demand_hour)
-                   * rng.normal(1, 0.05, len(when)) + rng.normal(0, 0.15, len(when)))
+    sector_flow = (
+        legit
+        + background_leak
+        + daily_mean * profile_at(WATER_PROFILE, demand_hour) * rng.normal(1, 0.05, len(when))
+        + rng.normal(0, 0.15, len(when))
+    )
     for inc in m.incidents_of("leak"):
         leaking = (when >= epoch(inc.start)) & (sector_of == inc.entity_id)
         sector_flow[leaking] += inc.details["extra_flow_m3h"]
-    return pa.table({
-        "meter_id": pa.array(np.array([w.meter_id for w in meters], dtype=object)[idx], pa.string()),
-        "sector_id": pa.array(sector_of, pa.string()),
-        "observed_at": _ts_array(when),
-        "flow_m3h": pa.array(np.clip(sector_flow * share, 0, None).round(2)),
-        "source_tz": pa.array([LOCAL_TZ] * len(when), pa.string()),
-    })
+    return pa.table(
+        {
+            "meter_id": pa.array(np.array([w.meter_id for w in meters], dtype=object)[idx], pa.string()),
+            "sector_id": pa.array(sector_of, pa.string()),
+            "observed_at": _ts_array(when),
+            "flow_m3h": pa.array(np.clip(sector_flow * share, 0, None).round(2)),
+            "source_tz": pa.array([LOCAL_TZ] * len(when), pa.string()),
+        }
+    )
 
 
 def streetlight(m: DemoModel, t0: int, t1: int) -> pa.Table:
@@ -181,17 +202,19 @@ def streetlight(m: DemoModel, t0: int, t1: int) -> pa.Table:
         status[broken] = "fault"
         power[broken] = 0.0
         dimming[broken] = 0.0
-    return pa.table({
-        "lamp_id": pa.array(ids, pa.string()),
-        "circuit_id": pa.array(np.array([lamp.circuit_id for lamp in lamps], dtype=object)[idx], pa.string()),
-        "observed_at": _ts_array(when),
-        "power_w": pa.array(power.round(1)),
-        "status": pa.array(status, pa.string()),
-        "dimming_pct": pa.array(dimming),
-        "lat": pa.array(np.array([lamp.lat for lamp in lamps])[idx]),
-        "lon": pa.array(np.array([lamp.lon for lamp in lamps])[idx]),
-        "source_tz": pa.array([LOCAL_TZ] * len(when), pa.string()),
-    })
+    return pa.table(
+        {
+            "lamp_id": pa.array(ids, pa.string()),
+            "circuit_id": pa.array(np.array([lamp.circuit_id for lamp in lamps], dtype=object)[idx], pa.string()),
+            "observed_at": _ts_array(when),
+            "power_w": pa.array(power.round(1)),
+            "status": pa.array(status, pa.string()),
+            "dimming_pct": pa.array(dimming),
+            "lat": pa.array(np.array([lamp.lat for lamp in lamps])[idx]),
+            "lon": pa.array(np.array([lamp.lon for lamp in lamps])[idx]),
+            "source_tz": pa.array([LOCAL_TZ] * len(when), pa.string()),
+        }
+    )
 
 
 OPENING_HOURS = {  # (weekday hours, Saturday hours, Sunday hours) of occupation, local time
@@ -233,13 +256,15 @@ def building_energy(m: DemoModel, t0: int, t1: int) -> pa.Table:
     heating = np.where(kind == "piscine", np.maximum(heating, per_dju * 0.25), heating)  # pool water heating
     electric = area * np.where(occupied, 0.012, 0.003)
     kwh_per_hour = (heating + electric) * rng.normal(1, 0.05, len(when))
-    return pa.table({
-        "building_id": pa.array(np.array([b.building_id for b in buildings], dtype=object)[idx], pa.string()),
-        "observed_at": _ts_array(when),
-        "energy_kwh": pa.array(np.clip(kwh_per_hour * period / 3600, 0, None).round(3)),
-        "period_s": pa.array(np.full(len(when), period, np.int64)),
-        "source_tz": pa.array([LOCAL_TZ] * len(when), pa.string()),
-    })
+    return pa.table(
+        {
+            "building_id": pa.array(np.array([b.building_id for b in buildings], dtype=object)[idx], pa.string()),
+            "observed_at": _ts_array(when),
+            "energy_kwh": pa.array(np.clip(kwh_per_hour * period / 3600, 0, None).round(3)),
+            "period_s": pa.array(np.full(len(when), period, np.int64)),
+            "source_tz": pa.array([LOCAL_TZ] * len(when), pa.string()),
+        }
+    )
 
 
 def weather_observations(m: DemoModel, t0: int, t1: int) -> pa.Table:
@@ -251,19 +276,21 @@ def weather_observations(m: DemoModel, t0: int, t1: int) -> pa.Table:
     offset = np.array([0.0, -0.6])[idx % 2]  # the airfield is a little colder
     w = m.weather
     per_period = m.sampling(BASE_PERIOD_S["weather.observations"]) / HOUR
-    return pa.table({
-        "station_id": pa.array(np.array([s.station_id for s in stations], dtype=object)[idx], pa.string()),
-        "observed_at": _ts_array(when),
-        "temperature_c": pa.array((w.at("temperature_c", when) + offset + rng.normal(0, 0.2, n)).round(1)),
-        "humidity_pct": pa.array(np.clip(w.at("humidity_pct", when) + rng.normal(0, 1.5, n), 0, 100).round(0)),
-        "wind_speed_ms": pa.array(np.clip(w.at("wind_speed_ms", when) * rng.normal(1, 0.08, n), 0, None).round(1)),
-        "wind_direction_deg": pa.array(w.wind_direction_deg[w.hourly_index(when)]),
-        "precipitation_mm": pa.array((w.precipitation_mm[w.hourly_index(when)] * per_period).round(2)),
-        "pressure_hpa": pa.array((w.at("pressure_hpa", when) + rng.normal(0, 0.3, n)).round(1)),
-        "lat": pa.array(np.array([s.lat for s in stations])[idx]),
-        "lon": pa.array(np.array([s.lon for s in stations])[idx]),
-        "source_tz": pa.array([LOCAL_TZ] * n, pa.string()),
-    })
+    return pa.table(
+        {
+            "station_id": pa.array(np.array([s.station_id for s in stations], dtype=object)[idx], pa.string()),
+            "observed_at": _ts_array(when),
+            "temperature_c": pa.array((w.at("temperature_c", when) + offset + rng.normal(0, 0.2, n)).round(1)),
+            "humidity_pct": pa.array(np.clip(w.at("humidity_pct", when) + rng.normal(0, 1.5, n), 0, 100).round(0)),
+            "wind_speed_ms": pa.array(np.clip(w.at("wind_speed_ms", when) * rng.normal(1, 0.08, n), 0, None).round(1)),
+            "wind_direction_deg": pa.array(w.wind_direction_deg[w.hourly_index(when)]),
+            "precipitation_mm": pa.array((w.precipitation_mm[w.hourly_index(when)] * per_period).round(2)),
+            "pressure_hpa": pa.array((w.at("pressure_hpa", when) + rng.normal(0, 0.3, n)).round(1)),
+            "lat": pa.array(np.array([s.lat for s in stations])[idx]),
+            "lon": pa.array(np.array([s.lon for s in stations])[idx]),
+            "source_tz": pa.array([LOCAL_TZ] * n, pa.string()),
+        }
+    )
 
 
 GENERATORS = {

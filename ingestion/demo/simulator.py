@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -29,7 +29,7 @@ from ingestion.pipeline import IngestReport, register, write_chunk
 from ingestion.spec import DatasetSpec
 from lakehouse.platform import Lakehouse
 
-DEFAULT_END = datetime(2026, 3, 15, tzinfo=timezone.utc)
+DEFAULT_END = datetime(2026, 3, 15, tzinfo=UTC)
 INCIDENTS_KEY = "_meta/demo/incidents.json"
 GENERATORS: dict[str, Callable[[DemoModel, int, int], pa.Table]] = {**sensors.GENERATORS, **citizens.GENERATORS}
 JSONL_DATASETS = set(citizens.GENERATORS)
@@ -63,7 +63,9 @@ class SimulationResult:
         return sum(c.rows_in for name, c in self.report.datasets.items() if name in sensors.GENERATORS)
 
 
-def build_model(*, end: datetime | str = DEFAULT_END, days: float = 14, seed: int = 42, scale: float = 1.0) -> DemoModel:
+def build_model(
+    *, end: datetime | str = DEFAULT_END, days: float = 14, seed: int = 42, scale: float = 1.0
+) -> DemoModel:
     end = to_datetime(end)
     start = end - timedelta(days=days)
     territory = build_territory()
@@ -103,9 +105,18 @@ def _json_value(v):
     return v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v
 
 
-def simulate(lh: Lakehouse, *, end: datetime | str = DEFAULT_END, days: float = 14, seed: int = 42,
-             scale: float = 1.0, out_dir: Path | None = None, mqtt: MqttTarget | None = None, files: bool = True,
-             on_chunk: Callable[[str, int], None] | None = None) -> SimulationResult:
+def simulate(
+    lh: Lakehouse,
+    *,
+    end: datetime | str = DEFAULT_END,
+    days: float = 14,
+    seed: int = 42,
+    scale: float = 1.0,
+    out_dir: Path | None = None,
+    mqtt: MqttTarget | None = None,
+    files: bool = True,
+    on_chunk: Callable[[str, int], None] | None = None,
+) -> SimulationResult:
     """Simulate Val-de-Lys over the ``days`` before ``end`` and land it in the raw zone.
 
     ``out_dir`` (default ``<data_dir>/demo/inbox``) receives the source files unless
@@ -117,12 +128,13 @@ def simulate(lh: Lakehouse, *, end: datetime | str = DEFAULT_END, days: float = 
     split = model.end - int(mqtt.live_hours * 3600) if mqtt else model.end
     split = max(split, model.start)
     tag = run_tag(model)
-    result = SimulationResult(utc(model.start), utc(model.end), seed, scale, model.incidents,
-                              IngestReport(origin=f"demo:{tag}"))
+    result = SimulationResult(
+        utc(model.start), utc(model.end), seed, scale, model.incidents, IngestReport(origin=f"demo:{tag}")
+    )
     for spec in CANONICAL.values():
         if spec.qualified_name in GENERATORS:
             register(lh, spec)
-    for spec, w0, w1, table in iter_chunks(model, model.start, split):
+    for spec, w0, _, table in iter_chunks(model, model.start, split):
         stamp = utc(w0).strftime("%Y%m%dT%H%M")
         origin = f"demo/{spec.source}/{spec.name}/{stamp}"
         if files and table.num_rows:
@@ -140,6 +152,14 @@ def simulate(lh: Lakehouse, *, end: datetime | str = DEFAULT_END, days: float = 
     if mqtt and split < model.end:
         from ingestion.demo.publisher import publish_model
 
-        result.published = publish_model(model, split, model.end, host=mqtt.host, port=mqtt.port,
-                                         topic_root=mqtt.topic_root, speed=mqtt.speed, protocol=mqtt.protocol)
+        result.published = publish_model(
+            model,
+            split,
+            model.end,
+            host=mqtt.host,
+            port=mqtt.port,
+            topic_root=mqtt.topic_root,
+            speed=mqtt.speed,
+            protocol=mqtt.protocol,
+        )
     return result

@@ -127,35 +127,78 @@ class ReportCategory:
     service: str  # eau | voirie | proprete | eclairage | environnement | securite
 
 
-DISTRICT_NAMES = ("Centre-Ville", "Les Rives de la Lys", "Le Plateau", "Saint-Éloi", "La Briqueterie",
-                  "Les Prés-du-Moulin")
+DISTRICT_NAMES = (
+    "Centre-Ville",
+    "Les Rives de la Lys",
+    "Le Plateau",
+    "Saint-Éloi",
+    "La Briqueterie",
+    "Les Prés-du-Moulin",
+)
 DISTRICT_POPULATIONS = (12400, 9300, 7800, 6900, 6300, 5300)  # 48 000 inhabitants
 
 STREETS = (
-    "Rue Nationale", "Place du Général-de-Gaulle", "Rue de la République", "Rue Pasteur",
-    "Quai des Tisserands", "Rue de la Lys", "Avenue des Peupliers", "Rue du Halage",
-    "Boulevard Victor-Hugo", "Rue Jean-Jaurès", "Avenue du Plateau", "Rue des Écoles",
-    "Rue Saint-Éloi", "Rue de Lille", "Rue Gambetta", "Rue de l'Abbaye",
-    "Rue de la Briqueterie", "Rue des Fours", "Avenue Salvador-Allende", "Rue Roger-Salengro",
-    "Chemin du Moulin", "Route d'Armentières", "Rue des Prés", "Rue de la Ferme",
+    "Rue Nationale",
+    "Place du Général-de-Gaulle",
+    "Rue de la République",
+    "Rue Pasteur",
+    "Quai des Tisserands",
+    "Rue de la Lys",
+    "Avenue des Peupliers",
+    "Rue du Halage",
+    "Boulevard Victor-Hugo",
+    "Rue Jean-Jaurès",
+    "Avenue du Plateau",
+    "Rue des Écoles",
+    "Rue Saint-Éloi",
+    "Rue de Lille",
+    "Rue Gambetta",
+    "Rue de l'Abbaye",
+    "Rue de la Briqueterie",
+    "Rue des Fours",
+    "Avenue Salvador-Allende",
+    "Rue Roger-Salengro",
+    "Chemin du Moulin",
+    "Route d'Armentières",
+    "Rue des Prés",
+    "Rue de la Ferme",
 )
 CAMERA_ZONES = (
-    "Place de la Mairie", "Parvis de l'église", "Gare routière", "Parking de la Lys",
-    "Quai des Tisserands", "Entrée du parc", "Rond-point du Plateau", "Collège Jean-Moulin",
-    "Place Saint-Éloi", "Zone commerciale", "Rue des Fours", "Stade municipal",
+    "Place de la Mairie",
+    "Parvis de l'église",
+    "Gare routière",
+    "Parking de la Lys",
+    "Quai des Tisserands",
+    "Entrée du parc",
+    "Rond-point du Plateau",
+    "Collège Jean-Moulin",
+    "Place Saint-Éloi",
+    "Zone commerciale",
+    "Rue des Fours",
+    "Stade municipal",
 )
 BUILDING_PLAN = (  # (type, name) per district; one town hall and one pool in the commune
     (("mairie", "Hôtel de ville"), ("ecole", "École Jules-Ferry"), ("mediatheque", "Médiathèque Marguerite-Yourcenar")),
     (("ecole", "École des Rives"), ("creche", "Crèche Les Petits Bateliers"), ("gymnase", "Gymnase de la Lys")),
     (("ecole", "École Louise-Michel"), ("piscine", "Piscine Aquaval"), ("gymnase", "Gymnase du Plateau")),
     (("ecole", "École Saint-Éloi"), ("creche", "Crèche Les Lucioles"), ("mediatheque", "Bibliothèque Saint-Éloi")),
-    (("ecole", "École Pablo-Picasso"), ("gymnase", "Salle de sport de la Briqueterie"), ("creche", "Crèche Les Briquettes")),
+    (
+        ("ecole", "École Pablo-Picasso"),
+        ("gymnase", "Salle de sport de la Briqueterie"),
+        ("creche", "Crèche Les Briquettes"),
+    ),
     (("ecole", "École du Moulin"), ("gymnase", "Complexe sportif des Prés"), ("creche", "Micro-crèche Les Prés")),
 )
 # kWh of heating per degree-day per m², by building type (pools heat water all year).
 KWH_PER_DJU_M2 = {"ecole": 0.11, "gymnase": 0.09, "mairie": 0.10, "mediatheque": 0.10, "piscine": 0.25, "creche": 0.13}
-AREA_RANGE = {"ecole": (1800, 3200), "gymnase": (1200, 2500), "mairie": (2500, 3500),
-              "mediatheque": (900, 1600), "piscine": (2500, 3500), "creche": (400, 800)}
+AREA_RANGE = {
+    "ecole": (1800, 3200),
+    "gymnase": (1200, 2500),
+    "mairie": (2500, 3500),
+    "mediatheque": (900, 1600),
+    "piscine": (2500, 3500),
+    "creche": (400, 800),
+}
 
 REPORT_CATEGORIES = (
     ReportCategory("fuite_eau", "Fuite d'eau sur la voie publique", "eau"),
@@ -214,16 +257,33 @@ def build_territory() -> Territory:
     districts = []
     for i, (name, pop) in enumerate(zip(DISTRICT_NAMES, DISTRICT_POPULATIONS)):
         lat0, lon0, lat1, lon1 = _cell(i)
-        wkt = (f"POLYGON(({lon0:.6f} {lat0:.6f}, {lon1:.6f} {lat0:.6f}, {lon1:.6f} {lat1:.6f}, "
-               f"{lon0:.6f} {lat1:.6f}, {lon0:.6f} {lat0:.6f}))")
-        districts.append(District(f"D{i + 1:02d}", name, pop, round((lat0 + lat1) / 2, 6), round((lon0 + lon1) / 2, 6),
-                                  round(CELL_KM[0] * CELL_KM[1], 2), wkt))
+        wkt = (
+            f"POLYGON(({lon0:.6f} {lat0:.6f}, {lon1:.6f} {lat0:.6f}, {lon1:.6f} {lat1:.6f}, "
+            f"{lon0:.6f} {lat1:.6f}, {lon0:.6f} {lat0:.6f}))"
+        )
+        districts.append(
+            District(
+                f"D{i + 1:02d}",
+                name,
+                pop,
+                round((lat0 + lat1) / 2, 6),
+                round((lon0 + lon1) / 2, 6),
+                round(CELL_KM[0] * CELL_KM[1], 2),
+                wkt,
+            )
+        )
 
-    air_plan = (("Val-de-Lys Centre", 0, "urbaine"), ("Val-de-Lys Rue Nationale", 0, "trafic"),
-                ("Val-de-Lys Rives", 1, "urbaine"), ("Val-de-Lys Plateau", 2, "trafic"),
-                ("Val-de-Lys Prés-du-Moulin", 5, "periurbaine"))
-    air = tuple(AirStation(f"AQ{i + 1:02d}", name, f"D{d + 1:02d}", *_point_in(rng, d), kind)
-                for i, (name, d, kind) in enumerate(air_plan))
+    air_plan = (
+        ("Val-de-Lys Centre", 0, "urbaine"),
+        ("Val-de-Lys Rue Nationale", 0, "trafic"),
+        ("Val-de-Lys Rives", 1, "urbaine"),
+        ("Val-de-Lys Plateau", 2, "trafic"),
+        ("Val-de-Lys Prés-du-Moulin", 5, "periurbaine"),
+    )
+    air = tuple(
+        AirStation(f"AQ{i + 1:02d}", name, f"D{d + 1:02d}", *_point_in(rng, d), kind)
+        for i, (name, d, kind) in enumerate(air_plan)
+    )
 
     segments = []
     for i, street in enumerate(STREETS):
@@ -232,14 +292,23 @@ def build_territory() -> Territory:
         speed = 50 if lanes >= 2 else rng.choice((30, 50))
         if street.startswith("Route"):
             lanes, speed = 2, 70
-        segments.append(RoadSegment(f"SEG{i + 1:03d}", street, f"D{d + 1:02d}", lanes, lanes * 900, speed,
-                                    *_point_in(rng, d)))
+        segments.append(
+            RoadSegment(f"SEG{i + 1:03d}", street, f"D{d + 1:02d}", lanes, lanes * 900, speed, *_point_in(rng, d))
+        )
 
     sectors, meters = [], []
     for i, d in enumerate(districts):
         served = int(d.population * rng.uniform(0.98, 1.06))
-        sectors.append(WaterSector(f"SEC{i + 1:02d}", f"Secteur {d.name}", d.district_id, served,
-                                   round(rng.uniform(18, 42), 1), round(served / 1000 * rng.uniform(0.6, 0.9), 2)))
+        sectors.append(
+            WaterSector(
+                f"SEC{i + 1:02d}",
+                f"Secteur {d.name}",
+                d.district_id,
+                served,
+                round(rng.uniform(18, 42), 1),
+                round(served / 1000 * rng.uniform(0.6, 0.9), 2),
+            )
+        )
         for suffix in ("A", "B"):
             meters.append(WaterMeter(f"WM{i + 1:02d}{suffix}", f"SEC{i + 1:02d}"))
 
@@ -255,7 +324,9 @@ def build_territory() -> Territory:
             tech = "LED" if (led or rng.random() < 0.2) else "SHP"
             power = rng.choice((40, 50, 60, 70)) if tech == "LED" else rng.choice((100, 150))
             power_total += power
-            lamps.append(Lamp(f"L{lamp_no:04d}", f"LC{c + 1:02d}", f"D{d + 1:02d}", *_point_in(rng, d, 0.02), power, tech))
+            lamps.append(
+                Lamp(f"L{lamp_no:04d}", f"LC{c + 1:02d}", f"D{d + 1:02d}", *_point_in(rng, d, 0.02), power, tech)
+            )
         street = STREETS[d * 4 + (c % 2) * 2]
         circuits.append(LightingCircuit(f"LC{c + 1:02d}", f"Armoire {street}", f"D{d + 1:02d}", count, power_total))
 
@@ -263,15 +334,39 @@ def build_territory() -> Territory:
     for d, plan in enumerate(BUILDING_PLAN):
         for kind, name in plan:
             area = rng.randrange(*AREA_RANGE[kind], 10)
-            buildings.append(Building(f"BAT{len(buildings) + 1:02d}", name, kind, f"D{d + 1:02d}", area,
-                                      *_point_in(rng, d), round(area * KWH_PER_DJU_M2[kind], 1)))
+            buildings.append(
+                Building(
+                    f"BAT{len(buildings) + 1:02d}",
+                    name,
+                    kind,
+                    f"D{d + 1:02d}",
+                    area,
+                    *_point_in(rng, d),
+                    round(area * KWH_PER_DJU_M2[kind], 1),
+                )
+            )
 
-    weather = (WeatherStation("MTO01", "Val-de-Lys Centre technique", *_point_in(rng, 1)),
-               WeatherStation("MTO02", "Val-de-Lys Aérodrome", *_point_in(rng, 5)))
-    cameras = tuple(Camera(f"CAM{i + 1:02d}", zone, f"D{i // 2 + 1:02d}", *_point_in(rng, i // 2))
-                    for i, zone in enumerate(CAMERA_ZONES))
-    return Territory(tuple(districts), air, tuple(segments), tuple(sectors), tuple(meters), tuple(circuits),
-                     tuple(lamps), tuple(buildings), weather, cameras, REPORT_CATEGORIES)
+    weather = (
+        WeatherStation("MTO01", "Val-de-Lys Centre technique", *_point_in(rng, 1)),
+        WeatherStation("MTO02", "Val-de-Lys Aérodrome", *_point_in(rng, 5)),
+    )
+    cameras = tuple(
+        Camera(f"CAM{i + 1:02d}", zone, f"D{i // 2 + 1:02d}", *_point_in(rng, i // 2))
+        for i, zone in enumerate(CAMERA_ZONES)
+    )
+    return Territory(
+        tuple(districts),
+        air,
+        tuple(segments),
+        tuple(sectors),
+        tuple(meters),
+        tuple(circuits),
+        tuple(lamps),
+        tuple(buildings),
+        weather,
+        cameras,
+        REPORT_CATEGORIES,
+    )
 
 
 SEED_FILES = {  # seed file name -> Territory attribute

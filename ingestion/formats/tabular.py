@@ -7,9 +7,9 @@ import io
 import itertools
 import json
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ingestion.formats.headers import HeaderField, is_title_row, merge_stacked, parse_headers
 from ingestion.formats.text import CountingFile, detect_encoding, sniff_delimiter
@@ -49,7 +49,9 @@ class RecordChunk:
 ProgressFn = Callable[[int], None]  # receives bytes (or records) done so far
 
 
-def read_records(path: Path, options: ReadOptions | None = None, progress: ProgressFn | None = None) -> Iterator[RecordChunk]:
+def read_records(
+    path: Path, options: ReadOptions | None = None, progress: ProgressFn | None = None
+) -> Iterator[RecordChunk]:
     """Dispatch on the file's suffix; raises :class:`FormatError` for what cannot be read."""
     options = options or ReadOptions()
     suffix = path.suffix.lower()
@@ -70,14 +72,22 @@ def read_csv(path: Path, options: ReadOptions, progress: ProgressFn | None = Non
     with open(path, encoding=encoding, errors="strict", newline="") as f:
         head = [f.readline() for _ in range(25)]
     delimiter = options.delimiter or sniff_delimiter(head)
-    counter = CountingFile(open(path, "rb"))
+    counter = CountingFile(open(path, "rb"))  # noqa: SIM115 - closed with the text wrapper below
     text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 20), encoding=encoding, newline="")
     try:
-        yield from _csv_chunks(path, text, delimiter, options, lambda: progress and progress(counter.bytes_read),
-                               meta={"encoding": encoding, "delimiter": delimiter})
+        yield from _csv_chunks(
+            path,
+            text,
+            delimiter,
+            options,
+            lambda: progress and progress(counter.bytes_read),
+            meta={"encoding": encoding, "delimiter": delimiter},
+        )
     except UnicodeDecodeError as exc:
-        raise FormatError(f"{path.name} : octets illisibles en {encoding} ({exc.reason}) ; "
-                          "précisez l'encodage dans la configuration du jeu de données") from None
+        raise FormatError(
+            f"{path.name} : octets illisibles en {encoding} ({exc.reason}) ; "
+            "précisez l'encodage dans la configuration du jeu de données"
+        ) from None
     finally:
         text.close()
 
@@ -136,8 +146,9 @@ def _csv_chunks(path, text, delimiter, options, tick, meta) -> Iterator[RecordCh
         if trailing and len(cells) == width + 1 and not cells[-1].strip():
             cells = cells[:-1]
         if len(cells) != width:
-            chunk.broken.append((start, f"{len(cells)} champ(s) au lieu de {width} (séparateur « {delimiter} »)",
-                                 delimiter.join(cells)))
+            chunk.broken.append(
+                (start, f"{len(cells)} champ(s) au lieu de {width} (séparateur « {delimiter} »)", delimiter.join(cells))
+            )
         else:
             chunk.rows.append(cells)
             chunk.numbers.append(start)
@@ -166,8 +177,7 @@ def read_excel(path: Path, options: ReadOptions, progress: ProgressFn | None = N
             if any(v is not None and str(v).strip() for v in row)
         )
         as_text = ((i, [v if not isinstance(v, str) else v for v in row]) for i, row in cells_rows)
-        header, header_line, records = _split_header(
-            ((i, row) for i, row in as_text), options.header_rows)
+        header, header_line, records = _split_header(((i, row) for i, row in as_text), options.header_rows)
         if header is None:
             raise FormatError(f"{path.name} : feuille « {ws.title} » vide")
         header = [str(h) for h in header]
@@ -272,14 +282,16 @@ def read_geojson(path: Path, options: ReadOptions, progress: ProgressFn | None =
     crs = _crs_from_name(crs_name)
     names: list[str] = []
     for feat in features:
-        for k in (feat.get("properties") or {}):
+        for k in feat.get("properties") or {}:
             if k not in names:
                 names.append(k)
-    columns = [HeaderField(h.original, h.name, _json_kind(features, n), 1 if _json_kind(features, n) == "F" else 0)
-               for h, n in zip(parse_headers(names), names)]
+    columns = [
+        HeaderField(h.original, h.name, _json_kind(features, n), 1 if _json_kind(features, n) == "F" else 0)
+        for h, n in zip(parse_headers(names), names)
+    ]
     unit = "entité (feature) de la collection"
     for start in range(0, len(features), options.chunk_rows):
-        part = features[start:start + options.chunk_rows]
+        part = features[start : start + options.chunk_rows]
         chunk = RecordChunk(columns, [], [], unit, geometry=[], crs=crs, meta={"features": len(features)})
         for i, feat in enumerate(part, start=start + 1):
             props = feat.get("properties") or {}

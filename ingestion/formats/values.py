@@ -8,7 +8,7 @@ keep the raw text so that validation quarantines the row with the field and the 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,17 @@ DEFAULT_TZ = "Europe/Paris"
 
 # Day first: French files never write month/day.
 DATE_FORMATS = (
-    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%y %H:%M", "%d/%m/%y",
-    "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d%H%M%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d/%m/%y %H:%M",
+    "%d/%m/%y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y%m%d%H%M%S",
 )
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 
@@ -66,13 +75,13 @@ def to_utc(dt: datetime, tz: str) -> tuple[datetime, str]:
     """Return (UTC datetime, source zone): an aware value keeps its offset as zone name."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=_zone(tz))
-        return dt.astimezone(timezone.utc), tz
-    return dt.astimezone(timezone.utc), _offset_name(dt)
+        return dt.astimezone(UTC), tz
+    return dt.astimezone(UTC), _offset_name(dt)
 
 
 @lru_cache(maxsize=32)
 def _zone(tz: str):
-    return timezone.utc if tz.upper() == "UTC" else ZoneInfo(tz)
+    return UTC if tz.upper() == "UTC" else ZoneInfo(tz)
 
 
 def parse_datetime(value, fmt: str | None = None, tz: str = DEFAULT_TZ) -> tuple[datetime, str]:

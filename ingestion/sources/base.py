@@ -8,9 +8,10 @@ file that cannot be read raises :class:`FileRejected` with a French message.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Iterator
+from typing import ClassVar
 
 from ingestion.formats.values import DEFAULT_TZ
 from ingestion.spec import DatasetSpec
@@ -85,4 +86,4 @@ def is_documentation(path: Path) -> bool:
 def chunked(items: list, size: int) -> Iterator[tuple[int, list]]:
     """(offset, slice) pairs of fixed size: deterministic chunk boundaries."""
     for start in range(0, len(items), size):
-        yield start, items[start:start + size]
+        yield start, items[start : start + size]

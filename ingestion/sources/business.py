@@ -9,22 +9,36 @@ entry matches still ingests, as ``fichiers.<folder or file name>`` with text col
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow as pa
 
 from ingestion import config as file_config
 from ingestion.formats.headers import HeaderField, snake
 from ingestion.formats.tabular import ReadOptions, RecordChunk, read_records
-from ingestion.formats.values import (DEFAULT_NULLS, DEFAULT_TZ, is_null, parse_datetime, parse_dms, parse_int,
-                                      parse_number, to_wgs84)
+from ingestion.formats.values import (
+    DEFAULT_NULLS,
+    DEFAULT_TZ,
+    is_null,
+    parse_datetime,
+    parse_dms,
+    parse_int,
+    parse_number,
+    to_wgs84,
+)
 from ingestion.sources import register
 from ingestion.sources.base import Batch, Context, RowReject, Source
 from ingestion.spec import UTC_TS, Column, DatasetSpec
 
-ARROW = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "date": pa.date32(),
-         "timestamp": UTC_TS, "dms": pa.float64()}
+ARROW = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "date": pa.date32(),
+    "timestamp": UTC_TS,
+    "dms": pa.float64(),
+}
 LAT_NAMES = ("lat", "latitude", "coord_y", "point_y", "y", "y_wgs84")
 LON_NAMES = ("lon", "lng", "long", "longitude", "coord_x", "point_x", "x", "x_wgs84")
 UNMATCHED_SOURCE, UNMATCHED_OWNER = "fichiers", "a_definir"
@@ -40,8 +54,12 @@ class BusinessFileSource(Source):
         entry = ctx.options.get("dataset_config") or file_config.find(path)
         plan = None
         read_opts = (entry.read if entry else {}) | {k: v for k, v in ctx.options.items() if k in file_config.READ_KEYS}
-        options = ReadOptions(encoding=read_opts.get("encoding"), delimiter=read_opts.get("delimiter"),
-                              header_rows=read_opts.get("header_rows"), sheet=read_opts.get("sheet"))
+        options = ReadOptions(
+            encoding=read_opts.get("encoding"),
+            delimiter=read_opts.get("delimiter"),
+            header_rows=read_opts.get("header_rows"),
+            sheet=read_opts.get("sheet"),
+        )
         for chunk in read_records(path, options, ctx.tick):
             if plan is None:
                 plan = Plan(path, entry, chunk, read_opts, ctx)
@@ -66,25 +84,51 @@ class Plan:
             kind = o.get("type") or hf.inferred_type
             out_name = o.get("rename") or hf.name
             self.fields.append((i, out_name, kind, o))
-            columns.append(Column(out_name, ARROW[kind], o.get("description") or f"Colonne « {_label(hf)} » du fichier",
-                                  required=bool(o.get("required")), unit=o.get("unit"), min=o.get("min"), max=o.get("max")))
+            columns.append(
+                Column(
+                    out_name,
+                    ARROW[kind],
+                    o.get("description") or f"Colonne « {_label(hf)} » du fichier",
+                    required=bool(o.get("required")),
+                    unit=o.get("unit"),
+                    min=o.get("min"),
+                    max=o.get("max"),
+                )
+            )
         self.coords = self._coordinates(first)
         names = {c.name for c in columns}
         if self.coords and not {"lat", "lon"} & names:
-            columns += [Column("lat", pa.float64(), "Latitude WGS84", unit="deg", min=-90, max=90),
-                        Column("lon", pa.float64(), "Longitude WGS84", unit="deg", min=-180, max=180)]
+            columns += [
+                Column("lat", pa.float64(), "Latitude WGS84", unit="deg", min=-90, max=90),
+                Column("lon", pa.float64(), "Longitude WGS84", unit="deg", min=-180, max=180),
+            ]
         if any(k == "timestamp" for _, _, k, _ in self.fields):
             columns.append(Column("source_tz", pa.string(), "Fuseau horaire d'origine des horodatages"))
         if entry and entry.row_number:
-            columns.insert(0, Column(entry.row_number, pa.int64(), f"Numéro d'ordre dans le fichier ({first.row_unit})",
-                                     required=True))
+            columns.insert(
+                0,
+                Column(
+                    entry.row_number, pa.int64(), f"Numéro d'ordre dans le fichier ({first.row_unit})", required=True
+                ),
+            )
         if entry:
-            self.spec = DatasetSpec(entry.source, entry.name, entry.owner_service,
-                                    entry.description or f"Fichier {path.name}", tuple(columns), key=entry.key)
+            self.spec = DatasetSpec(
+                entry.source,
+                entry.name,
+                entry.owner_service,
+                entry.description or f"Fichier {path.name}",
+                tuple(columns),
+                key=entry.key,
+            )
         else:
             stem = snake(path.parent.name if path.parent.name else path.stem)
-            self.spec = DatasetSpec(UNMATCHED_SOURCE, stem, UNMATCHED_OWNER,
-                                    f"Fichier {path.name} (sans configuration : colonnes détectées)", tuple(columns))
+            self.spec = DatasetSpec(
+                UNMATCHED_SOURCE,
+                stem,
+                UNMATCHED_OWNER,
+                f"Fichier {path.name} (sans configuration : colonnes détectées)",
+                tuple(columns),
+            )
 
     def _coordinates(self, first: RecordChunk) -> dict | None:
         """Where lat/lon come from: geometry, a "lat, lon" column, or an x/y pair of columns."""
@@ -94,8 +138,12 @@ class Plan:
             return {"latlon": by_name[declared["latlon"]], "format": declared.get("format")}
         if declared.get("x") or declared.get("lon"):
             x, y = declared.get("x") or declared.get("lon"), declared.get("y") or declared.get("lat")
-            return {"x": by_name[x], "y": by_name[y], "format": declared.get("format"),
-                    "crs": declared.get("crs") or self.crs}
+            return {
+                "x": by_name[x],
+                "y": by_name[y],
+                "format": declared.get("format"),
+                "crs": declared.get("crs") or self.crs,
+            }
         if first.geometry is not None:
             return {"geometry": True, "crs": declared.get("crs") or self.crs or first.crs}
         lat = _pick(first.columns, LAT_NAMES)

@@ -6,8 +6,8 @@ Metadata only: fields that would carry pictures (``image``, ``snapshot``, ``fram
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ingestion.datasets import CCTV_EVENTS
 from ingestion.formats.values import parse_datetime
@@ -61,6 +61,9 @@ def to_event(obj: dict, tz: str) -> dict:
     return {
         "event_id": None if event_id is None else str(event_id),
         "camera_id": None if camera is None else str(camera),
-        "event_type": first(obj, "event_type", "type"), "occurred_at": occurred, "source_tz": zone,
-        "zone": first(obj, "zone", "area"), "confidence": first(obj, "confidence", "score"),
+        "event_type": first(obj, "event_type", "type"),
+        "occurred_at": occurred,
+        "source_tz": zone,
+        "zone": first(obj, "zone", "area"),
+        "confidence": first(obj, "confidence", "score"),
     }

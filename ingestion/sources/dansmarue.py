@@ -7,8 +7,8 @@ declaration date has no time: it is midnight, Paris time, converted to UTC.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ingestion.datasets import CITIZEN_REPORTS
 from ingestion.formats.tabular import ReadOptions, read_csv
@@ -32,8 +32,10 @@ class DansMaRueSource(Source):
             names = [c.name for c in chunk.columns]
             missing = [r for r in REQUIRED if r not in names]
             if missing or not ({"id_dmr", "numero"} & set(names)):
-                raise FileRejected(f"{path.name} : colonnes attendues absentes ({', '.join(missing) or 'id_dmr/numero'}) : "
-                                   "ce n'est pas un export « Dans ma rue »")
+                raise FileRejected(
+                    f"{path.name} : colonnes attendues absentes ({', '.join(missing) or 'id_dmr/numero'}) : "
+                    "ce n'est pas un export « Dans ma rue »"
+                )
             batch = Batch(CITIZEN_REPORTS, [], [], chunk.row_unit)
             for number, message, raw in chunk.broken:
                 batch.rejects.append(RowReject(number, None, message, raw))
@@ -43,7 +45,9 @@ class DansMaRueSource(Source):
                     batch.records.append(_report(row, tz))
                     batch.numbers.append(number)
                 except ValueError as exc:
-                    batch.rejects.append(RowReject(number, exc.args[1] if len(exc.args) > 1 else None, exc.args[0], row))
+                    batch.rejects.append(
+                        RowReject(number, exc.args[1] if len(exc.args) > 1 else None, exc.args[0], row)
+                    )
             yield batch
 
 
@@ -59,9 +63,14 @@ def _report(row: dict, tz: str) -> dict:
         except ValueError as exc:
             raise ValueError(f"{src} : {exc}", dst) from None
     return {
-        "report_id": row.get("id_dmr") or row.get("numero"), "channel": "dansmarue",
-        "created_at": created, "status": "open",
-        "category": row.get("type"), "subcategory": row.get("soustype"),
-        "address": row.get("adresse"), "district_id": row.get("arrondissement"),
-        "source_tz": zone, **coords,
+        "report_id": row.get("id_dmr") or row.get("numero"),
+        "channel": "dansmarue",
+        "created_at": created,
+        "status": "open",
+        "category": row.get("type"),
+        "subcategory": row.get("soustype"),
+        "address": row.get("adresse"),
+        "district_id": row.get("arrondissement"),
+        "source_tz": zone,
+        **coords,
     }

@@ -10,8 +10,8 @@ WaterConsumptionObserved → ``iot.water_meter_readings`` (a cumulative index, n
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ingestion.datasets import AIR_QUALITY, FIWARE_ENTITIES, POLLUTANTS, STREETLIGHT, TRAFFIC_FLOW, WATER_METER_READINGS
 from ingestion.formats.values import parse_interval_start
@@ -139,13 +139,21 @@ class FiwareSource(Source):
 
     def _one(self, raw, n: int, ctx: Context, out: dict[str, Batch]) -> None:
         entities = out.setdefault(FIWARE_ENTITIES.name, Batch(FIWARE_ENTITIES, [], [], ROW_UNIT))
-        if not isinstance(raw, dict) or not raw.get("id") or not (raw.get("type") or (raw.get("properties") or {}).get("type")):
+        if (
+            not isinstance(raw, dict)
+            or not raw.get("id")
+            or not (raw.get("type") or (raw.get("properties") or {}).get("type"))
+        ):
             entities.rejects.append(RowReject(n, "id", "entité sans « id » ou sans « type »", raw))
             return
         e = Entity(raw)
         when = e.observed_at("dateObserved", "dateObservedFrom", "observationDateTime", "dateModified")
-        record = {"entity_id": str(e.id), "entity_type": str(e.type), "payload_format": e.format,
-                  "payload": json.dumps(raw, ensure_ascii=False, sort_keys=True)}
+        record = {
+            "entity_id": str(e.id),
+            "entity_type": str(e.type),
+            "payload_format": e.format,
+            "payload": json.dumps(raw, ensure_ascii=False, sort_keys=True),
+        }
         try:
             if when is not None:
                 record["observed_at"], record["source_tz"], _ = parse_interval_start(when, ctx.tz)
@@ -180,13 +188,23 @@ def _air(e: Entity, n: int, ctx: Context, out) -> None:
             continue
         base = {"station_id": station, "pollutant": pollutant, "lat": lat, "lon": lon}
         try:
-            at, tz, _ = parse_interval_start(observed, ctx.tz) if observed else _time(e, ctx, "dateObserved", "dateObservedFrom")
+            at, tz, _ = (
+                parse_interval_start(observed, ctx.tz)
+                if observed
+                else _time(e, ctx, "dateObserved", "dateObservedFrom")
+            )
         except ValueError as exc:
             batch.rejects.append(RowReject(n, "observed_at", str(exc), base))
             continue
         if unit is not None and unit not in UNIT_FACTORS:
-            batch.rejects.append(RowReject(n, "value", f"unité « {unit} » de {attr} non convertible en µg/m³ "
-                                                       f"(attendu GQ = µg/m³ ou GP = mg/m³)", {**base, "value": value}))
+            batch.rejects.append(
+                RowReject(
+                    n,
+                    "value",
+                    f"unité « {unit} » de {attr} non convertible en µg/m³ (attendu GQ = µg/m³ ou GP = mg/m³)",
+                    {**base, "value": value},
+                )
+            )
             continue
         factor = UNIT_FACTORS.get(unit or "GQ")
         number = value * factor if isinstance(value, (int, float)) else value
@@ -213,12 +231,19 @@ def _traffic(e: Entity, n: int, ctx: Context, out) -> None:
     if isinstance(occupancy, (int, float)) and occupancy <= 1:
         occupancy = occupancy * 100  # FIWARE occupancy is a ratio in [0, 1]
     intensity = e.value("intensity")
-    batch.records.append({
-        "segment_id": segment, "observed_at": at, "source_tz": tz,
-        "vehicle_count": int(intensity) if isinstance(intensity, (int, float)) else intensity,
-        "occupancy_pct": occupancy, "average_speed_kmh": e.value("averageVehicleSpeed"),
-        "period_s": int(duration) if duration else None, "lat": lat, "lon": lon,
-    })
+    batch.records.append(
+        {
+            "segment_id": segment,
+            "observed_at": at,
+            "source_tz": tz,
+            "vehicle_count": int(intensity) if isinstance(intensity, (int, float)) else intensity,
+            "occupancy_pct": occupancy,
+            "average_speed_kmh": e.value("averageVehicleSpeed"),
+            "period_s": int(duration) if duration else None,
+            "lat": lat,
+            "lon": lon,
+        }
+    )
     batch.numbers.append(n)
 
 
@@ -232,13 +257,20 @@ def _streetlight(e: Entity, n: int, ctx: Context, out) -> None:
     else:
         state = "ok" if status == "ok" or power_state == "on" else None
     lat, lon = point(e.value("location"))
-    record = {"lamp_id": e.short_id, "lat": lat, "lon": lon, "status": state,
-              "circuit_id": strip_urn(e.value("circuit", "refStreetlightControlCabinet", "refStreetlightGroup")),
-              "power_w": e.value("powerConsumption")}
+    record = {
+        "lamp_id": e.short_id,
+        "lat": lat,
+        "lon": lon,
+        "status": state,
+        "circuit_id": strip_urn(e.value("circuit", "refStreetlightControlCabinet", "refStreetlightGroup")),
+        "power_w": e.value("powerConsumption"),
+    }
     level = e.value("illuminanceLevel")
     record["dimming_pct"] = level * 100 if isinstance(level, (int, float)) and level <= 1 else level
     try:
-        record["observed_at"], record["source_tz"], _ = _time(e, ctx, "observationDateTime", "dateObserved", "dateModified")
+        record["observed_at"], record["source_tz"], _ = _time(
+            e, ctx, "observationDateTime", "dateObserved", "dateModified"
+        )
     except ValueError as exc:
         batch.rejects.append(RowReject(n, "observed_at", str(exc), record))
         return
@@ -253,16 +285,29 @@ def _water(e: Entity, n: int, ctx: Context, out) -> None:
     def m3h(litres_per_hour):
         return litres_per_hour / 1000 if isinstance(litres_per_hour, (int, float)) else litres_per_hour
 
-    record = {"meter_id": e.short_id, "volume_m3": e.value("waterConsumption"), "min_flow_m3h": m3h(e.value("minFlow")),
-              "max_flow_m3h": m3h(e.value("maxFlow")), "alarm_in_progress": e.value("alarmInProgress"), "lat": lat, "lon": lon}
+    record = {
+        "meter_id": e.short_id,
+        "volume_m3": e.value("waterConsumption"),
+        "min_flow_m3h": m3h(e.value("minFlow")),
+        "max_flow_m3h": m3h(e.value("maxFlow")),
+        "alarm_in_progress": e.value("alarmInProgress"),
+        "lat": lat,
+        "lon": lon,
+    }
     try:
         at, tz, _ = _time(e, ctx, "dateObserved", "dateObservedTo")
     except ValueError as exc:
         batch.rejects.append(RowReject(n, "observed_at", str(exc), record))
         return
     if at is None:
-        batch.rejects.append(RowReject(n, "observed_at", "relevé sans horodatage (ni dateObserved, ni observedAt) : "
-                                                         "l'entité est conservée dans fiware.entities", record))
+        batch.rejects.append(
+            RowReject(
+                n,
+                "observed_at",
+                "relevé sans horodatage (ni dateObserved, ni observedAt) : l'entité est conservée dans fiware.entities",
+                record,
+            )
+        )
         return
     batch.records.append({**record, "observed_at": at, "source_tz": tz})
     batch.numbers.append(n)

@@ -14,7 +14,9 @@ def load_json(path: Path):
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FileRejected(f"{path.name} : le fichier n'est pas en UTF-8 ({exc.reason} à l'octet {exc.start})") from None
+        raise FileRejected(
+            f"{path.name} : le fichier n'est pas en UTF-8 ({exc.reason} à l'octet {exc.start})"
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -24,7 +26,9 @@ def load_json(path: Path):
             hint = " — gabarit avec un marqueur non substitué (ex. $DATASTREAM-ID)"
         elif _leading_zero(line):
             hint = " — nombre écrit avec un zéro initial (ex. 006), interdit en JSON"
-        raise FileRejected(f"{path.name} : JSON invalide ligne {exc.lineno}, colonne {exc.colno} ({exc.msg}){hint}") from None
+        raise FileRejected(
+            f"{path.name} : JSON invalide ligne {exc.lineno}, colonne {exc.colno} ({exc.msg}){hint}"
+        ) from None
 
 
 def _leading_zero(line: str) -> bool:

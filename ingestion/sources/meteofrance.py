@@ -10,15 +10,15 @@ the files (or in a parent folder), in degrees-minutes-seconds.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 from ingestion.datasets import WEATHER
+from ingestion.formats.tabular import ReadOptions, read_csv
 from ingestion.formats.values import is_null, parse_datetime, parse_dms, parse_number
 from ingestion.sources import register
 from ingestion.sources.base import Batch, Context, FileRejected, RowReject, Source
-from ingestion.formats.tabular import ReadOptions, read_csv
 
 KELVIN = 273.15
 TRACE = -0.1
@@ -50,8 +50,9 @@ class MeteoFranceSource(Source):
         for chunk in read_csv(path, ReadOptions(delimiter=","), ctx.tick):
             names = [c.name for c in chunk.columns]
             if not {"numer_sta", "date"} <= set(names):
-                raise FileRejected(f"{path.name} : en-tête RADOME attendu (numer_sta,date,…), trouvé : "
-                                   f"{', '.join(names[:4])}…")
+                raise FileRejected(
+                    f"{path.name} : en-tête RADOME attendu (numer_sta,date,…), trouvé : {', '.join(names[:4])}…"
+                )
             batch = Batch(WEATHER, [], [], chunk.row_unit)
             for number, message, raw in chunk.broken:
                 if raw.strip() != END_MARKER:

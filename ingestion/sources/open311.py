@@ -8,8 +8,8 @@ are refused with a message saying what they are.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
@@ -48,8 +48,10 @@ def _load(path: Path) -> list[dict]:
     data = path.read_bytes()
     head = data.lstrip()[:200]
     if head.startswith((b"POST ", b"GET ", b"PUT ")):
-        raise FileRejected(f"{path.name} : requête HTTP brute (formulaire de création de demande), "
-                           "pas une demande enregistrée : ni identifiant ni date")
+        raise FileRejected(
+            f"{path.name} : requête HTTP brute (formulaire de création de demande), "
+            "pas une demande enregistrée : ni identifiant ni date"
+        )
     if head.startswith(b"HTTP/"):
         status_line = head.split(b"\n", 1)[0].decode("latin-1").strip()
         raise FileRejected(f"{path.name} : réponse d'erreur Open311 ({status_line}), aucune demande")
@@ -67,8 +69,10 @@ def _load_xml(path: Path, data: bytes) -> list[dict]:
     try:
         root = SafeET.fromstring(data, forbid_dtd=True)
     except defusedxml.DefusedXmlException as exc:
-        raise FileRejected(f"{path.name} : XML refusé pour sécurité ({type(exc).__name__} : DTD ou entités "
-                           "interdites, risque d'entité externe)") from None
+        raise FileRejected(
+            f"{path.name} : XML refusé pour sécurité ({type(exc).__name__} : DTD ou entités "
+            "interdites, risque d'entité externe)"
+        ) from None
     except SafeET.ParseError as exc:
         raise FileRejected(f"{path.name} : XML mal formé ({exc})") from None
     if root.tag == "errors":
@@ -141,13 +145,20 @@ def to_report(item: dict, tz: str) -> dict:
     return {
         "report_id": None if item.get("service_request_id") is None else str(item["service_request_id"]),
         "channel": "open311",
-        "created_at": created, "updated_at": updated, "closed_at": closed, "status": status,
-        "category": item.get("service_name") or (None if item.get("service_code") is None else str(item["service_code"])),
+        "created_at": created,
+        "updated_at": updated,
+        "closed_at": closed,
+        "status": status,
+        "category": item.get("service_name")
+        or (None if item.get("service_code") is None else str(item["service_code"])),
         "subcategory": None if item.get("service_code") is None else str(item["service_code"]),
         "description": item.get("description"),
         "address": item.get("address") or item.get("address_string"),
         "district_id": None if ext.get("ward") is None else str(ext["ward"]),
-        "lat": item.get("lat"), "lon": item.get("long"),
-        "reporter_name": name, "reporter_phone": item.get("phone"), "reporter_email": item.get("email"),
+        "lat": item.get("lat"),
+        "lon": item.get("long"),
+        "reporter_name": name,
+        "reporter_phone": item.get("phone"),
+        "reporter_email": item.get("email"),
         "source_tz": zone,
     }

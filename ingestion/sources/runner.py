@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+
 import pyarrow as pa
 
 from ingestion.datasets import REJECTED_FILES
@@ -57,8 +58,9 @@ class Progress:
     def file_done(self, path: Path) -> None: ...
 
 
-def ingest_path(lh: Lakehouse, connector: str, path: Path, ctx: Context | None = None,
-                progress: Progress | None = None) -> RunReport:
+def ingest_path(
+    lh: Lakehouse, connector: str, path: Path, ctx: Context | None = None, progress: Progress | None = None
+) -> RunReport:
     """Ingest ``path`` (a file or a folder) with the connector named ``connector``."""
     source = get(connector)
     ctx = ctx or Context()
@@ -125,8 +127,15 @@ def write_batch(lh: Lakehouse, batch: Batch, origin: str, report: IngestReport) 
     """Validate one batch; valid rows → raw, rejected rows (validation + connector) → quarantine."""
     spec = batch.spec
     extra = _connector_rejects(spec, batch, origin) if batch.rejects else None
-    write_chunk(lh, spec, records_table(spec, batch.records, batch.numbers), origin, report,
-                extra_rejected=extra, row_unit=batch.row_unit)
+    write_chunk(
+        lh,
+        spec,
+        records_table(spec, batch.records, batch.numbers),
+        origin,
+        report,
+        extra_rejected=extra,
+        row_unit=batch.row_unit,
+    )
 
 
 def _connector_rejects(spec: DatasetSpec, batch: Batch, origin: str) -> pa.Table:
@@ -140,11 +149,19 @@ def _connector_rejects(spec: DatasetSpec, batch: Batch, origin: str) -> pa.Table
             v = raw.get(c.name)
             cols[c.name].append(None if v is None else _text(v))
         rows.append(r.number)
-        errors.append(json.dumps({
-            "file": origin, "row": r.number, "row_unit": batch.row_unit,
-            "errors": [{"field": r.field, "message": r.message, "value": None}],
-            "raw": r.raw if isinstance(r.raw, (dict, list, str)) else _text(r.raw),
-        }, ensure_ascii=False, default=str))
+        errors.append(
+            json.dumps(
+                {
+                    "file": origin,
+                    "row": r.number,
+                    "row_unit": batch.row_unit,
+                    "errors": [{"field": r.field, "message": r.message, "value": None}],
+                    "raw": r.raw if isinstance(r.raw, (dict, list, str)) else _text(r.raw),
+                },
+                ensure_ascii=False,
+                default=str,
+            )
+        )
     arrays = [pa.array(v, pa.string()) for v in cols.values()]
     arrays += [pa.array(rows, pa.int64()), pa.array(errors, pa.string())]
     return pa.Table.from_arrays(arrays, names=list(cols) + [ROW_COLUMN, ERROR_COLUMN])
@@ -153,15 +170,19 @@ def _connector_rejects(spec: DatasetSpec, batch: Batch, origin: str) -> pa.Table
 def _reject_file(lh: Lakehouse, path: Path, connector: str, reason: str, run: RunReport, seen: set[str]) -> None:
     _register_once(lh, REJECTED_FILES, seen)
     data = path.read_bytes()
-    table = pa.table({
-        "file": pa.array([str(path.resolve())]),
-        "connector": pa.array([connector]),
-        "size_bytes": pa.array([len(data)], pa.int64()),
-        "sha256": pa.array([hashlib.sha256(data).hexdigest()]),
-        "content": pa.array([data[:MAX_KEPT_BYTES]], pa.binary()),
-        "reason": pa.array([reason]),
-    })
-    m = lh.lake.write_batch(Zone.QUARANTINE, REJECTED_FILES.source, REJECTED_FILES.name, table, origin=str(path.resolve()))
+    table = pa.table(
+        {
+            "file": pa.array([str(path.resolve())]),
+            "connector": pa.array([connector]),
+            "size_bytes": pa.array([len(data)], pa.int64()),
+            "sha256": pa.array([hashlib.sha256(data).hexdigest()]),
+            "content": pa.array([data[:MAX_KEPT_BYTES]], pa.binary()),
+            "reason": pa.array([reason]),
+        }
+    )
+    m = lh.lake.write_batch(
+        Zone.QUARANTINE, REJECTED_FILES.source, REJECTED_FILES.name, table, origin=str(path.resolve())
+    )
     counts = run.report.datasets[REJECTED_FILES.qualified_name]
     counts.rows_in += 1
     counts.rows_quarantined += 1

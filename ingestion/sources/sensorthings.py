@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ingestion.datasets import AIR_QUALITY, POLLUTANTS, SENSORTHINGS_DATASTREAMS, SENSORTHINGS_OBSERVATIONS
 from ingestion.formats.values import parse_interval_start
@@ -68,8 +68,10 @@ class SensorThingsSource(Source):
         for n, item in enumerate(items, start=1):
             understood |= self._item(item, n, ctx, out)
         if not understood:
-            raise FileRejected(f"{path.name} : ni Observation (champ « result »), ni Datastream "
-                               "(« unitOfMeasurement »), ni dataArray : entité SensorThings non ingérée")
+            raise FileRejected(
+                f"{path.name} : ni Observation (champ « result »), ni Datastream "
+                "(« unitOfMeasurement »), ni dataArray : entité SensorThings non ingérée"
+            )
         yield from out.values()
 
     def _item(self, item, n: int, ctx: Context, out: dict[str, Batch]) -> bool:
@@ -98,14 +100,22 @@ class SensorThingsSource(Source):
     def _datastream(self, ds: dict, stream: _Stream, n: int, out) -> None:
         batch = out.setdefault(SENSORTHINGS_DATASTREAMS.name, Batch(SENSORTHINGS_DATASTREAMS, [], [], ROW_UNIT))
         unit, prop, sensor = ds.get("unitOfMeasurement") or {}, ds.get("ObservedProperty") or {}, ds.get("Sensor") or {}
-        batch.records.append({
-            "datastream_id": stream.id, "name": ds.get("name"), "description": ds.get("description"),
-            "observation_type": ds.get("observationType"), "unit_name": unit.get("name"),
-            "unit_symbol": unit.get("symbol"), "unit_definition": unit.get("definition"),
-            "observed_property": prop.get("name"), "observed_property_definition": prop.get("definition"),
-            "sensor": sensor.get("description") or sensor.get("name") or (str(_id(sensor)) if sensor else None),
-            "thing_id": stream.thing, "canonical_dataset": stream.canonical,
-        })
+        batch.records.append(
+            {
+                "datastream_id": stream.id,
+                "name": ds.get("name"),
+                "description": ds.get("description"),
+                "observation_type": ds.get("observationType"),
+                "unit_name": unit.get("name"),
+                "unit_symbol": unit.get("symbol"),
+                "unit_definition": unit.get("definition"),
+                "observed_property": prop.get("name"),
+                "observed_property_definition": prop.get("definition"),
+                "sensor": sensor.get("description") or sensor.get("name") or (str(_id(sensor)) if sensor else None),
+                "thing_id": stream.thing,
+                "canonical_dataset": stream.canonical,
+            }
+        )
         batch.numbers.append(n)
 
     def _observation(self, obs: dict, stream: _Stream, n: int, ctx: Context, out) -> None:
@@ -113,11 +123,19 @@ class SensorThingsSource(Source):
         lat, lon = point(foi.get("feature"))
         if stream.canonical == AIR_QUALITY.qualified_name:
             batch = out.setdefault(AIR_QUALITY.name, Batch(AIR_QUALITY, [], [], ROW_UNIT))
-            record = {"station_id": stream.thing or stream.id, "pollutant": stream.pollutant,
-                      "value": obs.get("result"), "lat": lat, "lon": lon}
+            record = {
+                "station_id": stream.thing or stream.id,
+                "pollutant": stream.pollutant,
+                "value": obs.get("result"),
+                "lat": lat,
+                "lon": lon,
+            }
             try:
-                record["observed_at"], record["source_tz"], _ = parse_interval_start(obs["phenomenonTime"], ctx.tz) \
-                    if obs.get("phenomenonTime") else (None, None, None)
+                record["observed_at"], record["source_tz"], _ = (
+                    parse_interval_start(obs["phenomenonTime"], ctx.tz)
+                    if obs.get("phenomenonTime")
+                    else (None, None, None)
+                )
             except ValueError as exc:
                 batch.rejects.append(RowReject(n, "observed_at", str(exc), record))
                 return
@@ -129,12 +147,17 @@ class SensorThingsSource(Source):
         numeric = isinstance(result, (int, float)) and not isinstance(result, bool)
         record = {
             "observation_id": _id(obs) if ("@iot.id" in obs or "id" in obs) else fingerprint({"ds": stream.id, **obs}),
-            "datastream_id": stream.id, "observed_property": stream.property, "unit_symbol": stream.unit,
+            "datastream_id": stream.id,
+            "observed_property": stream.property,
+            "unit_symbol": stream.unit,
             "result_number": result if numeric else None,
             "result_text": None if numeric or result is None else json.dumps(result, ensure_ascii=False),
             "result_quality": None if obs.get("resultQuality") is None else str(obs.get("resultQuality")),
-            "feature_of_interest": (str(_id(foi)) if ("@iot.id" in foi or "id" in foi) else foi.get("description")) if foi else None,
-            "lat": lat, "lon": lon,
+            "feature_of_interest": (str(_id(foi)) if ("@iot.id" in foi or "id" in foi) else foi.get("description"))
+            if foi
+            else None,
+            "lat": lat,
+            "lon": lon,
             "parameters": json.dumps(obs["parameters"], ensure_ascii=False) if obs.get("parameters") else None,
         }
         try:

@@ -7,8 +7,8 @@ line number; the rest of the file goes on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ingestion.datasets import SOCIAL_POSTS
 from ingestion.formats.values import parse_datetime
@@ -61,6 +61,10 @@ def to_post(obj: dict, tz: str) -> dict:
     return {
         "post_id": None if first(obj, "post_id", "id") is None else str(first(obj, "post_id", "id")),
         "platform": first(obj, "platform", "network", "source"),
-        "author_handle": author, "text": first(obj, "text", "content", "message"),
-        "posted_at": posted, "source_tz": zone, "lat": lat, "lon": lon,
+        "author_handle": author,
+        "text": first(obj, "text", "content", "message"),
+        "posted_at": posted,
+        "source_tz": zone,
+        "lat": lat,
+        "lon": lon,
     }

@@ -32,7 +32,7 @@ class EmbeddedBroker:
         self._broker: Broker | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self, timeout: float = 10) -> "EmbeddedBroker":
+    def start(self, timeout: float = 10) -> EmbeddedBroker:
         with socket.socket() as s:
             if s.connect_ex((self.host, self.port)) == 0:
                 raise OSError(f"port {self.port} déjà utilisé sur {self.host}")
@@ -67,7 +67,7 @@ class EmbeddedBroker:
         self._thread.join(timeout)
         self._loop = self._broker = None
 
-    def __enter__(self) -> "EmbeddedBroker":
+    def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
     def __exit__(self, *exc) -> None:

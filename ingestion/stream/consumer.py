@@ -16,6 +16,10 @@ Delivery guarantees:
 A batch is flushed when it reaches ``batch_size`` rows, when its oldest message is
 ``max_latency_s`` old, or when no message came for ``idle_flush_s`` (a broker that limits
 unacknowledged messages in flight stops sending until we acknowledge).
+
+Credentials and TLS come from the settings (``HYPERVISEUR_MQTT_USERNAME``,
+``HYPERVISEUR_MQTT_PASSWORD``/``_FILE``, ``HYPERVISEUR_MQTT_TLS_*``). The consumer refuses to
+start when the raw-encryption key file is missing (personal columns are never written in clear).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import signal
 import threading
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import paho.mqtt.client as mqtt
 import pyarrow as pa
@@ -37,8 +41,10 @@ from ingestion.pipeline import IngestReport, register, write_chunk
 from ingestion.spec import DatasetSpec
 from ingestion.stream.mapping import DOMAINS, PayloadError, decode, key_digest, parse_topic, rows_for
 from ingestion.validation import ERROR_COLUMN, ROW_COLUMN
+from lakehouse.encryption import raw_encryption
 from lakehouse.lake import Zone
 from lakehouse.platform import Lakehouse
+from lakehouse.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +53,11 @@ UNROUTABLE = ("mqtt", "unroutable")  # quarantine dataset for messages outside e
 
 @dataclass
 class ConsumerConfig:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    topic_root: str = "city"
+    """Address and topic root (``None``: from the settings' MQTT group), batching and session."""
+
+    host: str | None = None
+    port: int | None = None
+    topic_root: str | None = None
     client_id: str = "hyperviseur-stream"
     protocol: str = "3.1.1"  # "5" for MQTT v5 brokers (receive-maximum lifts the in-flight limit)
     batch_size: int = 5000
@@ -58,6 +66,7 @@ class ConsumerConfig:
     source_tz: str = "Europe/Paris"
     dedup_window: int = 1_000_000  # keys remembered to drop redeliveries
     warm_minutes: float = 10.0  # at start, remember the keys of the last minutes this consumer wrote
+    mqtt: MqttSettings | None = None  # credentials and TLS; None: the lakehouse's settings
 
 
 @dataclass
@@ -116,7 +125,9 @@ class _Pending:
 class StreamConsumer:
     def __init__(self, lh: Lakehouse, config: ConsumerConfig | None = None):
         self.lh = lh
-        self.config = config or ConsumerConfig()
+        config = config or ConsumerConfig()
+        broker = (config.mqtt or lh.settings.mqtt).at(config.host, config.port, config.topic_root)
+        self.config = replace(config, host=broker.host, port=broker.port, topic_root=broker.topic_root, mqtt=broker)
         self.stats = StreamStats()
         self.recent = RecentKeys(self.config.dedup_window)
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -124,6 +135,7 @@ class StreamConsumer:
         self._generation = 0
         self._connected = threading.Event()
         self.subscribed = threading.Event()  # set once the broker confirmed the subscription
+        self.refused: str | None = None  # the broker's reason when it refused the connection
         self._rows: dict[str, list[dict]] = defaultdict(list)
         self._bad: dict[tuple[str, str], list[dict]] = defaultdict(list)
         self._pending: list[_Pending] = []
@@ -132,8 +144,14 @@ class StreamConsumer:
         self._last_at = time.monotonic()
         version = mqtt.MQTTv5 if self.config.protocol == "5" else mqtt.MQTTv311
         kwargs = {} if version == mqtt.MQTTv5 else {"clean_session": False}
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=version,
-                                  manual_ack=True, **kwargs)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.config.client_id,
+            protocol=version,
+            manual_ack=True,
+            **kwargs,
+        )
+        broker.configure(self.client)
         self.client.reconnect_delay_set(0.05, 2)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
@@ -143,6 +161,7 @@ class StreamConsumer:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             log.warning("connexion MQTT refusée : %s", reason_code)
+            self.refused = str(reason_code)
             return
         self._generation += 1
         if self._generation > 1:
@@ -166,13 +185,16 @@ class StreamConsumer:
         for domain, (spec, _, _) in DOMAINS.items():
             if not self.lh.storage.list(self.lh.lake.dataset_prefix(Zone.RAW, spec.source, spec.name)):
                 continue
-            src = (f"read_parquet('{self.lh.lake.dataset_glob(Zone.RAW, spec.source, spec.name)}', "
-                   "hive_partitioning=true, union_by_name=true)")
+            src = (
+                f"read_parquet('{self.lh.lake.dataset_glob(Zone.RAW, spec.source, spec.name)}', "
+                "hive_partitioning=true, union_by_name=true)"
+            )
             cols = ", ".join(spec.key)
             rows = con.execute(
                 f"SELECT {cols} FROM {src} WHERE _source = $o AND _ingested_at >= "
                 f"(SELECT max(_ingested_at) FROM {src} WHERE _source = $o) - to_microseconds($w)",
-                {"o": self.origin(domain), "w": int(self.config.warm_minutes * 60e6)}).fetchall()
+                {"o": self.origin(domain), "w": int(self.config.warm_minutes * 60e6)},
+            ).fetchall()
             for r in rows:
                 self.recent.add(key_digest(spec, dict(zip(spec.key, r))))
                 added += 1
@@ -180,24 +202,37 @@ class StreamConsumer:
         return added
 
     # -- main loop --------------------------------------------------------------------------
-    def run(self, *, max_seconds: float | None = None, max_messages: int | None = None,
-            idle_exit_s: float | None = None, install_signals: bool = False) -> StreamStats:
+    def run(
+        self,
+        *,
+        max_seconds: float | None = None,
+        max_messages: int | None = None,
+        idle_exit_s: float | None = None,
+        install_signals: bool = False,
+    ) -> StreamStats:
         """Consume until stopped (``stop()``, SIGINT/SIGTERM if ``install_signals``), or
         ``max_seconds`` elapsed, or ``max_messages`` received, or ``idle_exit_s`` without any."""
         if install_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: self._stop.set())
         for spec, _, _ in DOMAINS.values():
+            raw_encryption(self.lh.settings, spec.encrypted_columns)  # fail closed before consuming anything
+        for spec, _, _ in DOMAINS.values():
             register(self.lh, spec)
         self.warm_up()
-        self.client.connect(self.config.host, self.config.port, keepalive=30,
-                            **({"clean_start": False} if self.config.protocol == "5" else {}))
+        self.client.connect(
+            self.config.host,
+            self.config.port,
+            keepalive=30,
+            **({"clean_start": False} if self.config.protocol == "5" else {}),
+        )
         self.client.loop_start()
         started = time.monotonic()
         self._last_at = started
         try:
             if not self._connected.wait(10):
-                raise ConnectionError(f"broker MQTT injoignable sur {self.config.host}:{self.config.port}")
+                why = f"connexion refusée ({self.refused})" if self.refused else "injoignable"
+                raise ConnectionError(f"broker MQTT {why} sur {self.config.host}:{self.config.port}")
             while not self._stop.is_set():
                 self._drain(timeout=0.01)
                 now = time.monotonic()
@@ -236,9 +271,11 @@ class StreamConsumer:
     def _should_flush(self, now: float) -> bool:
         if not self._pending and not self._buffered:
             return False
-        return (self._buffered >= self.config.batch_size
-                or (self._first_at is not None and now - self._first_at >= self.config.max_latency_s)
-                or now - self._last_at >= self.config.idle_flush_s)
+        return (
+            self._buffered >= self.config.batch_size
+            or (self._first_at is not None and now - self._first_at >= self.config.max_latency_s)
+            or now - self._last_at >= self.config.idle_flush_s
+        )
 
     def _handle(self, generation: int, mid: int, qos: int, topic: str, payload: bytes, dup: bool) -> None:
         self.stats.messages += 1
@@ -275,12 +312,16 @@ class StreamConsumer:
             spec = DOMAINS[next(d for d, v in DOMAINS.items() if v[0].qualified_name == name)][0]
             self._write_rows(spec, rows, report)
         for (source, dataset), rows in self._bad.items():
-            fresh, digests = self._fresh(rows, lambda r: hashlib.blake2b((r["topic"] + "\x1f" + r["payload"]).encode(),
-                                                                         digest_size=8).digest(), f"{source}.{dataset}")
+            fresh, digests = self._fresh(
+                rows,
+                lambda r: hashlib.blake2b((r["topic"] + "\x1f" + r["payload"]).encode(), digest_size=8).digest(),
+                f"{source}.{dataset}",
+            )
             if fresh:
                 table = pa.Table.from_pylist(fresh, schema=_BAD_SCHEMA)
-                m = self.lh.lake.write_batch(Zone.QUARANTINE, source, dataset, table, origin="mqtt",
-                                             batch_id=_batch_id(digests))
+                m = self.lh.lake.write_batch(
+                    Zone.QUARANTINE, source, dataset, table, origin="mqtt", batch_id=_batch_id(digests)
+                )
                 counts = report.datasets[f"{source}.{dataset}"]
                 counts.rows_in += len(fresh)
                 counts.rows_quarantined += m.rows
@@ -325,8 +366,9 @@ class StreamConsumer:
             self.recent.add(d)
 
 
-_BAD_SCHEMA = pa.schema([("topic", pa.string()), ("payload", pa.string()), (ROW_COLUMN, pa.int64()),
-                         (ERROR_COLUMN, pa.string())])
+_BAD_SCHEMA = pa.schema(
+    [("topic", pa.string()), ("payload", pa.string()), (ROW_COLUMN, pa.int64()), (ERROR_COLUMN, pa.string())]
+)
 
 
 def _text_schema(spec: DatasetSpec) -> pa.Schema:

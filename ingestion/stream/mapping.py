@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from ingestion.datasets import (AIR_QUALITY, BUILDING_ENERGY, CCTV_EVENTS, CITIZEN_REPORTS, POLLUTANTS, SOCIAL_POSTS,
-                                STREETLIGHT, TRAFFIC_FLOW, WATER_FLOW, WEATHER)
+from ingestion.datasets import (
+    AIR_QUALITY,
+    BUILDING_ENERGY,
+    CCTV_EVENTS,
+    CITIZEN_REPORTS,
+    POLLUTANTS,
+    SOCIAL_POSTS,
+    STREETLIGHT,
+    TRAFFIC_FLOW,
+    WATER_FLOW,
+    WEATHER,
+)
 from ingestion.spec import DatasetSpec
 from ingestion.validation import ROW_COLUMN
 
@@ -38,7 +48,7 @@ class PayloadError(ValueError):
 
 
 def canonical_ts(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _timestamp(value, tz: ZoneInfo):
@@ -68,7 +78,7 @@ def parse_topic(topic: str, root: str) -> tuple[str, str]:
     prefix = root.rstrip("/") + "/"
     if not topic.startswith(prefix):
         raise PayloadError(f"sujet hors de la racine « {root} »")
-    parts = topic[len(prefix):].split("/", 1)
+    parts = topic[len(prefix) :].split("/", 1)
     if len(parts) != 2 or not parts[1]:
         raise PayloadError("sujet incomplet : attendu <racine>/<domaine>/<identifiant>")
     if parts[0] not in DOMAINS:

@@ -1,6 +1,7 @@
-"""Every asset module of the platform, in graph order. Add a module here to add its assets
-and checks to the one Dagster ``Definitions`` (governance, open data, alerting…)."""
+"""The asset modules of the graph downstream of the raw zone, in graph order. Add a module
+here to add its assets to both code locations (production and demo). The raw zone's asset
+is passed to :func:`orchestration.definitions.build_definitions` by each location."""
 
-from orchestration.assets import checks, governance, opendata, raw, realtime, transform
+from orchestration.assets import governance, opendata, transform
 
-MODULES = [raw, transform, checks, governance, opendata, realtime]
+MODULES = [transform, governance, opendata]

@@ -23,10 +23,17 @@ def quality_check(dataset: str, key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(
         name=f"qualite_{_slug(dataset)}",
         specs=[
-            dg.AssetCheckSpec(BLOCKING_CHECK, asset=key, blocking=True,
-                              description="Contrôles bloquants (schéma, valeurs obligatoires, bornes, référentiels, clés)"),
-            dg.AssetCheckSpec(WARNING_CHECK, asset=key,
-                              description="Avertissements (fraîcheur, variation du nombre de lignes, références secondaires)"),
+            dg.AssetCheckSpec(
+                BLOCKING_CHECK,
+                asset=key,
+                blocking=True,
+                description="Contrôles bloquants (schéma, valeurs obligatoires, bornes, référentiels, clés)",
+            ),
+            dg.AssetCheckSpec(
+                WARNING_CHECK,
+                asset=key,
+                description="Avertissements (fraîcheur, variation du nombre de lignes, références secondaires)",
+            ),
         ],
     )
     def _check(context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource):
@@ -45,14 +52,21 @@ def quality_check(dataset: str, key: dg.AssetKey) -> dg.AssetChecksDefinition:
         failures = "\n".join(f["message"] for f in result.failures)
         warnings = "\n".join(f["message"] for f in result.warnings)
         yield dg.AssetCheckResult(
-            asset_key=key, check_name=BLOCKING_CHECK, passed=result.blocking_passed,
+            asset_key=key,
+            check_name=BLOCKING_CHECK,
+            passed=result.blocking_passed,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"lignes": result.rows or 0, "echecs": failures or "aucun",
-                      "controles": sum(1 for c in result.checks if c["severity"] == "blocking")},
+            metadata={
+                "lignes": result.rows or 0,
+                "echecs": failures or "aucun",
+                "controles": sum(1 for c in result.checks if c["severity"] == "blocking"),
+            },
             description=failures or "Tous les contrôles bloquants sont réussis",
         )
         yield dg.AssetCheckResult(
-            asset_key=key, check_name=WARNING_CHECK, passed=not result.warnings,
+            asset_key=key,
+            check_name=WARNING_CHECK,
+            passed=not result.warnings,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"avertissements": warnings or "aucun"},
             description=warnings or "Aucun avertissement",
@@ -61,5 +75,6 @@ def quality_check(dataset: str, key: dg.AssetKey) -> dg.AssetChecksDefinition:
     return _check
 
 
-raw_checks = [quality_check(name, key) for name, key in RAW_KEYS.items()]
-mart_checks = [quality_check(name, dg.AssetKey([name])) for name in MARTS]
+asset_checks = [quality_check(name, key) for name, key in RAW_KEYS.items()] + [
+    quality_check(name, dg.AssetKey([name])) for name in MARTS
+]

@@ -10,8 +10,8 @@ from orchestration.resources import LakehouseResource
 from quality.suites import MARTS
 
 GROUP = "gouvernance"
-CLASSIFICATION = dg.AssetKey(["gouvernance", "classification"])
-SERVING_CATALOG = dg.AssetKey(["gouvernance", "catalogue_de_service"])
+CLASSIFICATION = dg.AssetKey(["governance", "classification"])
+SERVING_CATALOG = dg.AssetKey(["governance", "serving_catalog"])
 
 
 @dg.asset(
@@ -19,7 +19,7 @@ SERVING_CATALOG = dg.AssetKey(["gouvernance", "catalogue_de_service"])
     group_name=GROUP,
     deps=[dg.AssetKey([name]) for name in MARTS],
     description="Classification des colonnes (Presidio, reconnaisseurs français), décisions des responsables, "
-                "niveaux propagés par la lignée dbt.",
+    "niveaux propagés par la lignée dbt.",
 )
 def data_classification(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     from governance.classify import propagate, scan_all
@@ -33,12 +33,14 @@ def data_classification(context: dg.AssetExecutionContext, lakehouse: LakehouseR
     pending = {name: classifier.state(name).pending for name in levels if classifier.state(name).pending}
     for name, columns in pending.items():
         context.log.warning(f"{name} : revue en attente pour {', '.join(columns)}")
-    return dg.MaterializeResult(metadata={
-        "jeux_analyses": len([p for p in proposals.values() if not p.get("skipped")]),
-        "jeux_inchanges": len([p for p in proposals.values() if p.get("skipped")]),
-        "niveaux": dg.MetadataValue.json(levels),
-        "revues_en_attente": dg.MetadataValue.json(pending),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "jeux_analyses": len([p for p in proposals.values() if not p.get("skipped")]),
+            "jeux_inchanges": len([p for p in proposals.values() if p.get("skipped")]),
+            "niveaux": dg.MetadataValue.json(levels),
+            "revues_en_attente": dg.MetadataValue.json(pending),
+        }
+    )
 
 
 @dg.asset(

@@ -1,20 +1,28 @@
-"""Raw datasets as assets: the demo territory simulation, or files dropped in the inbox.
+"""Raw datasets as assets: every raw dataset ``raw/<source>/<dataset>`` dbt sources point to.
 
-One multi-asset produces every raw dataset, so both ways of filling the raw zone (the
-simulator for ``hyperviseur run``, the inbox sensor for real files) land on the same
-asset keys ``raw/<source>/<dataset>`` that dbt sources point to.
+In production the raw zone is filled by the stream consumer (sensors over MQTT) and by the
+files dropped in the inbox, ingested here through the connector registry. The asset is
+built by :func:`raw_ingestion_asset` so the demo code location (``orchestration.demo``)
+can fill the same keys with its simulated territory without the production graph ever
+containing simulation code.
 """
 
+from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
 
 from ingestion.datasets import CANONICAL
 from lakehouse.errors import StorageError
+from lakehouse.platform import Lakehouse
 from orchestration.resources import LakehouseResource
 from quality.suites import RAW_DATASETS
 
-DEMO_END = "2026-03-15T00:00:00+00:00"
+RAW_OP = "ingestion_brute"
 MAX_TRANSIENT_RETRIES = 3
+
+# rows received, rows written to raw, rows quarantined — per canonical dataset
+Counts = dict[str, tuple[int, int, int]]
 
 
 def raw_key(dataset: str) -> dg.AssetKey:
@@ -25,14 +33,9 @@ def raw_key(dataset: str) -> dg.AssetKey:
 RAW_KEYS = {name: raw_key(name) for name in RAW_DATASETS}
 
 
-class RawIngestConfig(dg.Config):
-    """``mode="demo"`` simulates Val-de-Lys; ``mode="inbox"`` ingests ``files`` ("connector|path")."""
+class InboxConfig(dg.Config):
+    """Files to ingest, each as ``"connector|path"`` (set by the inbox sensor)."""
 
-    mode: str = "demo"
-    days: float = 14
-    scale: float = 1.0
-    seed: int = 42
-    end: str = DEMO_END
     files: list[str] = []
 
 
@@ -62,38 +65,42 @@ def retry_if_transient(context: dg.AssetExecutionContext, exc: BaseException) ->
         raise dg.RetryRequested(max_retries=MAX_TRANSIENT_RETRIES, seconds_to_wait=wait) from exc
 
 
-@dg.multi_asset(specs=_specs(), name="ingestion_brute", can_subset=False)
-def raw_datasets(context: dg.AssetExecutionContext, config: RawIngestConfig, lakehouse: LakehouseResource):
-    lh = lakehouse.get()
-    try:
-        counts = _demo(lh, config) if config.mode == "demo" else _inbox(context, lh, config.files)
-    except Exception as exc:
-        retry_if_transient(context, exc)
-        raise
-    for name, (rows_in, rows_raw, rows_quarantined) in counts.items():
-        if name in RAW_KEYS:
-            yield dg.MaterializeResult(
-                asset_key=RAW_KEYS[name],
-                metadata={"lignes_recues": rows_in, "lignes_brutes": rows_raw, "lignes_en_quarantaine": rows_quarantined,
-                          "emplacement": f"{lh.storage.url}/{lh.lake.dataset_prefix('raw', *name.split('.', 1))}"},
-            )
+def raw_ingestion_asset(
+    fill: Callable[[dg.AssetExecutionContext, Lakehouse, dg.Config], Counts],
+    config_type: type[dg.Config],
+    description: str,
+) -> dg.AssetsDefinition:
+    """The multi-asset of every raw dataset, filled by ``fill`` (inbox files, or the demo)."""
+
+    @dg.multi_asset(specs=_specs(), name=RAW_OP, can_subset=False, description=description)
+    def raw_datasets(context: dg.AssetExecutionContext, config: config_type, lakehouse: LakehouseResource):
+        lh = lakehouse.get()
+        try:
+            counts = fill(context, lh, config)
+        except Exception as exc:
+            retry_if_transient(context, exc)
+            raise
+        for name, (rows_in, rows_raw, rows_quarantined) in counts.items():
+            if name in RAW_KEYS:
+                yield dg.MaterializeResult(
+                    asset_key=RAW_KEYS[name],
+                    metadata={
+                        "lignes_recues": rows_in,
+                        "lignes_brutes": rows_raw,
+                        "lignes_en_quarantaine": rows_quarantined,
+                        "emplacement": f"{lh.storage.url}/{lh.lake.dataset_prefix('raw', *name.split('.', 1))}",
+                    },
+                )
+
+    return raw_datasets
 
 
-def _demo(lh, config: RawIngestConfig) -> dict[str, tuple[int, int, int]]:
-    from orchestration.assets.realtime import simulate_with_live_stream
-
-    result, _ = simulate_with_live_stream(lh, end=config.end, days=config.days, seed=config.seed, scale=config.scale)
-    return {n: (c.rows_in, c.rows_raw, c.rows_quarantined) for n, c in result.report.datasets.items()}
-
-
-def _inbox(context, lh, files: list[str]) -> dict[str, tuple[int, int, int]]:
+def ingest_inbox(context: dg.AssetExecutionContext, lh: Lakehouse, config: InboxConfig) -> Counts:
     """Ingest inbox files through the connector registry (``ingestion.sources``)."""
-    from pathlib import Path
-
     from ingestion.sources.runner import ingest_path
 
     counts: dict[str, list[int]] = {}
-    for item in files:
+    for item in config.files:
         connector, _, location = item.partition("|")
         path = Path(location)
         if location.startswith("s3://"):
@@ -109,3 +116,11 @@ def _inbox(context, lh, files: list[str]) -> dict[str, tuple[int, int, int]]:
             acc[1] += c.rows_raw
             acc[2] += c.rows_quarantined
     return {k: tuple(v) for k, v in counts.items()}
+
+
+inbox_raw_datasets = raw_ingestion_asset(
+    ingest_inbox,
+    InboxConfig,
+    "Fichiers déposés dans la boîte de réception, ingérés par leur connecteur (les flux MQTT arrivent "
+    "par le consommateur en continu).",
+)

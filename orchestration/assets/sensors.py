@@ -13,6 +13,7 @@ import json
 import dagster as dg
 
 from lakehouse.platform import Lakehouse
+from orchestration.assets.raw import RAW_OP
 
 INBOX = "inbox"
 SKIPPED_SUFFIXES = (".tmp", ".part", ".crdownload")
@@ -50,13 +51,19 @@ def inbox_files(lh: Lakehouse) -> dict[str, str]:
 def new_files(seen: dict[str, str], current: dict[str, str], connectors: set[str]) -> tuple[list[str], list[str]]:
     """(files to ingest, files with an unknown connector) among ``current`` not in ``seen``."""
     fresh = [f for f, sig in sorted(current.items()) if seen.get(f) != sig]
-    return [f for f in fresh if f.split("|", 1)[0] in connectors], [f for f in fresh if f.split("|", 1)[0] not in connectors]
+    return [f for f in fresh if f.split("|", 1)[0] in connectors], [
+        f for f in fresh if f.split("|", 1)[0] not in connectors
+    ]
 
 
 def build_inbox_sensor(job) -> dg.SensorDefinition:
-    @dg.sensor(name="depot_boite_de_reception", job=job, minimum_interval_seconds=30,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Ingère les fichiers déposés dans inbox/<connecteur>/ (dossier local ou bucket)")
+    @dg.sensor(
+        name="depot_boite_de_reception",
+        job=job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Ingère les fichiers déposés dans inbox/<connecteur>/ (dossier local ou bucket)",
+    )
     def inbox_sensor(context: dg.SensorEvaluationContext):
         lh = Lakehouse.from_env()
         seen = json.loads(context.cursor) if context.cursor else {}
@@ -67,7 +74,7 @@ def build_inbox_sensor(job) -> dg.SensorDefinition:
         if todo:
             yield dg.RunRequest(
                 run_key=json.dumps({f: current[f] for f in todo}, sort_keys=True),
-                run_config={"ops": {"ingestion_brute": {"config": {"mode": "inbox", "files": todo}}}},
+                run_config={"ops": {RAW_OP: {"config": {"files": todo}}}},
             )
         context.update_cursor(json.dumps(current))
 

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.resources import LakehouseResource, apply_dbt_env, dbt_project, ensure_manifest, prepare_curated_dirs
+from orchestration.resources import LakehouseResource, dbt_manifest, dbt_project, prepare_curated_dirs
 from quality.suites import MARTS
 
 GROUPS = {"staging": "preparation", "intermediate": "preparation", "marts": "marts"}
@@ -30,15 +30,13 @@ class Translator(DagsterDbtTranslator):
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
+    manifest=dbt_manifest(),
     project=dbt_project,
     dagster_dbt_translator=Translator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     name="modeles_dbt",
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource):
-    lh = lakehouse.get()
-    apply_dbt_env(lh.settings)
-    prepare_curated_dirs(lh)
+    prepare_curated_dirs(lakehouse.get())
     yield from dbt.cli(["build"], context=context).stream()
 
 
@@ -52,14 +50,19 @@ DOCS_PREFIX = "_meta/docs/dbt/"
     description="Documentation des jeux de données (dbt docs) publiée dans le lac : _meta/docs/dbt/",
     kinds={"dbt"},
 )
-def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+def dbt_docs(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
+) -> dg.MaterializeResult:
     """``dbt docs generate --static``: one self-contained HTML page plus manifest and catalog."""
     lh = lakehouse.get()
-    apply_dbt_env(lh.settings)
-    invocation = dbt.cli(["docs", "generate", "--static"], manifest=ensure_manifest()).wait()
+    invocation = dbt.cli(["docs", "generate", "--static"], manifest=dbt_manifest()).wait()
     target = invocation.target_path
     published = {}
-    for name, key in (("static_index.html", "index.html"), ("manifest.json", "manifest.json"), ("catalog.json", "catalog.json")):
+    for name, key in (
+        ("static_index.html", "index.html"),
+        ("manifest.json", "manifest.json"),
+        ("catalog.json", "catalog.json"),
+    ):
         if (target / name).exists():
             lh.storage.put_file(DOCS_PREFIX + key, target / name)
             published[key] = lh.storage.uri(DOCS_PREFIX + key)

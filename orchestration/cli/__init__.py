@@ -9,7 +9,19 @@ import click
 from lakehouse.errors import LakehouseError
 from orchestration.cli import alerts, audit, demo, govern, ingest, lake, opendata, run, stream, superset
 
-COMMANDS = [run.run, run.ui, lake.lake, govern.govern, audit.audit, ingest.ingest, demo.demo, stream.stream, alerts.alerts, opendata.opendata, superset.superset]
+COMMANDS = [
+    run.run,
+    run.ui,
+    lake.lake,
+    govern.govern,
+    audit.audit,
+    ingest.ingest,
+    demo.demo,
+    stream.stream,
+    alerts.alerts,
+    opendata.opendata,
+    superset.superset,
+]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,6 +34,8 @@ def cli() -> None:
 
 for command in COMMANDS:
     cli.add_command(command)
+for command in (run.demo_run, run.demo_ui):  # the demo location's graph and UI, under `hyperviseur demo`
+    demo.demo.add_command(command)
 
 
 def main() -> None:

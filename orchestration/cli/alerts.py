@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from orchestration.cli.common import console, french_errors, lakehouse
+from orchestration.cli.common import actor_option, console, french_errors, lakehouse
 
 
 @click.group()
@@ -20,19 +20,24 @@ def alerts() -> None:
 
 @alerts.command("engine")
 @click.option("--duree", "duration", type=float, default=None, help="Arrêter après N secondes (défaut : sans fin).")
-@click.option("--racine", "root", default=None, help="Racine des sujets MQTT (défaut : HYPERVISEUR_MQTT_TOPIC_ROOT ou city).")
+@click.option(
+    "--racine", "root", default=None, help="Racine des sujets MQTT (défaut : HYPERVISEUR_MQTT_TOPIC_ROOT ou city)."
+)
 @french_errors
 def engine_cmd(duration: float | None, root: str | None) -> None:
     """Écouter les flux MQTT et lever les alertes (consommateur indépendant de l'ingestion)."""
-    from alerting.engine import Engine, MqttRunner
+    from alerting.engine import Engine
+    from alerting.runner import MqttRunner
     from lakehouse.audit import AuditLog
 
     lh = lakehouse()
     engine = Engine(lh, root=root, audit=AuditLog(lh))
     runner = MqttRunner(engine, lh.settings.mqtt_host, lh.settings.mqtt_port).start()
-    console.print(f"Moteur d'alertes à l'écoute de {engine.root}/# sur {lh.settings.mqtt_host}:{lh.settings.mqtt_port} "
-                  f"({len(engine.rules)} règles, audiences : "
-                  f"{', '.join(f'{a.name} ({len(a.channels)} canaux)' for a in engine.dispatcher.audiences)})")
+    console.print(
+        f"Moteur d'alertes à l'écoute de {engine.root}/# sur {lh.settings.mqtt_host}:{lh.settings.mqtt_port} "
+        f"({len(engine.rules)} règles, audiences : "
+        f"{', '.join(f'{a.name} ({len(a.channels)} canaux)' for a in engine.dispatcher.audiences)})"
+    )
     start = time.time()
     try:
         while duration is None or time.time() - start < duration:
@@ -42,11 +47,13 @@ def engine_cmd(duration: float | None, root: str | None) -> None:
     runner.stop()
     engine.dispatcher.flush()
     queue = runner.stats
-    console.print(f"{engine.stats['messages']} messages, {engine.stats['signals']} signaux, "
-                  f"{len(engine.manager.open_incidents())} incident(s) ouvert(s) ; file de réception : "
-                  f"pic {queue['peak']} message(s), {queue['full_waits']} attente(s) de place "
-                  f"({queue['full_wait_s']:.1f} s), réception → décision p99 {queue['internal_p99_ms']} ms, "
-                  f"{queue['errors']} erreur(s) d'évaluation.")
+    console.print(
+        f"{engine.stats['messages']} messages, {engine.stats['signals']} signaux, "
+        f"{len(engine.manager.open_incidents())} incident(s) ouvert(s) ; file de réception : "
+        f"pic {queue['peak']} message(s), {queue['full_waits']} attente(s) de place "
+        f"({queue['full_wait_s']:.1f} s), réception → décision p99 {queue['internal_p99_ms']} ms, "
+        f"{queue['errors']} erreur(s) d'évaluation."
+    )
 
 
 @alerts.command("watch")
@@ -85,7 +92,7 @@ def _action(incident_id: str, action: str, actor: str) -> None:
 
 @alerts.command("ack")
 @click.argument("incident_id")
-@click.option("--par", "actor", required=True, help="Nom de l'agent qui prend l'incident en compte.")
+@actor_option("Agent qui prend l'incident en compte.")
 @french_errors
 def ack(incident_id: str, actor: str) -> None:
     """Prendre en compte un incident (arrête l'escalade)."""
@@ -95,7 +102,7 @@ def ack(incident_id: str, actor: str) -> None:
 
 @alerts.command("close")
 @click.argument("incident_id")
-@click.option("--par", "actor", required=True, help="Nom de l'agent qui clôt l'incident.")
+@actor_option("Agent qui clôt l'incident.")
 @french_errors
 def close(incident_id: str, actor: str) -> None:
     """Clore un incident (un message CAP d'annulation est diffusé)."""
@@ -104,12 +111,14 @@ def close(incident_id: str, actor: str) -> None:
 
 
 @alerts.command("page")
-@click.option("--sortie", "out", type=click.Path(path_type=Path), default=None, help="Écrire la page HTML dans ce fichier.")
+@click.option(
+    "--sortie", "out", type=click.Path(path_type=Path), default=None, help="Écrire la page HTML dans ce fichier."
+)
 @click.option("--servir", "serve", is_flag=True, help="Servir la page (avec boutons) sur 127.0.0.1.")
 @click.option("--port", type=int, default=8090, show_default=True)
-@click.option("--agent", default="operateur", show_default=True, help="Nom enregistré pour les actions faites depuis la page.")
+@actor_option("Agent inscrit pour les actions faites depuis la page.")
 @french_errors
-def page(out: Path | None, serve: bool, port: int, agent: str) -> None:
+def page(out: Path | None, serve: bool, port: int, actor: str) -> None:
     """Page des incidents pour les opérateurs (HTML, en français)."""
     from alerting.feed import current_incidents, render_page
     from alerting.store import AlertStore
@@ -136,7 +145,7 @@ def page(out: Path | None, serve: bool, port: int, agent: str) -> None:
             parts = self.path.strip("/").split("/")
             known = {i.incident_id for i in current_incidents(lh)}
             if len(parts) == 2 and parts[0] in ("acquitter", "clore") and parts[1] in known:
-                AlertStore(lh).add_action(parts[1], "ack" if parts[0] == "acquitter" else "close", agent)
+                AlertStore(lh).add_action(parts[1], "ack" if parts[0] == "acquitter" else "close", actor)
                 self.send_response(303)
                 self.send_header("Location", "/")
             else:

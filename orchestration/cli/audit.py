@@ -7,7 +7,7 @@ import sys
 import click
 from rich.table import Table
 
-from orchestration.cli.common import console, french_errors, lakehouse
+from orchestration.cli.common import actor_option, console, french_errors, lakehouse
 
 
 @click.group()
@@ -30,7 +30,14 @@ def verify():
 
 
 @audit.command()
-@click.option("--last", default=20, show_default=True, type=click.IntRange(1, 100000))
+@click.option(
+    "--derniers",
+    "last",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 100000),
+    help="Nombre d'enregistrements affichés.",
+)
 @french_errors
 def show(last):
     """Afficher les derniers enregistrements."""
@@ -45,12 +52,12 @@ def show(last):
 
 
 @audit.command()
-@click.option("--by", default="system")
+@actor_option()
 @french_errors
-def purge(by):
+def purge(actor):
     """Supprimer les enregistrements plus anciens que la durée de conservation (HYPERVISEUR_AUDIT_RETENTION_DAYS)."""
     from lakehouse.audit import AuditLog
 
     log = AuditLog(lakehouse())
-    n = log.purge(actor=by)
+    n = log.purge(actor=actor)
     console.print(f"{n} enregistrement(s) supprimé(s) (conservation {log.retention} jours)")

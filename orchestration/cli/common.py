@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import sys
 
 import click
@@ -32,3 +33,10 @@ def lakehouse() -> Lakehouse:
     lh = Lakehouse.from_env()
     lh.storage.check()
     return lh
+
+
+def actor_option(help_text: str = "Personne inscrite au journal d'audit pour cette action."):
+    """The one option naming who acts (``--par``), the current system user by default."""
+    return click.option(
+        "--par", "actor", default=lambda: getpass.getuser(), show_default="utilisateur courant", help=help_text
+    )

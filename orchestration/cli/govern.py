@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from orchestration.cli.common import console, french_errors, lakehouse
+from orchestration.cli.common import actor_option, console, french_errors, lakehouse
 
-BY = click.option("--by", "by", default=lambda: getpass.getuser(), show_default="utilisateur courant",
-                  help="Auteur de la décision (nom ou identifiant du responsable des données).")
-REASON = click.option("--reason", "reason", default="", help="Motif de la décision (obligatoire sauf pour accept).")
+BY = actor_option("Responsable des données qui décide (inscrit dans la décision et au journal d'audit).")
+REASON = click.option("--motif", "reason", default="", help="Motif de la décision (obligatoire sauf pour accept).")
 
 
 @click.group()
@@ -22,22 +20,35 @@ def govern() -> None:
 
 
 def _print_proposal(p: dict) -> None:
-    t = Table(title=f"{p['dataset']} — niveau proposé {p['level']} (échantillon {p['sample_rows']} / {p.get('rows_total')} lignes)")
+    t = Table(
+        title=f"{p['dataset']} — niveau proposé {p['level']} (échantillon {p['sample_rows']} / {p.get('rows_total')} lignes)"
+    )
     for col in ("colonne", "type", "nature", "étiquettes", "entités (taux, score)", "modifié"):
         t.add_column(col)
     for name, c in p["columns"].items():
-        ents = ", ".join(f"{e} ({v['hit_rate']:.0%}, {v['mean_score']:.2f})" for e, v in c["evidence"].get("entities", {}).items())
-        t.add_row(name, c["type"], c["kind"], ", ".join(c["tags"]) or "—", ents or "—", "oui" if c.get("changed") else "")
+        ents = ", ".join(
+            f"{e} ({v['hit_rate']:.0%}, {v['mean_score']:.2f})" for e, v in c["evidence"].get("entities", {}).items()
+        )
+        t.add_row(
+            name, c["type"], c["kind"], ", ".join(c["tags"]) or "—", ents or "—", "oui" if c.get("changed") else ""
+        )
     console.print(t)
 
 
 @govern.command()
 @click.argument("datasets", nargs=-1)
-@click.option("--sample", "sample", default=200, show_default=True, type=click.IntRange(10, 100000), help="Taille de l'échantillon par jeu.")
+@click.option(
+    "--echantillon",
+    "sample",
+    default=200,
+    show_default=True,
+    type=click.IntRange(10, 100000),
+    help="Taille de l'échantillon par jeu.",
+)
 @click.option("--force", is_flag=True, help="Réanalyser même si ni le schéma ni les données n'ont changé.")
 @BY
 @french_errors
-def scan(datasets, sample, force, by):
+def scan(datasets, sample, force, actor):
     """Analyser les colonnes (Presidio) et proposer des étiquettes, avec leurs preuves."""
     from governance.catalog import curated_models, raw_datasets
     from governance.classify import scan_dataset
@@ -49,7 +60,7 @@ def scan(datasets, sample, force, by):
         console.print("Aucun jeu de données dans le lac.")
         return
     for name in names:
-        p = scan_dataset(lh, name, ScanConfig(sample_size=sample), force=force, actor=by)
+        p = scan_dataset(lh, name, ScanConfig(sample_size=sample), force=force, actor=actor)
         if p.get("skipped"):
             console.print(f"{name} : inchangé depuis l'analyse du {p['scanned_at']} (--force pour réanalyser)")
         else:
@@ -76,8 +87,13 @@ def review(dataset):
             if c.pending:
                 n += 1
                 ev = ", ".join(f"{e} {v['hit_rate']:.0%}" for e, v in c.evidence.get("entities", {}).items())
-                t.add_row(name, c.name, ", ".join(c.proposed_tags) or "—",
-                          ", ".join(c.decision.get("tags", [])) if c.decision else "—", ev)
+                t.add_row(
+                    name,
+                    c.name,
+                    ", ".join(c.proposed_tags) or "—",
+                    ", ".join(c.decision.get("tags", [])) if c.decision else "—",
+                    ev,
+                )
         if st.declassification_requested:
             n += 1
             t.add_row(name, "(jeu)", "déclassement demandé dans dbt", "—", "")
@@ -90,7 +106,7 @@ def review(dataset):
 @BY
 @REASON
 @french_errors
-def accept(dataset, columns, by, reason):
+def accept(dataset, columns, actor, reason):
     """Accepter la proposition pour des colonnes (toutes les colonnes en attente si aucune n'est donnée)."""
     from governance.decisions import DecisionStore
     from governance.state import Classifier
@@ -104,38 +120,54 @@ def accept(dataset, columns, by, reason):
     store = DecisionStore(lh)
     for c in targets:
         col = st.columns[c]
-        store.record(dataset, "accept", by, reason, column=c, tags=col.proposed_tags,
-                     evidence={"scanned_at": st.scanned_at, "entities": {e: v.get("hit_rate") for e, v in col.evidence.get("entities", {}).items()}})
+        store.record(
+            dataset,
+            "accept",
+            actor,
+            reason,
+            column=c,
+            tags=col.proposed_tags,
+            evidence={
+                "scanned_at": st.scanned_at,
+                "entities": {e: v.get("hit_rate") for e, v in col.evidence.get("entities", {}).items()},
+            },
+        )
         console.print(f"{dataset}.{c} : accepté {', '.join(col.proposed_tags) or '(aucune étiquette)'}")
 
 
 @govern.command()
 @click.argument("dataset")
 @click.argument("column")
-@click.option("--tags", default="", help="Étiquettes séparées par des virgules (vide = aucune donnée personnelle).")
+@click.option(
+    "--etiquettes", "tags", default="", help="Étiquettes séparées par des virgules (vide = aucune donnée personnelle)."
+)
 @BY
 @REASON
 @french_errors
-def override(dataset, column, tags, by, reason):
+def override(dataset, column, tags, actor, reason):
     """Fixer soi-même les étiquettes d'une colonne (motif obligatoire)."""
     from governance.decisions import DecisionStore
 
     tag_list = [t.strip() for t in tags.split(",") if t.strip()]
-    d = DecisionStore(lakehouse()).record(dataset, "override", by, reason, column=column, tags=tag_list)
-    console.print(f"{dataset}.{column} : étiquettes fixées à {', '.join(d['tags']) or '(aucune)'} (version {d['version']})")
+    d = DecisionStore(lakehouse()).record(dataset, "override", actor, reason, column=column, tags=tag_list)
+    console.print(
+        f"{dataset}.{column} : étiquettes fixées à {', '.join(d['tags']) or '(aucune)'} (version {d['version']})"
+    )
 
 
 @govern.command()
 @click.argument("dataset")
-@click.option("--level", required=True, type=click.Choice(["PUBLIC", "INTERNE", "CONFIDENTIEL", "DIFFUSION_RESTREINTE"]))
+@click.option(
+    "--niveau", "level", required=True, type=click.Choice(["PUBLIC", "INTERNE", "CONFIDENTIEL", "DIFFUSION_RESTREINTE"])
+)
 @BY
 @REASON
 @french_errors
-def declassify(dataset, level, by, reason):
+def declassify(dataset, level, actor, reason):
     """Déclasser un jeu (ex. agrégé par quartier) sous le niveau hérité de ses sources (motif obligatoire)."""
     from governance.decisions import DecisionStore
 
-    d = DecisionStore(lakehouse()).record(dataset, "declassify", by, reason, level=level)
+    d = DecisionStore(lakehouse()).record(dataset, "declassify", actor, reason, level=level)
     console.print(f"{dataset} : déclassé au niveau {level} (version {d['version']})")
 
 
@@ -144,13 +176,13 @@ def declassify(dataset, level, by, reason):
 @BY
 @REASON
 @french_errors
-def approve_publication(dataset, by, reason):
+def approve_publication(dataset, actor, reason):
     """Approuver la publication en open data (le garde-fou d'export vérifie aussi niveau et étiquettes)."""
     from governance.decisions import DecisionStore
     from governance.export_guard import refusal_reasons
 
     lh = lakehouse()
-    d = DecisionStore(lh).record(dataset, "approve-publication", by, reason)
+    d = DecisionStore(lh).record(dataset, "approve-publication", actor, reason)
     console.print(f"{dataset} : publication approuvée (version {d['version']})")
     remaining = refusal_reasons(lh, dataset)
     for r in remaining:
@@ -162,11 +194,11 @@ def approve_publication(dataset, by, reason):
 @BY
 @REASON
 @french_errors
-def revoke_publication(dataset, by, reason):
+def revoke_publication(dataset, actor, reason):
     """Retirer l'approbation de publication."""
     from governance.decisions import DecisionStore
 
-    DecisionStore(lakehouse()).record(dataset, "revoke-publication", by, reason)
+    DecisionStore(lakehouse()).record(dataset, "revoke-publication", actor, reason)
     console.print(f"{dataset} : approbation de publication retirée")
 
 
@@ -225,7 +257,9 @@ def serve():
 
 
 @govern.command()
-@click.option("--out", type=click.Path(path_type=Path), help="Fichier HTML (défaut : <données>/catalog/index.html).")
+@click.option(
+    "--sortie", "out", type=click.Path(path_type=Path), help="Fichier HTML (défaut : <données>/catalog/index.html)."
+)
 @french_errors
 def catalog(out):
     """Générer la page HTML du catalogue (jeux, colonnes, étiquettes, niveaux, preuves, revues)."""
@@ -236,19 +270,22 @@ def catalog(out):
 
 
 @govern.command("sync-openmetadata")
-@click.option("--host", default=None, help="URL du serveur OpenMetadata (ex. http://127.0.0.1:8585/api).")
-@click.option("--token-file", type=click.Path(exists=True, path_type=Path), help="Fichier contenant le jeton JWT du bot.")
-@click.option("--out", type=click.Path(path_type=Path), help="Dossier des charges utiles (défaut : <données>/openmetadata/).")
+@click.option(
+    "--sortie",
+    "out",
+    type=click.Path(path_type=Path),
+    help="Dossier des charges utiles (défaut : <données>/openmetadata/).",
+)
 @french_errors
-def sync_openmetadata(host, token_file, out):
-    """Produire les charges utiles OpenMetadata et les pousser si un serveur est donné."""
+def sync_openmetadata(out):
+    """Produire les charges utiles OpenMetadata et les pousser si HYPERVISEUR_OPENMETADATA_URL est défini."""
     from governance.openmetadata import build_payloads, push, write_payloads
 
     lh = lakehouse()
     payloads = build_payloads(lh)
     folder = write_payloads(payloads, out or Path(lh.settings.data_dir) / "openmetadata")
     console.print(f"charges utiles écrites dans {folder} ({sum(len(v) for v in payloads.values())} objets)")
+    host = lh.settings.openmetadata_url  # HYPERVISEUR_OPENMETADATA_URL, jeton HYPERVISEUR_OPENMETADATA_TOKEN(_FILE)
     if host:
-        token = token_file.read_text().strip() if token_file else None
-        push(payloads, host, token)
+        push(payloads, host, lh.settings.openmetadata_token)
         console.print(f"charges utiles envoyées à {host}")

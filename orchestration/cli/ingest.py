@@ -55,15 +55,26 @@ def _connectors_help() -> str:
 @french_errors
 def ingest(source, chemin, fuseau, encodage, separateur, decimale, format_date, crs) -> None:
     lh = lakehouse()
-    overrides = {"encoding": encodage, "delimiter": "\t" if separateur == "tab" else separateur, "decimal": decimale,
-                 "date_format": format_date, "crs": crs}
+    overrides = {
+        "encoding": encodage,
+        "delimiter": "\t" if separateur == "tab" else separateur,
+        "decimal": decimale,
+        "date_format": format_date,
+        "crs": crs,
+    }
     ctx = Context(tz=fuseau, options={k: v for k, v in overrides.items() if v})
     with tempfile.TemporaryDirectory() as tmp:
         path = _local(chemin, Path(tmp))
         if not path.exists():
             raise click.ClickException(f"{chemin} : fichier ou dossier introuvable")
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                      console=console, transient=True) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
             run = ingest_path(lh, source, path, ctx, _Bar(progress))
     _summary(lh, run)
 
@@ -85,7 +96,9 @@ def _local(target: str, tmp: Path) -> Path:
 
 def _summary(lh, run: RunReport) -> None:
     rep = run.report
-    table = Table("Jeu de données", "Reçues", "Acceptées", "Rejetées", "Doublons", "Destination", title="Bilan de l'ingestion")
+    table = Table(
+        "Jeu de données", "Reçues", "Acceptées", "Rejetées", "Doublons", "Destination", title="Bilan de l'ingestion"
+    )
     for name, c in sorted(rep.datasets.items()):
         source, dataset = name.split(".", 1)
         where = []
@@ -93,8 +106,14 @@ def _summary(lh, run: RunReport) -> None:
             where.append(lh.storage.uri(lh.lake.dataset_prefix(Zone.RAW, source, dataset).rstrip("/")))
         if c.rows_quarantined:
             where.append(lh.storage.uri(lh.lake.dataset_prefix(Zone.QUARANTINE, source, dataset).rstrip("/")))
-        table.add_row(name, f"{c.rows_in:n}", f"{c.rows_raw:n}", f"{c.rows_quarantined:n}", f"{c.duplicates:n}",
-                      "\n".join(where) or "—")
+        table.add_row(
+            name,
+            f"{c.rows_in:n}",
+            f"{c.rows_raw:n}",
+            f"{c.rows_quarantined:n}",
+            f"{c.duplicates:n}",
+            "\n".join(where) or "—",
+        )
     console.print(table)
     ingested = sum(1 for f in run.files if f.status == "ingéré")
     rejected = [f for f in run.files if f.status == "rejeté"]
@@ -103,8 +122,10 @@ def _summary(lh, run: RunReport) -> None:
     for f in rejected:
         console.print(f"  [red]Fichier rejeté[/] : {f.message}", highlight=False)
     state = "[green]aucune ligne perdue[/]" if run.balanced else "[red]ÉCART DE COMPTAGE[/]"
-    console.print(f"Lignes : {rep.rows_in:n} reçues = {rep.rows_raw:n} acceptées + {rep.rows_quarantined:n} rejetées "
-                  f"+ {rep.duplicates:n} doublons ou déjà présentes — {state}.")
+    console.print(
+        f"Lignes : {rep.rows_in:n} reçues = {rep.rows_raw:n} acceptées + {rep.rows_quarantined:n} rejetées "
+        f"+ {rep.duplicates:n} doublons ou déjà présentes — {state}."
+    )
     if rep.rows_quarantined:
         console.print("Les lignes rejetées sont en quarantaine avec la raison (fichier, ligne, champ, message).")
     if not run.balanced:

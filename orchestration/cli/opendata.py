@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from orchestration.cli.common import console, french_errors, lakehouse
+from orchestration.cli.common import actor_option, console, french_errors, lakehouse
 
 
 @click.group()
@@ -14,8 +14,13 @@ def opendata() -> None:
 
 
 @opendata.command("publish")
-@click.option("--dataset", "datasets", multiple=True, help="Jeu de données à publier (répétable ; par défaut : tous ceux qui déclarent meta.opendata).")
-@click.option("--by", "actor", default="hyperviseur", show_default=True, help="Auteur inscrit au journal d'audit.")
+@click.option(
+    "--jeu",
+    "datasets",
+    multiple=True,
+    help="Jeu de données à publier (répétable ; par défaut : tous ceux qui déclarent meta.opendata).",
+)
+@actor_option()
 @french_errors
 def publish_cmd(datasets: tuple[str, ...], actor: str) -> None:
     """Publier les jeux PUBLIC, approuvés et contrôlés ; refuser les autres en disant pourquoi."""
@@ -32,8 +37,10 @@ def publish_cmd(datasets: tuple[str, ...], actor: str) -> None:
         status = "[red]refusé, retiré du portail[/]" if name in report.withdrawn else "[red]refusé[/]"
         table.add_row(name, status, "\n".join(f"• {r}" for r in reasons))
     console.print(table)
-    console.print(f"{len(report.online)} jeu(x) de données en ligne ; catalogue DCAT-AP et portail régénérés "
-                  f"dans {lh.settings.lake_url}/opendata/")
+    console.print(
+        f"{len(report.online)} jeu(x) de données en ligne ; catalogue DCAT-AP et portail régénérés "
+        f"dans {lh.settings.lake_url}/opendata/"
+    )
 
 
 @opendata.command("serve")

@@ -1,8 +1,10 @@
-"""`hyperviseur run`: materialise the whole asset graph on the configured lake.
+"""`hyperviseur run` and `hyperviseur demo run`: materialise a whole code location's graph.
 
-Runs in-process with a Dagster instance in ``<data_dir>/dagster`` (the one the UI of
-``hyperviseur ui`` shows). If the last run of the graph failed, it is resumed from the
-failure: finished steps are not redone. Prints a French summary.
+``run`` executes the production location (the lake's data and the files waiting in the
+inbox); ``demo run`` the demo location (the simulated territory, ``make run``). Both run
+in-process with the Dagster instance in ``<data_dir>/dagster`` (the one the UI shows). If
+the last run of the graph failed, it is resumed from the failure: finished steps are not
+redone. Prints a French summary.
 """
 
 from __future__ import annotations
@@ -17,13 +19,18 @@ import click
 from rich.table import Table
 
 from lakehouse.encryption import ensure_key_file
+from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
 from orchestration.cli.common import console, french_errors, lakehouse
 
 EVENT_LABELS = {
-    "leak": "fuite(s)", "pollution_peak": "pic(s) de pollution", "traffic_jam": "embouteillage(s)",
-    "lamp_failure_cluster": "panne(s) groupée(s) d'éclairage", "energy_drift": "dérive(s) énergétique(s)",
-    "report_burst": "afflux de signalements", "cctv_event": "détection(s) de vidéoprotection",
+    "leak": "fuite(s)",
+    "pollution_peak": "pic(s) de pollution",
+    "traffic_jam": "embouteillage(s)",
+    "lamp_failure_cluster": "panne(s) groupée(s) d'éclairage",
+    "energy_drift": "dérive(s) énergétique(s)",
+    "report_burst": "afflux de signalements",
+    "cctv_event": "détection(s) de vidéoprotection",
 }
 
 
@@ -42,24 +49,27 @@ class RunSummary:
     metadata: dict[str, dict] = field(default_factory=dict)  # asset key -> materialisation metadata
 
 
-DAGSTER_YAML = "# Instance Dagster locale d'Hyperviseur (stockage SQLite dans ce dossier).\ntelemetry:\n  enabled: false\n"
+DAGSTER_YAML = (
+    "# Instance Dagster locale d'Hyperviseur (stockage SQLite dans ce dossier).\ntelemetry:\n  enabled: false\n"
+)
+PRODUCTION_LOCATION = "orchestration.definitions"
+DEMO_LOCATION = "orchestration.demo.definitions"
 
 
 def dagster_home(lh: Lakehouse) -> Path:
+    """The local Dagster instance folder (SQLite storage, no call home), created if needed."""
     home = lh.settings.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():  # SQLite storage in this folder (the default); no call home
+    if not config.exists():
         config.write_text(DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
 def instance_for(lh: Lakehouse):
     from dagster import DagsterInstance
 
-    dagster_home(lh)
-    return DagsterInstance.get()
+    return DagsterInstance.from_config(str(dagster_home(lh)))
 
 
 def _last_run(instance, job_name: str):
@@ -69,9 +79,15 @@ def _last_run(instance, job_name: str):
     return runs[0] if runs else None
 
 
-def run_graph(lh: Lakehouse, *, days: float = 14, scale: float = 1.0, seed: int = 42, end: str | None = None,
-              resume: bool = True, instance=None) -> RunSummary:
-    """Materialise every asset; resume the last run of the graph if it failed.
+def run_graph(
+    lh: Lakehouse,
+    *,
+    location: str = PRODUCTION_LOCATION,
+    ops_config: dict | None = None,
+    resume: bool = True,
+    instance=None,
+) -> RunSummary:
+    """Materialise every asset of a code location; resume its last run if it failed.
 
     dbt's own log (English, verbose) goes to ``<data_dir>/dagster/derniere_execution.log``.
     """
@@ -79,28 +95,51 @@ def run_graph(lh: Lakehouse, *, days: float = 14, scale: float = 1.0, seed: int 
     log_path = lh.settings.data_dir / "dagster" / "derniere_execution.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-        return _execute(lh, instance, days=days, scale=scale, seed=seed, end=end, resume=resume)
+        return _execute(lh, instance, location, ops_config or {}, resume)
 
 
-def _execute(lh: Lakehouse, instance, *, days, scale, seed, end, resume) -> RunSummary:
+def run_demo_graph(
+    lh: Lakehouse,
+    *,
+    days: float = 14,
+    scale: float = 1.0,
+    seed: int = 42,
+    end: str = "",
+    resume: bool = True,
+    instance=None,
+) -> RunSummary:
+    """The demo location's graph on the simulated territory (``make run``)."""
+    period = {"days": days, "scale": scale, "seed": seed, "end": end}
+    return run_graph(
+        lh,
+        location=DEMO_LOCATION,
+        resume=resume,
+        instance=instance,
+        ops_config={"ingestion_brute": {"config": period}, "alerting__incidents": {"config": period}},
+    )
+
+
+def _execute(lh: Lakehouse, instance, location: str, ops_config: dict, resume: bool) -> RunSummary:
+    import importlib
+
     from dagster import DagsterRunStatus, ReexecutionOptions, execute_job, reconstructable
 
-    from orchestration.assets.raw import DEMO_END
-    from orchestration.definitions import FULL_JOB, get_full_job
-
-    job = reconstructable(get_full_job)
+    module = importlib.import_module(location)
+    job = reconstructable(module.get_full_job)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    last = _last_run(instance, FULL_JOB)
+    last = _last_run(instance, module.FULL_JOB)
     resumed_from = None
     if resume and last is not None and last.status == DagsterRunStatus.FAILURE:
         resumed_from = last.run_id
-        result = execute_job(job, instance=instance,
-                             reexecution_options=ReexecutionOptions.from_failure(last.run_id, instance),
-                             run_config={**(last.run_config or {}), **quiet}, raise_on_error=False)
+        result = execute_job(
+            job,
+            instance=instance,
+            reexecution_options=ReexecutionOptions.from_failure(last.run_id, instance),
+            run_config={**(last.run_config or {}), **quiet},
+            raise_on_error=False,
+        )
     else:
-        demo = {"days": days, "scale": scale, "seed": seed, "end": end or DEMO_END}
-        config = {"ops": {"ingestion_brute": {"config": demo}, "alertes__incidents": {"config": demo}}, **quiet}
-        result = execute_job(job, instance=instance, run_config=config, raise_on_error=False)
+        result = execute_job(job, instance=instance, run_config={"ops": ops_config, **quiet}, raise_on_error=False)
     with result:
         summary = _summarise(lh, result, resumed_from)
     return summary
@@ -128,13 +167,18 @@ def _summarise(lh: Lakehouse, result, resumed_from: str | None) -> RunSummary:
     con = lh.duckdb()
     try:
         for mart in MARTS:
-            key = f"curated/{mart}/data.parquet"
+            key = Lake.curated_key(mart)
             if lh.storage.exists(key):
-                summary.mart_rows[mart] = con.execute(f"SELECT count(*) FROM read_parquet('{lh.storage.uri(key)}')").fetchone()[0]
-        timeline = "curated/mart_incident_timeline/data.parquet"
+                summary.mart_rows[mart] = con.execute(
+                    f"SELECT count(*) FROM read_parquet('{lh.storage.uri(key)}')"
+                ).fetchone()[0]
+        timeline = Lake.curated_key("mart_incident_timeline")
         if lh.storage.exists(timeline):
-            summary.events = dict(con.execute(
-                f"SELECT event_kind, count(*) FROM read_parquet('{lh.storage.uri(timeline)}') GROUP BY 1 ORDER BY 1").fetchall())
+            summary.events = dict(
+                con.execute(
+                    f"SELECT event_kind, count(*) FROM read_parquet('{lh.storage.uri(timeline)}') GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+            )
     finally:
         con.close()
     return summary
@@ -151,19 +195,23 @@ def print_summary(lh: Lakehouse, s: RunSummary) -> None:
     for mart, rows in sorted(s.mart_rows.items()):
         table.add_row(mart, f"{rows:,}".replace(",", " "), "oui" if mart in s.materialized else "[yellow]non[/]")
     console.print(table)
-    console.print(f"Contrôles qualité : [green]{len(s.checks_passed)} réussi(s)[/], "
-                  f"[{'red' if s.checks_failed else 'green'}]{len(s.checks_failed)} en échec[/]")
+    console.print(
+        f"Contrôles qualité : [green]{len(s.checks_passed)} réussi(s)[/], "
+        f"[{'red' if s.checks_failed else 'green'}]{len(s.checks_failed)} en échec[/]"
+    )
     for name in s.checks_failed:
         console.print(f"  • {name}", highlight=False)
     if s.events:
-        console.print("Chronologie des incidents : " + ", ".join(
-            f"{n} {EVENT_LABELS.get(kind, kind)}" for kind, n in sorted(s.events.items())))
+        console.print(
+            "Chronologie des incidents : "
+            + ", ".join(f"{n} {EVENT_LABELS.get(kind, kind)}" for kind, n in sorted(s.events.items()))
+        )
     for failure in s.step_failures:
         console.print(f"[red]Étape en échec[/] {failure}", highlight=False)
     if s.skipped_marts:
         console.print(f"[yellow]Marts non reconstruits lors de cette exécution :[/] {', '.join(s.skipped_marts)}")
     _print_downstream(lh, s)
-    console.print(f"Marts : {lh.storage.uri('curated')}/<mart>/data.parquet")
+    console.print(f"Marts : {lh.storage.uri(Lake.curated_key('<mart>'))}")
     console.print(f"Rapport qualité : {lh.storage.uri(REPORT_KEY)}")
     console.print(f"Documentation des jeux de données : {lh.storage.uri('_meta/docs/dbt/index.html')}")
     console.print(f"Journal détaillé : {lh.settings.data_dir / 'dagster' / 'derniere_execution.log'}")
@@ -172,37 +220,26 @@ def print_summary(lh: Lakehouse, s: RunSummary) -> None:
 
 def _print_downstream(lh: Lakehouse, s: RunSummary) -> None:
     """Governance, open data and alerts: what a steward, a citizen and an operator get."""
-    pending = s.metadata.get("gouvernance/classification", {}).get("revues_en_attente")
+    pending = s.metadata.get("governance/classification", {}).get("revues_en_attente")
     if pending is not None:
-        console.print(f"Gouvernance : {len(pending)} jeu(x) avec des colonnes à revoir"
-                      + (" (hyperviseur govern review)" if pending else ""))
-    online = s.metadata.get("opendata/portail", {}).get("en_ligne")
+        console.print(
+            f"Gouvernance : {len(pending)} jeu(x) avec des colonnes à revoir"
+            + (" (hyperviseur govern review)" if pending else "")
+        )
+    online = s.metadata.get("opendata/portal", {}).get("en_ligne")
     if online is not None:
         console.print(f"Open data : {len(online)} jeu(x) en ligne — portail {lh.storage.uri('opendata/index.html')}")
-    alerts = s.metadata.get("alertes/incidents", {})
+    alerts = s.metadata.get("alerting/incidents", {})
     if alerts:
-        console.print(f"Alertes : {alerts.get('incidents_ouverts', 0)} incident(s) ouvert(s) "
-                      f"sur {alerts.get('messages', 0):,} messages".replace(",", " "))
+        console.print(
+            f"Alertes : {alerts.get('incidents_ouverts', 0)} incident(s) ouvert(s) "
+            f"sur {alerts.get('messages', 0):,} messages".replace(",", " ")
+        )
         for incident in (alerts.get("incidents") or [])[:5]:
             console.print(f"  • priorité {incident['priorite']:.0f} — {incident['titre']}", highlight=False)
 
 
-@click.command()
-@click.option("--jours", "days", default=14.0, show_default=True, help="Durée simulée du territoire de démonstration.")
-@click.option("--echelle", "scale", default=1.0, show_default=True, help="Densité des mesures simulées (1 = nominale).")
-@click.option("--graine", "seed", default=42, show_default=True, help="Graine du simulateur (reproductibilité).")
-@click.option("--fin", "end", default=None, help="Fin de la période simulée (ISO 8601, UTC). Défaut : 2026-03-15.")
-@click.option("--nouveau", is_flag=True, help="Toujours lancer une nouvelle exécution (pas de reprise).")
-@french_errors
-def run(days: float, scale: float, seed: int, end: str | None, nouveau: bool) -> None:
-    """Exécuter la chaîne complète sur le territoire de démonstration."""
-    lh = lakehouse()
-    console.print(f"Lac : [bold]{lh.settings.lake_url}[/] ({lh.settings.backend}) — territoire Val-de-Lys, {days:g} jours")
-    key_file = ensure_key_file(lh.settings)
-    console.print(f"Colonnes personnelles chiffrées dans la zone brute ; clé : {key_file} "
-                  "(à sauvegarder hors du lac : sans elle ces colonnes sont illisibles)")
-    started = datetime.now()
-    summary = run_graph(lh, days=days, scale=scale, seed=seed, end=end, resume=not nouveau)
+def _finish(lh: Lakehouse, summary: RunSummary, started: datetime) -> None:
     print_summary(lh, summary)
     console.print(f"Durée : {(datetime.now() - started).total_seconds():.0f} s")
     if not summary.success:
@@ -210,16 +247,73 @@ def run(days: float, scale: float, seed: int, end: str | None, nouveau: bool) ->
 
 
 @click.command()
-@click.option("--port", default=None, type=int, help="Port de l'interface (défaut : HYPERVISEUR_DAGSTER_PORT, 3000).")
+@click.option("--nouveau", is_flag=True, help="Toujours lancer une nouvelle exécution (pas de reprise).")
 @french_errors
-def ui(port: int | None) -> None:
-    """Ouvrir l'interface Dagster (lignage, exécutions, contrôles) sur 127.0.0.1."""
+def run(nouveau: bool) -> None:
+    """Exécuter la chaîne complète sur les données du lac et les fichiers en attente."""
+    from orchestration.assets.raw import RAW_OP
+    from orchestration.assets.sensors import inbox_files
+
+    lh = lakehouse()
+    files = sorted(inbox_files(lh))
+    console.print(
+        f"Lac : [bold]{lh.settings.lake_url}[/] ({lh.settings.backend}) — "
+        f"{len(files)} fichier(s) en attente dans la boîte de réception"
+    )
+    started = datetime.now()
+    summary = run_graph(lh, ops_config={RAW_OP: {"config": {"files": files}}}, resume=not nouveau)
+    _finish(lh, summary, started)
+
+
+@click.command(name="run")
+@click.option("--jours", "days", default=None, type=float, help="Durée simulée (défaut : HYPERVISEUR_DEMO_DAYS, 14).")
+@click.option("--echelle", "scale", default=1.0, show_default=True, help="Densité des mesures simulées (1 = nominale).")
+@click.option("--graine", "seed", default=42, show_default=True, help="Graine du simulateur (reproductibilité).")
+@click.option(
+    "--fin", "end", default="", help="Fin de la période simulée (ISO 8601, UTC ; défaut : HYPERVISEUR_DEMO_END)."
+)
+@click.option("--nouveau", is_flag=True, help="Toujours lancer une nouvelle exécution (pas de reprise).")
+@french_errors
+def demo_run(days: float | None, scale: float, seed: int, end: str, nouveau: bool) -> None:
+    """Exécuter la chaîne complète sur le territoire de démonstration."""
+    lh = lakehouse()
+    days = days if days is not None else lh.settings.demo.days
+    console.print(
+        f"Lac : [bold]{lh.settings.lake_url}[/] ({lh.settings.backend}) — territoire Val-de-Lys, {days:g} jours"
+    )
+    key_file = ensure_key_file(lh.settings)
+    console.print(
+        f"Colonnes personnelles chiffrées dans la zone brute ; clé : {key_file} "
+        "(à sauvegarder hors du lac : sans elle ces colonnes sont illisibles)"
+    )
+    started = datetime.now()
+    summary = run_demo_graph(lh, days=days, scale=scale, seed=seed, end=end, resume=not nouveau)
+    _finish(lh, summary, started)
+
+
+def _dagster_dev(location: str, port: int | None) -> None:
     import shutil
     import sys
 
     lh = lakehouse()
-    dagster_home(lh)
+    home = dagster_home(lh)
     exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     host, port = lh.settings.host, port or lh.settings.dagster_port
     console.print(f"Interface Dagster : http://{host}:{port} (Ctrl+C pour arrêter)")
-    os.execv(exe, [exe, "dev", "-h", host, "-p", str(port), "-m", "orchestration.definitions"])
+    os.execve(exe, [exe, "dev", "-h", host, "-p", str(port), "-m", location], {**os.environ, "DAGSTER_HOME": str(home)})
+
+
+@click.command()
+@click.option("--port", default=None, type=int, help="Port de l'interface (défaut : HYPERVISEUR_DAGSTER_PORT, 3000).")
+@french_errors
+def ui(port: int | None) -> None:
+    """Ouvrir l'interface Dagster (lignage, exécutions, contrôles) sur 127.0.0.1."""
+    _dagster_dev(PRODUCTION_LOCATION, port)
+
+
+@click.command(name="ui")
+@click.option("--port", default=None, type=int, help="Port de l'interface (défaut : HYPERVISEUR_DAGSTER_PORT, 3000).")
+@french_errors
+def demo_ui(port: int | None) -> None:
+    """Ouvrir l'interface Dagster du territoire de démonstration."""
+    _dagster_dev(DEMO_LOCATION, port)

@@ -12,8 +12,6 @@ import click
 
 from orchestration.cli.common import console, french_errors, lakehouse
 
-MANIFEST = Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "manifest.json"
-
 
 def _instance():
     from superset import service
@@ -72,10 +70,15 @@ def status() -> None:
 
 
 @superset.command(name="provision")
-@click.option("--manifest", type=click.Path(path_type=Path), default=MANIFEST, show_default=True,
-              help="Manifeste dbt (descriptions des colonnes, certification).")
+@click.option(
+    "--manifeste",
+    "manifest",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Manifeste dbt (descriptions des colonnes, certification ; défaut : HYPERVISEUR_DBT_MANIFEST).",
+)
 @french_errors
-def provision_cmd(manifest: Path) -> None:
+def provision_cmd(manifest: Path | None) -> None:
     """Créer ou mettre à jour base, jeux de données, tableaux de bord, rôles et RLS (idempotent)."""
     from superset import service
     from superset.provision import provision
@@ -83,7 +86,7 @@ def provision_cmd(manifest: Path) -> None:
     inst = _instance()
     if not service.healthy(inst):
         raise service.SupersetError(f"Superset ne répond pas sur {inst.url} : lancer « hyperviseur superset start »")
-    report = provision(inst, manifest=manifest)
+    report = provision(inst, manifest=manifest or inst.settings.dbt_manifest)
     console.print(f"Jeux de données : {len(report.datasets)} — règles RLS : {report.rls_rules}")
     for slug, roles in report.dashboards.items():
         console.print(f"  tableau de bord [bold]{slug}[/] : {', '.join(roles) or 'administrateurs seulement'}")

@@ -14,12 +14,12 @@ from alerting.errors import AlertingError, CapRejected
 INVALID = {"invalid.cap": "schéma", "canada_errors.cap": "references", "noaa_errors.cap": "schéma", "xee.cap": "XXE"}
 
 
-def cap_files(shared_dir):
-    return sorted((shared_dir / "standards" / "cap").rglob("*.cap"))
+def cap_files(fixtures_dir):
+    return sorted((fixtures_dir / "standards" / "cap").rglob("*.cap"))
 
 
-def test_every_sample_is_accepted_or_rejected_with_a_reason(shared_dir):
-    files = cap_files(shared_dir)
+def test_every_sample_is_accepted_or_rejected_with_a_reason(fixtures_dir):
+    files = cap_files(fixtures_dir)
     assert len(files) >= 15
     for path in files:
         if path.name in INVALID:
@@ -31,14 +31,14 @@ def test_every_sample_is_accepted_or_rejected_with_a_reason(shared_dir):
             assert msg.identifier and msg.version in ("1.1", "1.2")
 
 
-def test_latin1_sample_keeps_its_accents(shared_dir):
-    path = next(p for p in cap_files(shared_dir) if p.name == "earthquake-iso8859-1.cap")
+def test_latin1_sample_keeps_its_accents(fixtures_dir):
+    path = next(p for p in cap_files(fixtures_dir) if p.name == "earthquake-iso8859-1.cap")
     assert b"encoding" in path.read_bytes()[:60]
     msg = parse_cap(path.read_bytes())
     assert msg.version == "1.2" and msg.infos
 
 
-def test_xxe_sample_makes_no_request_even_when_the_doctype_check_is_bypassed(shared_dir):
+def test_xxe_sample_makes_no_request_even_when_the_doctype_check_is_bypassed(fixtures_dir):
     """The hardened parser itself must not fetch anything (we bypass the DOCTYPE check in UTF-16)."""
     hits = []
 
@@ -55,7 +55,7 @@ def test_xxe_sample_makes_no_request_even_when_the_doctype_check_is_bypassed(sha
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        raw = next(p for p in cap_files(shared_dir) if p.name == "xee.cap").read_text()
+        raw = next(p for p in cap_files(fixtures_dir) if p.name == "xee.cap").read_text()
         raw = raw.replace("localhost:8080", f"127.0.0.1:{server.server_port}")
         for data in (raw.encode(), raw.replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16")):
             with pytest.raises(CapRejected) as exc:
@@ -74,12 +74,24 @@ def test_feed_and_garbage_are_rejected():
 
 
 def _alert(**over):
-    kw = dict(identifier="INC-1-1", sender="alertes@val-de-lys.fr", sent=1773000000, status="Actual", msg_type="Alert",
-              scope="Public", event="Fuite d'eau", category="Infra", urgency="Expected", severity="Severe",
-              certainty="Likely", headline="Fuite probable — secteur Centre-Ville",
-              description="Débit de nuit élevé ; rues concernées : Rue Nationale.", instruction="Évitez la rue.",
-              area=CapArea("Quartier Centre-Ville", polygon=[(50.65, 2.86), (50.65, 2.89), (50.67, 2.89), (50.65, 2.86)]),
-              sender_name="Commune de Val-de-Lys")
+    kw = dict(
+        identifier="INC-1-1",
+        sender="alertes@val-de-lys.fr",
+        sent=1773000000,
+        status="Actual",
+        msg_type="Alert",
+        scope="Public",
+        event="Fuite d'eau",
+        category="Infra",
+        urgency="Expected",
+        severity="Severe",
+        certainty="Likely",
+        headline="Fuite probable — secteur Centre-Ville",
+        description="Débit de nuit élevé ; rues concernées : Rue Nationale.",
+        instruction="Évitez la rue.",
+        area=CapArea("Quartier Centre-Ville", polygon=[(50.65, 2.86), (50.65, 2.89), (50.67, 2.89), (50.65, 2.86)]),
+        sender_name="Commune de Val-de-Lys",
+    )
     kw.update(over)
     return build_alert(**kw)
 

@@ -6,7 +6,7 @@ import http.server
 import json
 import textwrap
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ from alerting.referential import Referential
 from alerting.store import AlertStore
 from lakehouse.audit import AuditLog
 
-T0 = datetime(2026, 3, 9, 8, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 9, 8, tzinfo=UTC)
 
 
 def traffic(engine, seg, minutes, occ):
@@ -46,8 +46,8 @@ def test_related_alerts_group_and_escalate_then_survive_restart(lh, channels_fil
     engine = Engine(lh, channels=channels_file)
     water = json.dumps({"ts": T0.isoformat(), "sector_id": "SEC01", "flow_m3h": 1.0}).encode()
     engine.process("city/water/WM01A", water)
-    d1 = traffic(engine, "SEG001", range(0, 40, 5), 80)   # jam on Rue Nationale
-    d2 = traffic(engine, "SEG003", range(0, 40, 5), 80)   # and on Rue de la République, same district
+    d1 = traffic(engine, "SEG001", range(0, 40, 5), 80)  # jam on Rue Nationale
+    d2 = traffic(engine, "SEG003", range(0, 40, 5), 80)  # and on Rue de la République, same district
     new = [d for d in d1 + d2 if d.action == "new"]
     assert len(new) == 1, "deux congestions du même quartier forment un seul incident"
     inc = new[0].incident
@@ -79,7 +79,9 @@ def test_webhook_channel_through_apprise_and_audit(lh, tmp_path):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
-            received.append((self.path, self.headers.get("Content-Type"), self.rfile.read(int(self.headers["Content-Length"]))))
+            received.append(
+                (self.path, self.headers.get("Content-Type"), self.rfile.read(int(self.headers["Content-Length"])))
+            )
             self.send_response(200)
             self.end_headers()
 
@@ -90,7 +92,8 @@ def test_webhook_channel_through_apprise_and_audit(lh, tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_port
     conf = tmp_path / "channels.yaml"
-    conf.write_text(textwrap.dedent(f"""
+    conf.write_text(
+        textwrap.dedent(f"""
         audiences:
           astreinte:
             scope: Restricted
@@ -103,7 +106,8 @@ def test_webhook_channel_through_apprise_and_audit(lh, tmp_path):
             actions: [new]
             channels:
               - {{type: cap_http, name: haut_parleurs, url: "http://127.0.0.1:{port}/haut-parleurs"}}
-    """))
+    """)
+    )
     try:
         audit = AuditLog(lh)
         engine = Engine(lh, channels=conf, audit=audit)

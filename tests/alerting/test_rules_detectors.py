@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,10 +13,10 @@ from alerting.anomaly import DetectorParams, SeasonalDetector
 from alerting.engine import Engine
 from alerting.errors import ConfigError
 from alerting.referential import Referential
-from alerting.rules import load_rules
+from alerting.rules import load_constants, load_rules
 from alerting.windows import LOCAL_TZ
 
-T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
+T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 
 
 def msg(kind, entity, when, **fields):
@@ -33,7 +33,9 @@ def test_threshold_needs_duration_and_has_hysteresis(engine):
     raised = []
     values = [20] * 4 + [60, 70, 65] + [45, 40] + [65] * 3 + [30] * 3  # 15-min samples
     for i, v in enumerate(values):
-        raised += [(i, d.action) for d in engine.process(*msg("traffic", seg, T0 + timedelta(minutes=15 * i), occupancy_pct=v))]
+        raised += [
+            (i, d.action) for d in engine.process(*msg("traffic", seg, T0 + timedelta(minutes=15 * i), occupancy_pct=v))
+        ]
     rule_signals = [s for s in engine.signals if s.source == "bouchon_occupation"]
     # armed at i=4 (60 %), 15 min later (i=5) raised; 45/40 stay above the 35 % release level: no flapping
     assert [(s.state, round(s.value)) for s in rule_signals][:1] == [("raise", 70)]
@@ -53,8 +55,13 @@ def test_lamp_cluster_and_report_burst(engine):
     lamps = [s for s in engine.signals if s.source == "grappe_pannes_eclairage"]
     assert [(s.state, s.entity_id, s.value) for s in lamps] == [("raise", "LC01", 5.0)]
     for i in range(9):
-        body = {"report_id": f"R{i}", "created_at": (T0 + timedelta(minutes=10 * i)).isoformat(), "district_id": "D03",
-                "category": "bruit", "description": "musique très forte"}
+        body = {
+            "report_id": f"R{i}",
+            "created_at": (T0 + timedelta(minutes=10 * i)).isoformat(),
+            "district_id": "D03",
+            "category": "bruit",
+            "description": "musique très forte",
+        }
         engine.process(f"city/reports/R{i}", json.dumps(body).encode())
     burst = [s for s in engine.signals if s.source == "rafale_signalements_quartier"]
     assert burst and burst[0].entity_id == "D03" and burst[0].value == 8
@@ -81,6 +88,31 @@ def test_bad_rule_files_name_file_and_rule(tmp_path):
         load_rules(bad, ref)
     bad.write_text("rules:\n  - {id: z, type: threshold, stream: air, field: no2, above: 1, clear_below: 5}\n")
     with pytest.raises(ConfigError, match="clear_below"):
+        load_rules(bad, ref)
+
+
+def test_rules_read_the_business_constants_shared_with_dbt(tmp_path):
+    """Limit values, ATMO classes and bounds, congestion and leak thresholds come from the dbt
+    project's vars (defined once); a changed value changes the rule, an unknown name is an error."""
+    ref = Referential.load()
+    constants = load_constants()
+    rules = {r.id: r for r in load_rules(None, ref)}
+    assert rules["no2_horaire_200"].on == constants["eu_limit_values_ugm3"]["no2"]["horaire"]
+    assert rules["bouchon_occupation"].on == constants["congestion_occupancy_pct_max"]["sature"]
+    leak = rules["fuite_debit_nuit"]
+    assert (leak.min_excess, leak.min_ratio) == (constants["leak_min_excess_m3h"], constants["leak_min_excess_ratio"])
+    assert (leak.start_h, leak.end_h) == (constants["night_window_start_hour"], constants["night_window_end_hour"])
+    atmo = rules["atmo_mauvais"]
+    assert atmo.labels == constants["atmo_classes"]
+    assert atmo.labels[atmo.min_class] == constants["atmo_episode_min_class"]
+    assert {p: list(b) for p, (b, _) in atmo.bounds.items()} == {
+        p: v["upper_bounds"] for p, v in constants["atmo_bounds_ugm3"].items()
+    }
+    changed = {**constants, "eu_limit_values_ugm3": {"no2": {"horaire": 250}}}
+    assert {r.id: r for r in load_rules(None, ref, changed)}["no2_horaire_200"].on == 250
+    bad = tmp_path / "r.yaml"
+    bad.write_text("rules:\n  - {id: w, type: threshold, stream: air, field: no2, above: {constant: nope}}\n")
+    with pytest.raises(ConfigError, match=r"r\.yaml.*« w ».*constante métier « nope »"):
         load_rules(bad, ref)
 
 
@@ -149,4 +181,5 @@ def test_detector_explains_common_mode_by_peers_but_keeps_local_faults():
                 raised.append((s, t))
         t += timedelta(minutes=15)
     assert [r for r in raised if r[1] >= T0 + timedelta(days=8)] and all(
-        s == 0 and t >= local_from for s, t in raised if t >= T0 + timedelta(days=8)), raised
+        s == 0 and t >= local_from for s, t in raised if t >= T0 + timedelta(days=8)
+    ), raised

@@ -35,7 +35,8 @@ def test_inbox_blocks_when_full_and_keeps_order():
     assert inbox.stats["full_waits"] >= 1 and inbox.stats["peak"] == 3
 
 
-def test_no_message_lost_and_order_per_series_under_back_pressure(mqtt_broker, lh):
+def test_no_message_lost_and_order_per_series_under_back_pressure(mqtt_broker, mqtt_lh):
+    lh = mqtt_lh
     root = f"test-{uuid.uuid4().hex[:8]}"
     engine = Engine(lh, root=root, channels=False, persist=False)
     seen: dict[str, list[int]] = {}
@@ -45,9 +46,9 @@ def test_no_message_lost_and_order_per_series_under_back_pressure(mqtt_broker, l
         seen.setdefault(ev.entity_id, []).append(ev.data["seq"])
         time.sleep(0.0005)
 
-    runner = MqttRunner(engine, mqtt_broker["host"], mqtt_broker["port"], observer=slow_observer,
-                        queue_size=5, batch=2).start()
+    runner = MqttRunner(engine, observer=slow_observer, queue_size=5, batch=2).start()  # address, account: settings
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    lh.settings.mqtt.configure(pub)
     pub.max_inflight_messages_set(100)
     pub.max_queued_messages_set(0)
     pub.connect(mqtt_broker["host"], mqtt_broker["port"])

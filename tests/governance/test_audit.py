@@ -1,11 +1,11 @@
 """Hash-chained audit log on both backends: tampering, deletion, reordering, truncation, retention."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lakehouse.audit import AuditLog, RECORDS, retention_days
+from lakehouse.audit import RECORDS, AuditLog, retention_days
 from lakehouse.errors import SettingsError
 
 
@@ -51,7 +51,7 @@ def test_reorder_and_truncation(local_lakehouse):
 
 def test_retention_purge_keeps_chain_valid(local_lakehouse):
     log = _fill(local_lakehouse, 4)
-    assert log.purge(now=datetime.now(timezone.utc) + timedelta(days=400)) == 4
+    assert log.purge(now=datetime.now(UTC) + timedelta(days=400)) == 4
     res = log.verify()
     assert res.ok, res.reason
     assert [r["event_type"] for r in log.records()] == ["audit.retention"]

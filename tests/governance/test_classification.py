@@ -4,12 +4,12 @@ import pyarrow as pa
 import yaml
 
 from governance import proposals
-from lakehouse.audit import AuditLog
 from governance.classify import scan_dataset
 from governance.decisions import DecisionStore
 from governance.export_guard import refusal_reasons
 from governance.scan import ScanConfig, scan_table
 from governance.state import Classifier
+from lakehouse.audit import AuditLog
 from tests.governance.conftest import citizen_reports
 
 
@@ -51,8 +51,14 @@ def test_model_runs_only_on_columns_that_can_hold_names():
 
 def test_rescan_skips_unchanged_and_flags_changed_proposals(gov_lake):
     first = scan_dataset(gov_lake, "mart_citizen_reports")
-    DecisionStore(gov_lake).record("mart_citizen_reports", "accept", "steward1", "", column="reporter_phone",
-                                   tags=first["columns"]["reporter_phone"]["tags"])
+    DecisionStore(gov_lake).record(
+        "mart_citizen_reports",
+        "accept",
+        "steward1",
+        "",
+        column="reporter_phone",
+        tags=first["columns"]["reporter_phone"]["tags"],
+    )
     assert scan_dataset(gov_lake, "mart_citizen_reports").get("skipped") is True
     # Data change: phone numbers replaced by e-mails → the accepted column is re-evaluated.
     t = citizen_reports()
@@ -77,9 +83,17 @@ def test_decisions_are_versioned_files_audited_and_lineage_propagates(gov_lake):
     assert cl.state("mart_air_quality_hourly").level == "PUBLIC"
 
     store = DecisionStore(gov_lake)
-    store.record("mart_citizen_reports_daily", "declassify", "marie.steward", "agrégé par quartier et par jour", level="PUBLIC")
-    store.record("mart_citizen_reports", "override", "marie.steward", "adresse du signalement, pas du déclarant",
-                 column="address", tags=[])
+    store.record(
+        "mart_citizen_reports_daily", "declassify", "marie.steward", "agrégé par quartier et par jour", level="PUBLIC"
+    )
+    store.record(
+        "mart_citizen_reports",
+        "override",
+        "marie.steward",
+        "adresse du signalement, pas du déclarant",
+        column="address",
+        tags=[],
+    )
     doc = yaml.safe_load(store.path("mart_citizen_reports_daily").read_text())
     d = doc["decisions"][0]
     assert (d["version"], d["action"], d["by"], d["level"]) == (1, "declassify", "marie.steward", "PUBLIC") and d["at"]
@@ -91,6 +105,7 @@ def test_decisions_are_versioned_files_audited_and_lineage_propagates(gov_lake):
     assert events.count("classification.decision") == 2 and events.count("classification.scan") == 3
 
     import pytest
+
     from lakehouse.errors import LakehouseError
 
     with pytest.raises(LakehouseError, match="motif"):
@@ -105,8 +120,11 @@ def test_export_guard(gov_lake):
     assert any("reporter_email" in r and "PII.Sensitive" in r for r in reasons)
     assert any("approbation" in r for r in reasons)
     assert refusal_reasons(gov_lake, "mart_air_quality_hourly") == [
-        "aucune approbation de publication par un responsable des données (« hyperviseur govern approve-publication »)"]
-    DecisionStore(gov_lake).record("mart_air_quality_hourly", "approve-publication", "marie.steward", "données environnementales publiques")
+        "aucune approbation de publication par un responsable des données (« hyperviseur govern approve-publication »)"
+    ]
+    DecisionStore(gov_lake).record(
+        "mart_air_quality_hourly", "approve-publication", "marie.steward", "données environnementales publiques"
+    )
     assert refusal_reasons(gov_lake, "mart_air_quality_hourly") == []
     assert any("jamais été classifié" in r for r in refusal_reasons(gov_lake, "inconnu"))
     DecisionStore(gov_lake).record("mart_citizen_reports", "approve-publication", "x", "erreur")

@@ -1,6 +1,7 @@
 """Parquet modular encryption of a citizen-reports batch, keys outside the lake."""
 
 import pytest
+from cryptography.exceptions import InvalidTag
 
 from lakehouse.encryption import create_key_file, read_encrypted, write_encrypted
 from lakehouse.errors import LakehouseError, SettingsError
@@ -9,8 +10,7 @@ from tests.governance.conftest import citizen_reports
 SENSITIVE = ["reporter_name", "reporter_phone", "reporter_email", "description", "address"]
 
 
-def test_encrypted_batch_roundtrip_and_denial(lakehouse, tmp_path, monkeypatch):
-    monkeypatch.delenv("HYPERVISEUR_KMS_KEY_FILE", raising=False)
+def test_encrypted_batch_roundtrip_and_denial(lakehouse, tmp_path):
     keys = create_key_file(tmp_path / "secrets" / "kms.json")
     table = citizen_reports(50)
     key = "raw/citizen/reports/ingest_date=2026-03-01/batch.parquet"
@@ -18,14 +18,17 @@ def test_encrypted_batch_roundtrip_and_denial(lakehouse, tmp_path, monkeypatch):
     blob = lakehouse.storage.read_bytes(key)
     assert table.column("reporter_email")[0].as_py().encode() not in blob
     assert read_encrypted(lakehouse, key, key_file=keys).equals(table)
-    monkeypatch.setenv("HYPERVISEUR_KMS_KEY_FILE", str(keys))
+    # The settings' key file (HYPERVISEUR_KMS_KEY_FILE, here its default <data dir>/keys/kms.json)
+    configured = lakehouse.settings.kms_key_file
+    configured.parent.mkdir(parents=True, exist_ok=True)
+    configured.write_bytes(keys.read_bytes())
     assert read_encrypted(lakehouse, key).column("reporter_email").equals(table.column("reporter_email"))
-    monkeypatch.delenv("HYPERVISEUR_KMS_KEY_FILE")
+    configured.unlink()
     assert read_encrypted(lakehouse, key, columns=["report_id", "district_id"]).num_rows == 50
     with pytest.raises(LakehouseError, match="lecture refusée"):
         read_encrypted(lakehouse, key)
     other = create_key_file(tmp_path / "secrets" / "other.json")
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidTag):  # wrong key: authenticated decryption fails
         read_encrypted(lakehouse, key, key_file=other)
 
 

@@ -6,15 +6,18 @@ from governance.analyzer import analyze
 
 
 def found(text, entity):
-    return [text[r.start:r.end] for r in analyze(text) if r.entity_type == entity]
+    return [text[r.start : r.end] for r in analyze(text) if r.entity_type == entity]
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("Numéro de sécurité sociale : 1 85 05 78 006 084 91.", "1 85 05 78 006 084 91"),   # valid key
-    ("NIR 185057800608491 transmis.", "185057800608491"),
-    ("Assuré né en Corse, NIR 2 69 05 2A 123 456 ?", None),                              # see below
-    ("Carte Vitale n° 1 8 5 0 5 7 8 0 0 6 0 8 4 9 1", "1 8 5 0 5 7 8 0 0 6 0 8 4 9 1"),  # digit by digit
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Numéro de sécurité sociale : 1 85 05 78 006 084 91.", "1 85 05 78 006 084 91"),  # valid key
+        ("NIR 185057800608491 transmis.", "185057800608491"),
+        ("Assuré né en Corse, NIR 2 69 05 2A 123 456 ?", None),  # see below
+        ("Carte Vitale n° 1 8 5 0 5 7 8 0 0 6 0 8 4 9 1", "1 8 5 0 5 7 8 0 0 6 0 8 4 9 1"),  # digit by digit
+    ],
+)
 def test_nir_forms(text, expected):
     hits = found(text, "FR_NIR")
     if expected:
@@ -37,11 +40,15 @@ def test_siret_siren_plate_address_postcode():
     assert found("SIRET 732 829 320 00075", "FR_SIRET") == []
     assert found("Véhicule AB-123-CD stationné", "FR_LICENCE_PLATE") == ["AB-123-CD"]
     assert found("plaque SS-123-AB", "FR_LICENCE_PLATE") == []
-    assert found("Il habite au 12 bis rue Victor Hugo, 59000 Lille depuis mai.", "FR_ADDRESS") == ["12 bis rue Victor Hugo, 59000 Lille"]
+    assert found("Il habite au 12 bis rue Victor Hugo, 59000 Lille depuis mai.", "FR_ADDRESS") == [
+        "12 bis rue Victor Hugo, 59000 Lille"
+    ]
     assert found("code postal 59000", "FR_POSTCODE") == ["59000"]
 
 
-@pytest.mark.parametrize("phone", ["06 12 34 56 78", "06.12.34.56.78", "+33 6 12 34 56 78", "(33) 6 12 34 56 78", "0033 6 12 34 56 78"])
+@pytest.mark.parametrize(
+    "phone", ["06 12 34 56 78", "06.12.34.56.78", "+33 6 12 34 56 78", "(33) 6 12 34 56 78", "0033 6 12 34 56 78"]
+)
 def test_french_phone_formats(phone):
     assert found(f"Appelez le {phone} demain", "PHONE_NUMBER") == [phone]
 

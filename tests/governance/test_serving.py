@@ -21,8 +21,12 @@ def _governed(lh):
 def test_masked_views_for_uncleared_roles(gov_lake):
     path = _governed(gov_lake)
     con = gov_lake.duckdb(str(path), read_only=True)
-    clear = con.execute("SELECT reporter_email, reporter_name, description FROM curated.mart_citizen_reports ORDER BY report_id").fetchall()
-    masked = con.execute("SELECT reporter_email, reporter_name, description, lat FROM masked.mart_citizen_reports ORDER BY report_id").fetchall()
+    clear = con.execute(
+        "SELECT reporter_email, reporter_name, description FROM curated.mart_citizen_reports ORDER BY report_id"
+    ).fetchall()
+    masked = con.execute(
+        "SELECT reporter_email, reporter_name, description, lat FROM masked.mart_citizen_reports ORDER BY report_id"
+    ).fetchall()
     assert len(clear) == len(masked) == 120
     assert all("@" in c[0] for c in clear)
     assert all(m[0].startswith("pseudo-") and "@" not in m[0] for m in masked)
@@ -33,7 +37,10 @@ def test_masked_views_for_uncleared_roles(gov_lake):
     assert all(m[3] is not None for m in masked)  # coordinates stay usable
     # same value, same pseudonym: counts by reporter still work
     assert con.execute("SELECT count(DISTINCT reporter_email) FROM masked.mart_citizen_reports").fetchone()[0] == 120
-    public = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='public'").fetchall()}
+    public = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='public'").fetchall()
+    }
     assert public == {"mart_air_quality_hourly"}
     levels = dict(con.execute("SELECT model, level FROM governance.datasets").fetchall())
     assert levels["mart_citizen_reports_daily"] == "CONFIDENTIEL"  # lineage, until a steward declassifies
@@ -62,7 +69,12 @@ def test_serving_on_s3_lake(s3_server, fresh_bucket, tmp_path, gov_env):
     con = lh.duckdb(str(path), read_only=True)
     email = con.execute("SELECT reporter_email FROM masked.mart_citizen_reports LIMIT 1").fetchone()[0]
     assert email.startswith("pseudo-")
-    assert "s3://" in con.execute("SELECT sql FROM duckdb_views() WHERE view_name='mart_citizen_reports' AND schema_name='curated'").fetchone()[0]
+    assert (
+        "s3://"
+        in con.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name='mart_citizen_reports' AND schema_name='curated'"
+        ).fetchone()[0]
+    )
     con.close()
     plain = duckdb.connect(str(path), read_only=True)  # no secret: cannot read the lake
     with pytest.raises(duckdb.Error):

@@ -42,9 +42,7 @@ def tool(name: str) -> Path:
 
 
 def run(args: list, timeout: int = 300, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, timeout=timeout, cwd=REPO, **kwargs
-    )
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, cwd=REPO, **kwargs)
 
 
 class Rendered:

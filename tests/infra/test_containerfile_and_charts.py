@@ -8,7 +8,6 @@ import shutil
 
 import pytest
 import yaml
-
 from infra_support import K8S, REPO, run, tool
 
 CONTAINERFILE = REPO / "infra" / "Containerfile"
@@ -83,8 +82,10 @@ def test_chart_values_hold_no_secret_and_pin_images(values):
     doc = load(values)
     for path, value in walk(doc):
         key = path[-1].lower()
-        if re.search(r"pass(word)?$|secret$|^db_pass$|cookie$|apikey$|token$", key) and not isinstance(value, bool) and not re.search(
-            r"fromsecret$|secretname$|secretref$", key
+        if (
+            re.search(r"pass(word)?$|secret$|^db_pass$|cookie$|apikey$|token$", key)
+            and not isinstance(value, bool)
+            and not re.search(r"fromsecret$|secretname$|secretref$", key)
         ):
             assert value in ("", None), f"{values}: {'.'.join(path)} has a literal value"
         if key == "tag":

@@ -10,7 +10,6 @@ import re
 
 import pytest
 import yaml
-
 from infra_support import (
     KUBERNETES_VERSION,
     OVERLAYS,
@@ -120,7 +119,9 @@ def test_no_policy_opens_a_zone_to_the_whole_internet(rendered, overlay):
         for rule in p["spec"].get("ingress", []) + p["spec"].get("egress", []):
             for peer in rule.get("from", []) + rule.get("to", []):
                 cidr = peer.get("ipBlock", {}).get("cidr")
-                assert not cidr or ipaddress.ip_network(cidr).prefixlen > 0, f"{p['metadata']['name']}: {cidr} opens everything"
+                assert not cidr or ipaddress.ip_network(cidr).prefixlen > 0, (
+                    f"{p['metadata']['name']}: {cidr} opens everything"
+                )
             # every allowed flow names its ports
             assert rule.get("ports"), f"{p['metadata']['name']}: a rule without ports allows everything"
 
@@ -165,7 +166,9 @@ def test_every_pod_is_covered_by_a_network_policy_in_its_namespace(rendered, ove
             )
             and any(p["spec"].get(k) for k in ("ingress", "egress"))
         ]
-        assert specific, f"{d['kind']}/{d['metadata']['name']} has no allow rule at all: it cannot work under default deny"
+        assert specific, (
+            f"{d['kind']}/{d['metadata']['name']} has no allow rule at all: it cannot work under default deny"
+        )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -217,7 +220,9 @@ def test_no_plaintext_secret_in_rendered_manifests(rendered, overlay):
             for key, value in d.get("data", {}).items():
                 if SECRETISH.search(key) and not key.endswith(("_FILE", "_PATH")):
                     pytest.fail(f"ConfigMap {d['metadata']['name']} holds {key}")
-                for m in re.finditer(r"(?im)^\s*(\w*(?:password|passwd|secret|requirepass))(?:\s*[:=]\s*|\s+)(\S+(?: \S+)?)", value):
+                for m in re.finditer(
+                    r"(?im)^\s*(\w*(?:password|passwd|secret|requirepass))(?:\s*[:=]\s*|\s+)(\S+(?: \S+)?)", value
+                ):
                     assert m.group(2).lstrip("'\"").startswith(("${", "{{", "/", "$(cat ")), (
                         f"ConfigMap {d['metadata']['name']}/{key}: {m.group(0).strip()}"
                     )
@@ -275,7 +280,10 @@ def test_minio_erasure_coding_and_kms(rendered):
     assert len(small["spec"]["volumeClaimTemplates"]) == 4
     n = big["spec"]["replicas"]
     assert n >= 4
-    m = re.fullmatch(r"http://minio-\{0\.\.\.(\d+)\}\.minio-hl\.hyperviseur-storage\.svc\.cluster\.local:9000/data\{0\.\.\.3\}", env(big)["MINIO_VOLUMES"])
+    m = re.fullmatch(
+        r"http://minio-\{0\.\.\.(\d+)\}\.minio-hl\.hyperviseur-storage\.svc\.cluster\.local:9000/data\{0\.\.\.3\}",
+        env(big)["MINIO_VOLUMES"],
+    )
     assert m and int(m.group(1)) == n - 1, "the server list must match the replica count"
     for sts in (small, big):
         e = env(sts)
@@ -334,9 +342,7 @@ def test_checkov_finds_nothing_unjustified(rendered_dir):
     reports = reports if isinstance(reports, list) else [reports]
     (report,) = [x for x in reports if x["check_type"] == "kubernetes"]
     summary = report["summary"]
-    failed = [
-        f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in report["results"]["failed_checks"]
-    ]
+    failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in report["results"]["failed_checks"]]
     assert summary["failed"] == 0, "\n".join(failed)
     assert summary["parsing_errors"] == 0
     assert summary["passed"] > 1000
@@ -359,8 +365,11 @@ def test_checkov_flags_an_insecure_manifest(tmp_path):
                     "selector": {"matchLabels": {"a": "b"}},
                     "template": {
                         "metadata": {"labels": {"a": "b"}},
-                        "spec": {"containers": [{"name": "x", "image": "nginx:latest",
-                                                 "securityContext": {"privileged": True}}]},
+                        "spec": {
+                            "containers": [
+                                {"name": "x", "image": "nginx:latest", "securityContext": {"privileged": True}}
+                            ]
+                        },
                     },
                 },
             }

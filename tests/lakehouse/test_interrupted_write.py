@@ -16,12 +16,21 @@ WRITER = Path(__file__).with_name("interrupted_writer.py")
 def _env(lh):
     env = dict(os.environ)
     env["HYPERVISEUR_DATA_DIR"] = str(lh.settings.data_dir)
-    for k in ("HYPERVISEUR_S3_ENDPOINT", "HYPERVISEUR_S3_ACCESS_KEY", "HYPERVISEUR_S3_SECRET_KEY", "HYPERVISEUR_S3_BUCKET"):
+    for k in (
+        "HYPERVISEUR_S3_ENDPOINT",
+        "HYPERVISEUR_S3_ACCESS_KEY",
+        "HYPERVISEUR_S3_SECRET_KEY",
+        "HYPERVISEUR_S3_BUCKET",
+    ):
         env.pop(k, None)
     if lh.settings.s3:
         s3 = lh.settings.s3
-        env.update(HYPERVISEUR_S3_ENDPOINT=s3.endpoint, HYPERVISEUR_S3_ACCESS_KEY=s3.access_key,
-                   HYPERVISEUR_S3_SECRET_KEY=s3.secret_key, HYPERVISEUR_S3_BUCKET=s3.bucket)
+        env.update(
+            HYPERVISEUR_S3_ENDPOINT=s3.endpoint,
+            HYPERVISEUR_S3_ACCESS_KEY=s3.access_key,
+            HYPERVISEUR_S3_SECRET_KEY=s3.secret_key,
+            HYPERVISEUR_S3_BUCKET=s3.bucket,
+        )
     return env
 
 
@@ -60,7 +69,9 @@ def _visible(lh):
 
 
 def _complete_run(lh) -> str:
-    out = subprocess.run([sys.executable, str(WRITER), str(ROWS)], env=_env(lh), capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(WRITER), str(ROWS)], env=_env(lh), capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.split("DONE", 1)[1].split()[0]
 

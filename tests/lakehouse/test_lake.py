@@ -11,8 +11,12 @@ from lakehouse.registry import DatasetEntry
 
 
 def _table(n=1000, offset=0):
-    return pa.table({"sensor": [f"s{i % 7}" for i in range(offset, offset + n)],
-                     "value": [float(i) for i in range(offset, offset + n)]})
+    return pa.table(
+        {
+            "sensor": [f"s{i % 7}" for i in range(offset, offset + n)],
+            "value": [float(i) for i in range(offset, offset + n)],
+        }
+    )
 
 
 def test_batch_layout_and_manifest(lakehouse):
@@ -23,6 +27,7 @@ def test_batch_layout_and_manifest(lakehouse):
     stored = lakehouse.lake.read_manifest(Zone.RAW, "iot", "air", m.batch_id)
     assert stored == m
     import hashlib
+
     assert hashlib.sha256(lakehouse.storage.read_bytes(m.key)).hexdigest() == m.checksum
     t = lakehouse.lake.read_table(m.key)
     assert t.num_rows == 1000
@@ -64,7 +69,8 @@ def test_duckdb_reads_lake_on_both_backends(lakehouse):
     assert glob.startswith("s3://" if lakehouse.settings.backend == "s3" else "/")
     rows = con.execute(
         f"SELECT ingest_date, count(*), sum(value) FROM read_parquet('{glob}', hive_partitioning=true) "
-        "GROUP BY ALL ORDER BY 1").fetchall()
+        "GROUP BY ALL ORDER BY 1"
+    ).fetchall()
     assert [(str(d), n) for d, n, _ in rows] == [("2026-03-01", 1000), ("2026-03-02", 500)]
     assert sum(r[2] for r in rows) == sum(range(1500))
 
@@ -83,13 +89,19 @@ def test_extensions_load_from_pip_packages_without_network(local_lakehouse, tmp_
     from lakehouse import duck
 
     con = local_lakehouse.duckdb()
-    loaded = dict(con.execute(
-        "SELECT extension_name, loaded FROM duckdb_extensions() WHERE extension_name IN ('httpfs','spatial')").fetchall())
+    loaded = dict(
+        con.execute(
+            "SELECT extension_name, loaded FROM duckdb_extensions() WHERE extension_name IN ('httpfs','spatial')"
+        ).fetchall()
+    )
     assert loaded == {"httpfs": True, "spatial": True}
     assert con.execute("SELECT ST_AsText(ST_Point(2.35, 48.85))").fetchone()[0] == "POINT (2.35 48.85)"
     folder = duck.extension_directory(tmp_path / "ext")
     import duckdb
-    offline = duckdb.connect(config={"extension_directory": str(folder), "custom_extension_repository": "http://127.0.0.1:9/"})
+
+    offline = duckdb.connect(
+        config={"extension_directory": str(folder), "custom_extension_repository": "http://127.0.0.1:9/"}
+    )
     offline.execute("INSTALL spatial")  # found locally: the unreachable repository is never asked
     offline.execute("LOAD spatial")
 
@@ -98,9 +110,14 @@ def test_registry_keeps_governance_fields(lakehouse):
     reg = lakehouse.registry
     entry = DatasetEntry(name="iot.air", zone="raw", path="raw/iot/air/", owner_service="environnement")
     reg.register(entry, schema=_table().schema)
-    reg.set_classification("iot.air", "raw", "CONFIDENTIEL", tags=["PII.Sensitive"], column_tags={"sensor": ["PII.Sensitive"]})
-    reg.register(DatasetEntry(name="iot.air", zone="raw", path="raw/iot/air/", owner_service="environnement",
-                              description="mise à jour"))
+    reg.set_classification(
+        "iot.air", "raw", "CONFIDENTIEL", tags=["PII.Sensitive"], column_tags={"sensor": ["PII.Sensitive"]}
+    )
+    reg.register(
+        DatasetEntry(
+            name="iot.air", zone="raw", path="raw/iot/air/", owner_service="environnement", description="mise à jour"
+        )
+    )
     got = reg.get("iot.air")
     assert got.level == "CONFIDENTIEL" and got.column_tags == {"sensor": ["PII.Sensitive"]}
     assert got.description == "mise à jour"

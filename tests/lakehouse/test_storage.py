@@ -38,10 +38,9 @@ def test_missing_object_is_a_clear_error(lakehouse):
 
 def test_staged_file_publishes_only_on_success(lakehouse, tmp_path):
     st = lakehouse.storage
-    with pytest.raises(RuntimeError):
-        with st.staged_file("curated/m/data.parquet") as tmp:
-            tmp.write_bytes(b"partial")
-            raise RuntimeError("crash mid-write")
+    with pytest.raises(RuntimeError), st.staged_file("curated/m/data.parquet") as tmp:
+        tmp.write_bytes(b"partial")
+        raise RuntimeError("crash mid-write")
     assert not st.exists("curated/m/data.parquet")
     assert st.list("curated/") == []
     with st.staged_file("curated/m/data.parquet") as tmp:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.demo.simulator import simulate
+from lakehouse.encryption import ensure_key_file
+from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
 from orchestration.resources import DBT_PROJECT_DIR, dbt_env, dbt_executable, prepare_curated_dirs
 
@@ -28,7 +30,7 @@ class BuiltDemo:
             con.close()
 
     def mart(self, name: str) -> str:
-        return f"read_parquet('{self.lh.storage.uri(f'curated/{name}/data.parquet')}')"
+        return f"read_parquet('{self.lh.storage.uri(Lake.curated_key(name))}')"
 
 
 def dbt_build(lh: Lakehouse, work: Path, *args: str) -> subprocess.CompletedProcess:
@@ -36,15 +38,28 @@ def dbt_build(lh: Lakehouse, work: Path, *args: str) -> subprocess.CompletedProc
     prepare_curated_dirs(lh)
     env = {**os.environ, **dbt_env(lh.settings)}
     return subprocess.run(
-        [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(work / "target"), *args],
-        env=env, capture_output=True, text=True, cwd=work, check=False,
+        [
+            dbt_executable(),
+            "build",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(work / "target"),
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=work,
+        check=False,
     )
 
 
 def build_demo(lh: Lakehouse, work: Path) -> BuiltDemo:
+    ensure_key_file(lh.settings)  # as `hyperviseur run` does: citizen reports are written encrypted
     result = simulate(lh, files=False, **DEMO)
     proc = dbt_build(lh, work)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return BuiltDemo(lh, [i.to_json() for i in result.incidents], proc.stdout)
-

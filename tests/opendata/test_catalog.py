@@ -14,7 +14,7 @@ RELEASES = ("2.1.1", "3.0.0")
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, shared_dir):
+def published(tmp_path_factory, fixtures_dir):
     import os
 
     from lakehouse.platform import Lakehouse
@@ -24,12 +24,17 @@ def published(tmp_path_factory, shared_dir):
     lh.storage.check()
     ready(lh, "od_air_hourly", air_table(48))
     ready(lh, "od_reports_by_district", districts_table())
-    manifest = dbt_manifest({
-        "od_air_hourly": (opendata_meta("Qualité de l'air horaire"), {}),
-        "od_reports_by_district": (opendata_meta("Signalements par quartier", themes=("SOCI",), licence="odbl", frequency="daily"), {}),
-    })
+    manifest = dbt_manifest(
+        {
+            "od_air_hourly": (opendata_meta("Qualité de l'air horaire"), {}),
+            "od_reports_by_district": (
+                opendata_meta("Signalements par quartier", themes=("SOCI",), licence="odbl", frequency="daily"),
+                {},
+            ),
+        }
+    )
     publish(lh, manifest=manifest)
-    return lh, shared_dir / "standards" / "dcat-ap" / "releases"
+    return lh, fixtures_dir / "standards" / "dcat-ap" / "releases"
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -47,10 +52,14 @@ def test_catalog_uses_eu_vocabularies_and_harvestable_links(published):
     g = Graph().parse(data=lh.storage.read_bytes("opendata/catalog.ttl"), format="turtle")
     ds = URIRef("https://data.val-de-lys.example.fr/datasets/od_air_hourly")
     assert URIRef("http://publications.europa.eu/resource/authority/data-theme/ENVI") in set(g.objects(ds, DCAT.theme))
-    assert g.value(ds, DCTERMS.accrualPeriodicity) == URIRef("http://publications.europa.eu/resource/authority/frequency/HOURLY")
+    assert g.value(ds, DCTERMS.accrualPeriodicity) == URIRef(
+        "http://publications.europa.eu/resource/authority/frequency/HOURLY"
+    )
     downloads = {str(g.value(d, DCAT.downloadURL)) for d in g.objects(ds, DCAT.distribution)}
-    assert downloads == {f"https://data.val-de-lys.example.fr/od_air_hourly/latest/od_air_hourly.{ext}"
-                         for ext in ("csv", "parquet", "json", "geojson")}
+    assert downloads == {
+        f"https://data.val-de-lys.example.fr/od_air_hourly/latest/od_air_hourly.{ext}"
+        for ext in ("csv", "parquet", "json", "geojson")
+    }
     licences = {g.value(d, DCTERMS.license) for d in g.objects(ds, DCAT.distribution)}
     assert licences == {URIRef("https://www.etalab.gouv.fr/licence-ouverte-open-licence/")}
     record = Graph().parse(data=lh.storage.read_bytes("opendata/datasets/od_air_hourly.jsonld"), format="json-ld")

@@ -7,7 +7,17 @@ import json
 from click.testing import CliRunner
 
 from orchestration.cli.opendata import opendata
-from tests.opendata.conftest import air_table, dbt_manifest, opendata_meta, put_mart, ready, reports_table, classify, approve, quality
+from tests.opendata.conftest import (
+    air_table,
+    approve,
+    classify,
+    dbt_manifest,
+    opendata_meta,
+    put_mart,
+    quality,
+    ready,
+    reports_table,
+)
 
 
 def test_publish_command_reports_published_and_refused(local_lakehouse, tmp_path, monkeypatch, portal_env):
@@ -20,10 +30,17 @@ def test_publish_command_reports_published_and_refused(local_lakehouse, tmp_path
     approve(lh, "od_reports")
     quality(lh, "od_reports")
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps(dbt_manifest({
-        "od_air_hourly": (opendata_meta("Qualité de l'air horaire"), {}),
-        "od_reports": (opendata_meta("Signalements"), {}),
-    }, project="une_autre_collectivite")))
+    manifest.write_text(
+        json.dumps(
+            dbt_manifest(
+                {
+                    "od_air_hourly": (opendata_meta("Qualité de l'air horaire"), {}),
+                    "od_reports": (opendata_meta("Signalements"), {}),
+                },
+                project="une_autre_collectivite",
+            )
+        )
+    )
     monkeypatch.setenv("HYPERVISEUR_DATA_DIR", str(lh.settings.data_dir))
     monkeypatch.setenv("HYPERVISEUR_DBT_MANIFEST", str(manifest))
     monkeypatch.setenv("COLUMNS", "200")

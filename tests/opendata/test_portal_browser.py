@@ -14,8 +14,15 @@ from opendata.serve import serve_in_thread
 from tests.opendata.conftest import air_table, dbt_manifest, districts_table, opendata_meta, ready
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 AIR, DISTRICTS = "od_air_hourly", "od_reports_by_district"
 pytestmark = pytest.mark.browser
 
@@ -23,10 +30,18 @@ pytestmark = pytest.mark.browser
 def _publish(lh):
     ready(lh, AIR, air_table(72))
     ready(lh, DISTRICTS, districts_table())
-    publish(lh, manifest=dbt_manifest({
-        AIR: (opendata_meta("Qualité de l'air horaire"), {"no2_ugm3": "Dioxyde d'azote (µg/m³)"}),
-        DISTRICTS: (opendata_meta("Signalements par quartier", themes=("SOCI",), licence="odbl", frequency="daily"), {}),
-    }))
+    publish(
+        lh,
+        manifest=dbt_manifest(
+            {
+                AIR: (opendata_meta("Qualité de l'air horaire"), {"no2_ugm3": "Dioxyde d'azote (µg/m³)"}),
+                DISTRICTS: (
+                    opendata_meta("Signalements par quartier", themes=("SOCI",), licence="odbl", frequency="daily"),
+                    {},
+                ),
+            }
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +90,13 @@ def test_search_finds_a_dataset_and_its_page_serves_preview_and_downloads(browse
     assert page.get_by_role("heading", level=1).inner_text() == "Qualité de l'air horaire"
     preview = page.locator("table.preview tbody tr")
     assert preview.count() == 20
-    assert page.locator("table.preview thead th").all_inner_texts() == ["station_id", "observed_at", "no2_ugm3", "lat", "lon"]
+    assert page.locator("table.preview thead th").all_inner_texts() == [
+        "station_id",
+        "observed_at",
+        "no2_ugm3",
+        "lat",
+        "lon",
+    ]
     assert "ST01" in preview.first.inner_text()
     assert "Dioxyde d'azote (µg/m³)" in page.locator("table.dictionary").inner_text()
     assert page.locator("svg.chart").count() == 1 and page.locator("svg.map circle").count() == 3

@@ -10,12 +10,21 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse.audit import AuditLog
 from governance.decisions import DecisionStore
+from lakehouse.audit import AuditLog
 from opendata.gate import NO_QUALITY_RUN
 from opendata.publish import publish
 from tests.opendata.conftest import (
-    air_table, approve, classify, dbt_manifest, districts_table, opendata_meta, put_mart, quality, ready, reports_table,
+    air_table,
+    approve,
+    classify,
+    dbt_manifest,
+    districts_table,
+    opendata_meta,
+    put_mart,
+    quality,
+    ready,
+    reports_table,
 )
 
 AIR = "od_air_hourly"
@@ -24,15 +33,25 @@ DISTRICTS = "od_reports_by_district"
 
 def _manifest(**extra):
     models = {
-        AIR: (opendata_meta("Qualité de l'air horaire"), {"station_id": "Identifiant de la station", "no2_ugm3": "Dioxyde d'azote (µg/m³)"}),
-        DISTRICTS: (opendata_meta("Signalements par quartier", themes=("SOCI", "REGI"), licence="odbl", frequency="daily"), {}),
+        AIR: (
+            opendata_meta("Qualité de l'air horaire"),
+            {"station_id": "Identifiant de la station", "no2_ugm3": "Dioxyde d'azote (µg/m³)"},
+        ),
+        DISTRICTS: (
+            opendata_meta("Signalements par quartier", themes=("SOCI", "REGI"), licence="odbl", frequency="daily"),
+            {},
+        ),
     }
     models.update(extra)
     return dbt_manifest(models)
 
 
 def _events(lh, dataset):
-    return [r["payload"] for r in AuditLog(lh).records() if r["event_type"] == "export" and r["payload"]["dataset"] == dataset]
+    return [
+        r["payload"]
+        for r in AuditLog(lh).records()
+        if r["event_type"] == "export" and r["payload"]["dataset"] == dataset
+    ]
 
 
 @pytest.mark.usefixtures("portal_env")
@@ -61,12 +80,19 @@ def test_public_dataset_is_published_in_every_format_with_checksums(lakehouse):
     assert features[0]["geometry"] == {"type": "Point", "coordinates": [2.875, 50.659]}
     assert "lat" not in features[0]["properties"] and features[0]["properties"]["station_id"] == "ST01"
     # Temporal coverage computed from the data; column descriptions come from dbt.
-    assert doc["temporal"]["start"].startswith("2026-03-01T00:00") and doc["temporal"]["end"].startswith("2026-03-03T23:00")
+    assert doc["temporal"]["start"].startswith("2026-03-01T00:00") and doc["temporal"]["end"].startswith(
+        "2026-03-03T23:00"
+    )
     assert {c["name"]: c["description"] for c in doc["columns"]}["no2_ugm3"] == "Dioxyde d'azote (µg/m³)"
     # WKT polygons give GeoJSON polygons.
     poly = json.loads(lakehouse.storage.read_bytes(f"opendata/{DISTRICTS}/latest/{DISTRICTS}.geojson"))["features"][0]
     assert poly["geometry"]["type"] == "Polygon" and poly["properties"]["reports"] == 12
-    for key in ("opendata/catalog.jsonld", "opendata/catalog.ttl", "opendata/index.html", f"opendata/datasets/{AIR}.html"):
+    for key in (
+        "opendata/catalog.jsonld",
+        "opendata/catalog.ttl",
+        "opendata/index.html",
+        f"opendata/datasets/{AIR}.html",
+    ):
         assert lakehouse.storage.exists(key), key
     assert [e["decision"] for e in _events(lakehouse, AIR)] == ["published"]
 
@@ -90,13 +116,15 @@ def test_refusals_name_every_reason_and_are_audited(local_lakehouse):
     classify(lh, "od_air_unapproved", air)
     quality(lh, "od_air_unapproved")
     ready(lh, "od_air_badmeta", air)
-    manifest = dbt_manifest({
-        "od_reports": (opendata_meta("Signalements"), {}),
-        "od_air_bad": (opendata_meta("Air (contrôle en échec)"), {}),
-        "od_air_unchecked": (opendata_meta("Air (non contrôlé)"), {}),
-        "od_air_unapproved": (opendata_meta("Air (non approuvé)"), {}),
-        "od_air_badmeta": ({**opendata_meta("Air"), "licence": "cc-by-nc"}, {}),
-    })
+    manifest = dbt_manifest(
+        {
+            "od_reports": (opendata_meta("Signalements"), {}),
+            "od_air_bad": (opendata_meta("Air (contrôle en échec)"), {}),
+            "od_air_unchecked": (opendata_meta("Air (non contrôlé)"), {}),
+            "od_air_unapproved": (opendata_meta("Air (non approuvé)"), {}),
+            "od_air_badmeta": ({**opendata_meta("Air"), "licence": "cc-by-nc"}, {}),
+        }
+    )
 
     report = publish(lh, manifest=manifest)
 
@@ -104,7 +132,9 @@ def test_refusals_name_every_reason_and_are_audited(local_lakehouse):
     r = report.refused
     assert any("reporter_email" in x and "PII.Sensitive" in x for x in r["od_reports"])
     assert any("CONFIDENTIEL" in x for x in r["od_reports"])
-    assert r["od_air_bad"] == ["contrôle(s) qualité bloquant(s) en échec : plage:no2_ugm3 (12 valeurs hors de [0, 1000])"]
+    assert r["od_air_bad"] == [
+        "contrôle(s) qualité bloquant(s) en échec : plage:no2_ugm3 (12 valeurs hors de [0, 1000])"
+    ]
     assert r["od_air_unchecked"] == [NO_QUALITY_RUN]
     assert len(r["od_air_unapproved"]) == 1 and "approbation de publication" in r["od_air_unapproved"][0]
     assert "licence" in r["od_air_badmeta"][0] and "cc-by-nc" in r["od_air_badmeta"][0]

@@ -11,7 +11,7 @@ import pytest
 from dagster import DagsterInstance
 
 from lakehouse.platform import Lakehouse
-from orchestration.cli.run import run_graph
+from orchestration.cli.run import run_demo_graph
 from quality import results
 from quality.suites import MARTS, RAW_DATASETS
 
@@ -38,24 +38,36 @@ def scenario(tmp_path_factory):
         lh = Lakehouse.from_env()
         (data.parent / "dagster").mkdir()
         instance = DagsterInstance.local_temp(str(data.parent / "dagster"))
-        first = run_graph(lh, instance=instance, **DEMO)
+        first = run_demo_graph(lh, instance=instance, **DEMO)
         before = _digests(lh)
 
-        bad = pa.table({
-            "meter_id": ["WM01A", "WM99Z"], "sector_id": ["SEC01", "SEC01"],
-            "observed_at": pa.array([1773100800000000, 1773101700000000], pa.timestamp("us", tz="UTC")),
-            "flow_m3h": [-12.5, 4.0], "source_tz": ["Europe/Paris"] * 2,
-        })
+        bad = pa.table(
+            {
+                "meter_id": ["WM01A", "WM99Z"],
+                "sector_id": ["SEC01", "SEC01"],
+                "observed_at": pa.array([1773100800000000, 1773101700000000], pa.timestamp("us", tz="UTC")),
+                "flow_m3h": [-12.5, 4.0],
+                "source_tz": ["Europe/Paris"] * 2,
+            }
+        )
         manifest = lh.lake.write_batch("raw", "iot", "water_flow", bad, origin="lot corrompu")
-        corrupted = run_graph(lh, instance=instance, resume=False, **DEMO)
+        corrupted = run_demo_graph(lh, instance=instance, resume=False, **DEMO)
         after_corruption = _digests(lh)
         water_quality = results.latest(lh, "iot.water_flow")
 
         lh.storage.delete(manifest.key)
         lh.storage.delete(lh.lake.manifest_key("raw", "iot", "water_flow", manifest.batch_id))
-        resumed = run_graph(lh, instance=instance, resume=True, **DEMO)
-        yield {"lh": lh, "first": first, "corrupted": corrupted, "resumed": resumed, "before": before,
-               "after_corruption": after_corruption, "water_quality": water_quality, "after": _digests(lh)}
+        resumed = run_demo_graph(lh, instance=instance, resume=True, **DEMO)
+        yield {
+            "lh": lh,
+            "first": first,
+            "corrupted": corrupted,
+            "resumed": resumed,
+            "before": before,
+            "after_corruption": after_corruption,
+            "water_quality": water_quality,
+            "after": _digests(lh),
+        }
 
 
 def test_full_graph_builds_every_mart_and_runs_every_check(scenario):

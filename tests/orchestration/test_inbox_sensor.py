@@ -48,7 +48,7 @@ def test_dropped_file_is_ingested_once(inbox_env, tmp_path):
         requests = list(sensor(context))
         assert len(requests) == 1
         config = requests[0].run_config["ops"]["ingestion_brute"]["config"]
-        assert config == {"mode": "inbox", "files": [f"fichiers|{folder / 'pompes.csv'}"]}
+        assert config == {"files": [f"fichiers|{folder / 'pompes.csv'}"]}
         again = dg.build_sensor_context(instance=instance, cursor=context.cursor, definitions=defs)
         assert list(sensor(again)) == []  # already seen
 

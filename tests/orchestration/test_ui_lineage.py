@@ -21,20 +21,32 @@ def _free_port() -> int:
 
 
 def _graphql(port: int, query: str) -> dict:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 
 
 def test_webserver_shows_lineage_from_raw_datasets_to_marts(tmp_path):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not (k.startswith("HYPERVISEUR_") and not k.startswith("HYPERVISEUR_TEST_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not (k.startswith("HYPERVISEUR_") and not k.startswith("HYPERVISEUR_TEST_"))
+    }
     (tmp_path / "dagster").mkdir()
     env.update(HYPERVISEUR_DATA_DIR=str(tmp_path / "data"), DAGSTER_HOME=str(tmp_path / "dagster"))
     exe = Path(sys.executable).with_name("dagster-webserver")
-    proc = subprocess.Popen([str(exe), "-h", "127.0.0.1", "-p", str(port), "-m", "orchestration.definitions"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(exe), "-h", "127.0.0.1", "-p", str(port), "-m", "orchestration.definitions"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         nodes = None
@@ -63,5 +75,7 @@ def test_webserver_shows_lineage_from_raw_datasets_to_marts(tmp_path):
                     todo.append(p)
         return seen
 
-    assert {"raw/iot/water_flow", "stg_iot__water_flow", "mart_water_night_flow", "water_sectors"} <= ancestors("mart_water_leak_candidates")
+    assert {"raw/iot/water_flow", "stg_iot__water_flow", "mart_water_night_flow", "water_sectors"} <= ancestors(
+        "mart_water_leak_candidates"
+    )
     assert {"raw/iot/air_quality", "raw/iot/traffic_flow", "raw/citizen/reports"} <= ancestors("mart_incident_timeline")

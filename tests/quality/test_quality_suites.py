@@ -17,13 +17,17 @@ T0 = datetime(2026, 3, 10, tzinfo=UTC)
 
 
 def water_batch(meters, flows) -> pa.Table:
-    return pa.table({
-        "meter_id": meters,
-        "sector_id": ["SEC01"] * len(meters),
-        "observed_at": pa.array([T0 + timedelta(minutes=15 * i) for i in range(len(meters))], pa.timestamp("us", tz="UTC")),
-        "flow_m3h": pa.array(flows, pa.float64()),
-        "source_tz": ["Europe/Paris"] * len(meters),
-    })
+    return pa.table(
+        {
+            "meter_id": meters,
+            "sector_id": ["SEC01"] * len(meters),
+            "observed_at": pa.array(
+                [T0 + timedelta(minutes=15 * i) for i in range(len(meters))], pa.timestamp("us", tz="UTC")
+            ),
+            "flow_m3h": pa.array(flows, pa.float64()),
+            "source_tz": ["Europe/Paris"] * len(meters),
+        }
+    )
 
 
 @pytest.fixture
@@ -42,7 +46,9 @@ def test_valid_raw_batch_passes_every_blocking_check(lh):
 
 def test_corrupted_raw_batch_fails_blocking_checks_with_french_reasons(lh):
     lh.lake.write_batch("raw", "iot", "water_flow", water_batch(["WM01A", "WM01B"] * 5, [12.0] * 10), origin="ok")
-    lh.lake.write_batch("raw", "iot", "water_flow", water_batch(["WM01A", "WM99Z", None], [-4.0, 3.0, 2.0]), origin="corrompu")
+    lh.lake.write_batch(
+        "raw", "iot", "water_flow", water_batch(["WM01A", "WM99Z", None], [-4.0, 3.0, 2.0]), origin="corrompu"
+    )
     result = run_suite(lh, "iot.water_flow")
     assert not result.blocking_passed
     failed = {f["check"] for f in result.failures}
@@ -65,21 +71,35 @@ def test_missing_column_is_a_schema_failure(lh):
 
 
 def test_stale_feed_and_row_drop_are_warnings_not_blocking():
-    frame = pd.DataFrame({
-        "meter_id": ["WM01A"] * 4, "sector_id": ["SEC01"] * 4,
-        "observed_at": pd.date_range("2026-03-10", periods=4, freq="15min", tz="UTC"),
-        "flow_m3h": [5.0] * 4, "_ingested_at": pd.date_range("2026-03-10", periods=4, freq="1min", tz="UTC"),
-    })
+    frame = pd.DataFrame(
+        {
+            "meter_id": ["WM01A"] * 4,
+            "sector_id": ["SEC01"] * 4,
+            "observed_at": pd.date_range("2026-03-10", periods=4, freq="15min", tz="UTC"),
+            "flow_m3h": [5.0] * 4,
+            "_ingested_at": pd.date_range("2026-03-10", periods=4, freq="1min", tz="UTC"),
+        }
+    )
     later = datetime(2026, 4, 1, tzinfo=UTC)
     outcomes = validate_frame(frame, raw_suite(WATER_FLOW, previous_rows=100, now=later))
     failed = [o for o in outcomes if not o.passed]
     assert failed and all(o.severity == results.WARNING for o in failed)
-    assert {o.check for o in failed} == {"expect_column_max_to_be_between:_ingested_at", "expect_table_row_count_to_be_between"}
+    assert {o.check for o in failed} == {
+        "expect_column_max_to_be_between:_ingested_at",
+        "expect_table_row_count_to_be_between",
+    }
 
 
 def test_mart_suite_blocks_a_duplicated_key():
-    frame = pd.DataFrame({"segment_id": ["SEG001", "SEG001"], "hour_start": pd.to_datetime(["2026-03-10T08:00Z"] * 2),
-                          "occupancy_pct": [10.0, 12.0], "flow_veh_h": [300.0, 310.0], "district_id": ["D01", "D01"]})
+    frame = pd.DataFrame(
+        {
+            "segment_id": ["SEG001", "SEG001"],
+            "hour_start": pd.to_datetime(["2026-03-10T08:00Z"] * 2),
+            "occupancy_pct": [10.0, 12.0],
+            "flow_veh_h": [300.0, 310.0],
+            "district_id": ["D01", "D01"],
+        }
+    )
     outcomes = validate_frame(frame, mart_suite("mart_traffic_hourly"))
     failed = {o.check for o in outcomes if not o.passed and o.severity == results.BLOCKING}
     assert failed == {"expect_compound_columns_to_be_unique:segment_id,hour_start"}
@@ -90,8 +110,15 @@ def test_unknown_dataset_has_no_result(lh):
 
 
 def test_mart_not_rebuilt_for_days_is_a_warning():
-    frame = pd.DataFrame({"sector_id": ["SEC01"], "excess_volume_m3": [120.0], "leak_rank": [1], "district_id": ["D01"],
-                          "_built_at": [pd.Timestamp("2026-03-15T00:00Z")]})
+    frame = pd.DataFrame(
+        {
+            "sector_id": ["SEC01"],
+            "excess_volume_m3": [120.0],
+            "leak_rank": [1],
+            "district_id": ["D01"],
+            "_built_at": [pd.Timestamp("2026-03-15T00:00Z")],
+        }
+    )
     outcomes = validate_frame(frame, mart_suite("mart_water_leak_candidates", now=datetime(2026, 3, 20, tzinfo=UTC)))
     failed = [o for o in outcomes if not o.passed]
     assert [(o.check, o.severity) for o in failed] == [("expect_column_max_to_be_between:_built_at", results.WARNING)]

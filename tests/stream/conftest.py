@@ -1,7 +1,10 @@
-"""A private Mosquitto for tests that restart the broker (the shared one on 1883 stays up)."""
+"""A private Mosquitto for tests that restart the broker (the shared one on 1883 stays up), with
+authentication like the shared one; lakes whose settings reach the brokers and hold an encryption key."""
 
 from __future__ import annotations
 
+import importlib.util
+import secrets
 import shutil
 import socket
 import subprocess
@@ -10,6 +13,21 @@ import time
 from pathlib import Path
 
 import pytest
+
+from lakehouse.encryption import create_key_file
+from lakehouse.platform import Lakehouse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _services():
+    spec = importlib.util.spec_from_file_location("hv_services_stream", ROOT / "infra" / "local" / "services.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+services = _services()
 
 
 def _free_port() -> int:
@@ -31,16 +49,29 @@ class Mosquitto:
         store = run_dir / "store"
         store.mkdir()
         shutil.chown(store, "mosquitto") if _has_user("mosquitto") else None
+        self.username, self.password = "hv-private", secrets.token_urlsafe(18)
+        passwd, acl = services.write_mosquitto_auth(run_dir, {self.username: self.password})
         self.conf = run_dir / "mosquitto.conf"
         self.conf.write_text(
-            f"listener {self.port} {self.host}\nallow_anonymous true\npersistence true\n"
+            f"listener {self.port} {self.host}\n{services._mqtt_auth_conf(passwd, acl)}persistence true\n"
             f"persistence_location {store}/\nautosave_interval 1\nmax_queued_messages 0\n"
             "max_inflight_messages 100\nlog_type error\n"
         )
 
+    @property
+    def env(self) -> dict[str, str]:
+        """The HYPERVISEUR_MQTT_* settings that reach this broker with its account."""
+        return {
+            "HYPERVISEUR_MQTT_HOST": self.host,
+            "HYPERVISEUR_MQTT_PORT": str(self.port),
+            "HYPERVISEUR_MQTT_USERNAME": self.username,
+            "HYPERVISEUR_MQTT_PASSWORD": self.password,
+        }
+
     def start(self) -> None:
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as s:
@@ -80,3 +111,21 @@ def own_mosquitto():
     yield broker
     broker.stop()
     shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def keyed_lake(data_dir: Path, env: dict | None = None) -> Lakehouse:
+    """A local lake (settings from ``env`` + its data dir) with its raw-encryption key file created."""
+    lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": str(data_dir), **(env or {})})
+    create_key_file(lh.settings.kms_key_file)
+    return lh
+
+
+@pytest.fixture
+def mqtt_lake(tmp_path, mqtt_broker) -> Lakehouse:
+    """A lake whose settings reach the shared test Mosquitto with its account, key file present."""
+    return keyed_lake(tmp_path / "data", mqtt_broker["env"])
+
+
+@pytest.fixture
+def keyed_local_lake(tmp_path) -> Lakehouse:
+    return keyed_lake(tmp_path / "data")

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ingestion.demo.publisher import publish_stream
 from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
+from tests.stream.conftest import keyed_lake
 
 pytestmark = pytest.mark.mqtt
 N = 10_000
 
 
 def _messages(n: int):
-    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
     for i in range(n):
         meter = f"WM{i % 12:02d}A"
         ts = t0 + timedelta(minutes=i // 12)
@@ -25,9 +26,9 @@ def _messages(n: int):
         yield int(ts.timestamp()), f"city/water/{meter}", json.dumps(body).encode()
 
 
-def test_10k_messages_exactly_once_across_broker_restart(own_mosquitto, local_lakehouse):
-    consumer = StreamConsumer(local_lakehouse, ConsumerConfig(port=own_mosquitto.port, client_id="exactly-once",
-                                                             batch_size=2000))
+def test_10k_messages_exactly_once_across_broker_restart(own_mosquitto, tmp_path):
+    local_lakehouse = keyed_lake(tmp_path / "data", own_mosquitto.env)  # broker address and account: the settings
+    consumer = StreamConsumer(local_lakehouse, ConsumerConfig(client_id="exactly-once", batch_size=2000))
     runner = threading.Thread(target=lambda: consumer.run(idle_exit_s=6, max_seconds=120))
     runner.start()
     assert consumer.subscribed.wait(15), "le consommateur ne s'est pas abonné"
@@ -42,7 +43,7 @@ def test_10k_messages_exactly_once_across_broker_restart(own_mosquitto, local_la
 
     restarter = threading.Thread(target=restart_midway)
     restarter.start()
-    sent = publish_stream(_messages(N), host=own_mosquitto.host, port=own_mosquitto.port, client_id="exactly-once-pub")
+    sent = publish_stream(_messages(N), client_id="exactly-once-pub", mqtt_settings=local_lakehouse.settings.mqtt)
     restarter.join(30)
     runner.join(150)
 
@@ -52,7 +53,8 @@ def test_10k_messages_exactly_once_across_broker_restart(own_mosquitto, local_la
     con = local_lakehouse.duckdb()
     glob = local_lakehouse.lake.dataset_glob("raw", "iot", "water_flow")
     total, distinct = con.execute(
-        f"SELECT count(*), count(DISTINCT (meter_id, observed_at)) FROM read_parquet('{glob}')").fetchone()
+        f"SELECT count(*), count(DISTINCT (meter_id, observed_at)) FROM read_parquet('{glob}')"
+    ).fetchone()
     assert (total, distinct) == (N, N)
     counts = consumer.stats.report.datasets["iot.water_flow"]
     assert counts.rows_raw == N and counts.rows_quarantined == 0 and counts.balanced

@@ -38,12 +38,14 @@ def superset_instance(tmp_path_factory):
     data = tmp_path_factory.mktemp("superset-data")
     synthetic_marts.build(data / "lake", data / "serving.duckdb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_") or k.startswith("HYPERVISEUR_TEST_")}
-    env.update({
-        "HYPERVISEUR_DATA_DIR": str(data),
-        "HYPERVISEUR_SUPERSET_PORT": os.environ.get("HYPERVISEUR_TEST_SUPERSET_PORT", "18088"),
-        "HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT": str(EXPORT_ROW_LIMIT),
-        "HYPERVISEUR_SUPERSET_WORKERS": "2",
-    })
+    env.update(
+        {
+            "HYPERVISEUR_DATA_DIR": str(data),
+            "HYPERVISEUR_SUPERSET_PORT": os.environ.get("HYPERVISEUR_TEST_SUPERSET_PORT", "18088"),
+            "HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT": str(EXPORT_ROW_LIMIT),
+            "HYPERVISEUR_SUPERSET_WORKERS": "2",
+        }
+    )
     inst = service.Instance.from_env(env)
     service.start(inst, wait=180)
     try:
@@ -52,17 +54,22 @@ def superset_instance(tmp_path_factory):
         service.stop(inst)
 
 
-MANIFEST = {"nodes": {
-    "model.hyperviseur.mart_water_night_flow": {
-        "resource_type": "model", "name": "mart_water_night_flow",
-        "description": "Débit minimum de nuit par secteur et par nuit.",
-        "columns": {"min_night_flow_m3h": {"description": "Débit minimum entre 2 h et 4 h (m³/h)"}},
-        "config": {"meta": {}},
-    },
-    "test.hyperviseur.not_null_mart_water_night_flow_sector_id": {
-        "resource_type": "test", "name": "not_null", "depends_on": {"nodes": ["model.hyperviseur.mart_water_night_flow"]},
-    },
-}}
+MANIFEST = {
+    "nodes": {
+        "model.hyperviseur.mart_water_night_flow": {
+            "resource_type": "model",
+            "name": "mart_water_night_flow",
+            "description": "Débit minimum de nuit par secteur et par nuit.",
+            "columns": {"min_night_flow_m3h": {"description": "Débit minimum entre 2 h et 4 h (m³/h)"}},
+            "config": {"meta": {}},
+        },
+        "test.hyperviseur.not_null_mart_water_night_flow_sector_id": {
+            "resource_type": "test",
+            "name": "not_null",
+            "depends_on": {"nodes": ["model.hyperviseur.mart_water_night_flow"]},
+        },
+    }
+}
 
 
 @pytest.fixture(scope="session")
@@ -105,10 +112,17 @@ def run_sql(database_id):
 
     def run(client: SupersetClient, sql: str, limit: int = 1000, schema: str = "masked"):
         try:
-            body = client.post("/api/v1/sqllab/execute/", {
-                "database_id": database_id, "sql": sql, "schema": schema, "runAsync": False,
-                "queryLimit": limit, "client_id": secrets.token_hex(5),
-            })
+            body = client.post(
+                "/api/v1/sqllab/execute/",
+                {
+                    "database_id": database_id,
+                    "sql": sql,
+                    "schema": schema,
+                    "runAsync": False,
+                    "queryLimit": limit,
+                    "client_id": secrets.token_hex(5),
+                },
+            )
         except SupersetApiError as exc:
             return None, str(exc)
         if body.get("status") != "success":

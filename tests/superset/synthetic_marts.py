@@ -16,12 +16,25 @@ from pathlib import Path
 import duckdb
 
 END = "2026-03-15 00:00:00+00"
-DISTRICTS = [("D01", "Centre"), ("D02", "Les Prés"), ("D03", "Bords-de-Lys"), ("D04", "La Gare"),
-             ("D05", "Les Hauts"), ("D06", "Zone d'activités")]
+DISTRICTS = [
+    ("D01", "Centre"),
+    ("D02", "Les Prés"),
+    ("D03", "Bords-de-Lys"),
+    ("D04", "La Gare"),
+    ("D05", "Les Hauts"),
+    ("D06", "Zone d'activités"),
+]
 SERVICES = ["eau", "voirie", "proprete", "eclairage", "environnement", "securite"]
 NOT_PUBLIC = ["mart_citizen_reports", "mart_incident_timeline", "mart_traffic_hourly", "mart_traffic_daily"]
-PERSONAL = {"reporter_name": "pseudo", "reporter_phone": "pseudo", "reporter_email": "pseudo",
-            "address": "pseudo", "description_fr": "pseudo", "street_name": "pseudo", "description": "redact"}
+PERSONAL = {
+    "reporter_name": "pseudo",
+    "reporter_phone": "pseudo",
+    "reporter_email": "pseudo",
+    "address": "pseudo",
+    "description_fr": "pseudo",
+    "street_name": "pseudo",
+    "description": "redact",
+}
 
 
 def _h(expr: str, salt: str) -> str:
@@ -32,11 +45,17 @@ def _h(expr: str, salt: str) -> str:
 def mart_queries(hours: int = 14 * 24, stations: int = 4, segments: int = 12) -> dict[str, str]:
     days = max(hours // 24, 1)
     svc = f"{SERVICES!r}[r.i % {len(SERVICES)} + 1]"
-    districts = "(VALUES " + ", ".join(f"('{d}', '{n.replace(chr(39), chr(39) * 2)}')" for d, n in DISTRICTS) + ") d(district_id, district_name)"
+    districts = (
+        "(VALUES "
+        + ", ".join(f"('{d}', '{n.replace(chr(39), chr(39) * 2)}')" for d, n in DISTRICTS)
+        + ") d(district_id, district_name)"
+    )
     hour = f"(TIMESTAMPTZ '{END}' - to_hours(h.i + 1))"
     day = f"(DATE '{END[:10]}' - CAST(d.i + 1 AS INTEGER))"
-    atmo_class = ("CASE atmo_index WHEN 1 THEN 'bon' WHEN 2 THEN 'moyen' WHEN 3 THEN 'dégradé' WHEN 4 THEN 'mauvais' "
-                  "WHEN 5 THEN 'très mauvais' ELSE 'extrêmement mauvais' END")
+    atmo_class = (
+        "CASE atmo_index WHEN 1 THEN 'bon' WHEN 2 THEN 'moyen' WHEN 3 THEN 'dégradé' WHEN 4 THEN 'mauvais' "
+        "WHEN 5 THEN 'très mauvais' ELSE 'extrêmement mauvais' END"
+    )
     return {
         "mart_air_quality_hourly": f"""
             SELECT 'AQ0' || (s.i + 1) AS station_id, 'D0' || (s.i % 6 + 1) AS district_id,
@@ -57,7 +76,7 @@ def mart_queries(hours: int = 14 * 24, stations: int = 4, segments: int = 12) ->
                    'pm10' AS responsible_pollutant, 'AQ01' AS worst_station_id, 1 AS stations FROM (
               SELECT d0.district_id, d0.district_name, {day} AS local_date,
                      CAST(1 + floor(5 * {_h("d0.district_id || d.i", "atmo")}) AS INTEGER) AS atmo_index
-              FROM {districts.replace(' d(', ' d0(')}, range({days}) d(i))""",
+              FROM {districts.replace(" d(", " d0(")}, range({days}) d(i))""",
         "mart_air_quality_exceedances": f"""
             SELECT 'AQ0' || (s.i + 1) AS station_id, 'D0' || (s.i % 6 + 1) AS district_id, 'no2' AS pollutant,
                    'horaire' AS averaging_period, {hour} AS period_start, CAST({hour} AS DATE) AS local_date,
@@ -196,7 +215,9 @@ def build(lake_dir: Path, serving_db: Path, **sizes) -> dict[str, int]:
             path.parent.mkdir(parents=True, exist_ok=True)
             con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
             con.execute(f"CREATE VIEW curated.{model} AS SELECT * FROM read_parquet('{path}')")
-            con.execute(f"CREATE VIEW masked.{model} AS SELECT {_masked_select(con, model)} FROM read_parquet('{path}')")
+            con.execute(
+                f"CREATE VIEW masked.{model} AS SELECT {_masked_select(con, model)} FROM read_parquet('{path}')"
+            )
             if model not in NOT_PUBLIC:
                 con.execute(f"CREATE VIEW public.{model} AS SELECT * FROM read_parquet('{path}')")
             counts[model] = con.execute(f"SELECT count(*) FROM curated.{model}").fetchone()[0]

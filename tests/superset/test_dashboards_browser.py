@@ -14,9 +14,19 @@ from superset.bundle import load_spec
 pytestmark = [pytest.mark.superset, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(os.environ.get("HYPERVISEUR_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")) / "superset"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = (
+    Path(os.environ.get("HYPERVISEUR_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+    / "superset"
+)
 
 # Per chart: rendered (something drawn), loading (spinner still there), failed (error shown).
 STATE_JS = """() => [...document.querySelectorAll('[data-test="chart-grid-component"]')].map(el => ({

@@ -21,6 +21,7 @@ from governance.decisions import decisions_dir
 from governance.scan import ScanConfig
 from governance.serving import build_serving_catalog
 from ingestion.demo.simulator import simulate
+from lakehouse.encryption import ensure_key_file
 from lakehouse.platform import Lakehouse
 from superset import service
 from superset.bundle import chart_query_context, load_spec
@@ -40,6 +41,7 @@ def real_catalog(superset_instance, tmp_path_factory):
     lake = superset_instance.settings.data_dir / "lake" / "curated" / "demo_reelle"
     lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": str(work / "data"), "HYPERVISEUR_LAKE_DIR": str(lake)})
     shutil.copytree(DECISIONS, decisions_dir(lh))
+    ensure_key_file(lh.settings)  # as `hyperviseur demo run` does: citizen reports are written encrypted
     simulate(lh, days=3, scale=0.25, seed=42, files=False)
     proc = dbt_build(lh, work, "--exclude", "resource_type:test")
     assert proc.returncode == 0, proc.stdout[-4000:]
@@ -69,7 +71,9 @@ def test_every_chart_answers_on_the_real_serving_catalog(real_provisioned):
         for chart in dashboard["charts"]:
             where = f"{dashboard['slug']} / {chart['name']}"
             try:
-                result = client.post("/api/v1/chart/data", chart_query_context(chart, ids[chart["dataset"]], force=True))
+                result = client.post(
+                    "/api/v1/chart/data", chart_query_context(chart, ids[chart["dataset"]], force=True)
+                )
             except SupersetApiError as exc:
                 failures.append(f"{where} : {exc}")
                 continue

@@ -62,7 +62,9 @@ def test_agent_eau_sees_only_water_datasets_and_dashboards(users):
 
 
 def test_analyst_sql_lab_returns_masked_personal_data(users, run_sql):
-    rows, error = run_sql(users["analyste"], "SELECT reporter_name, reporter_phone, description FROM masked.mart_citizen_reports")
+    rows, error = run_sql(
+        users["analyste"], "SELECT reporter_name, reporter_phone, description FROM masked.mart_citizen_reports"
+    )
     assert error is None and len(rows) == 240
     assert all(r["reporter_name"].startswith("pseudo:") and r["reporter_phone"].startswith("pseudo:") for r in rows)
     assert {r["description"] for r in rows} == {"[masqué]"}
@@ -75,16 +77,19 @@ def test_steward_reads_clear_views(users, run_sql):
     assert error is None and all(r["reporter_name"].startswith("Jean Dupont") for r in rows)
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT * FROM read_csv('/etc/passwd')",
-    "SELECT * FROM read_text('/etc/hostname')",
-    "ATTACH '/tmp/hv-attack.duckdb' AS attack",
-    "ATTACH ':memory:' AS attack",
-    "COPY (SELECT 1) TO '/tmp/hv-attack.csv'",
-    "DELETE FROM masked.mart_citizen_reports",
-    "SET enable_external_access = true",
-    "SELECT * FROM 'data.parquet'",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "ATTACH '/tmp/hv-attack.duckdb' AS attack",
+        "ATTACH ':memory:' AS attack",
+        "COPY (SELECT 1) TO '/tmp/hv-attack.csv'",
+        "DELETE FROM masked.mart_citizen_reports",
+        "SET enable_external_access = true",
+        "SELECT * FROM 'data.parquet'",
+    ],
+)
 def test_sql_lab_sandbox_blocks_files_attach_and_writes(users, admin, run_sql, sql):
     for client in (users["analyste"], admin):
         rows, error = run_sql(client, sql)
@@ -111,8 +116,14 @@ def test_duckdb_lockdown_holds_below_superset(superset_instance):
         "except Exception:\n"
         "    pass\n"
     )
-    proc = subprocess.run([str(inst.bin("python")), "-c", script], cwd=str(service.CONFIG.parent),
-                          env=inst.child_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(inst.bin("python")), "-c", script],
+        cwd=str(service.CONFIG.parent),
+        env=inst.child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "NOT BLOCKED" not in proc.stdout and "RW ACCEPTED" not in proc.stdout, proc.stdout
 
@@ -155,6 +166,5 @@ def test_query_log_is_harvested_into_the_audit_log(superset_instance, users, adm
 
 
 def test_committed_assets_match_the_dashboard_spec():
-    on_disk = {str(p.relative_to(ASSETS)): p.read_text(encoding="utf-8")
-               for p in ASSETS.rglob("*.yaml")}
+    on_disk = {str(p.relative_to(ASSETS)): p.read_text(encoding="utf-8") for p in ASSETS.rglob("*.yaml")}
     assert on_disk == rendered_assets(), "superset/assets est périmé : lancer « hyperviseur superset bundle »"

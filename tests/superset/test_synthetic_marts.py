@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import duckdb
+import synthetic_marts
 import yaml
 
-import synthetic_marts
 from superset.service import ROOT
 
 MARTS = ROOT / "dbt_project" / "models" / "marts"
@@ -24,8 +24,9 @@ def test_synthetic_marts_have_the_dbt_marts_columns(tmp_path):
     synthetic_marts.build(tmp_path / "lake", tmp_path / "serving.duckdb", hours=48)
     con = duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True)
     try:
-        synthetic = {m: [r[0] for r in con.execute(f"DESCRIBE curated.{m}").fetchall()]
-                     for m in synthetic_marts.mart_queries()}
+        synthetic = {
+            m: [r[0] for r in con.execute(f"DESCRIBE curated.{m}").fetchall()] for m in synthetic_marts.mart_queries()
+        }
     finally:
         con.close()
     documented = dbt_columns()

@@ -1,4 +1,5 @@
--- Daily ATMO index per station: one sub-index per pollutant, the index is the worst.
+-- Daily ATMO index per station: one sub-index per pollutant, the index is the worst
+-- (classes, bounds and the daily value each pollutant uses: vars of dbt_project.yml).
 -- A day counts when at least 75 % of the station's usual hours are measured (days cut by
 -- the edges of the period are left out).
 with daily as (
@@ -9,11 +10,11 @@ with daily as (
 sub as (
     select
         *,
-        {{ atmo_subindex('no2', 'no2_max_hourly_ugm3') }} as subindex_no2,
-        {{ atmo_subindex('so2', 'so2_max_hourly_ugm3') }} as subindex_so2,
-        {{ atmo_subindex('o3', 'o3_max_hourly_ugm3') }} as subindex_o3,
-        {{ atmo_subindex('pm10', 'pm10_mean_daily_ugm3') }} as subindex_pm10,
-        {{ atmo_subindex('pm25', 'pm25_mean_daily_ugm3') }} as subindex_pm25
+        {{ atmo_subindex('no2') }} as subindex_no2,
+        {{ atmo_subindex('so2') }} as subindex_so2,
+        {{ atmo_subindex('o3') }} as subindex_o3,
+        {{ atmo_subindex('pm10') }} as subindex_pm10,
+        {{ atmo_subindex('pm25') }} as subindex_pm25
     from daily
 ),
 indexed as (

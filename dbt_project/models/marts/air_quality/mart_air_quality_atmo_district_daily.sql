@@ -6,7 +6,7 @@ with station_days as (
 ranked as (
     select
         *,
-        row_number() over (partition by district_id, local_date order by atmo_index desc, station_id) as rn,
+        row_number() over (partition by district_id, local_date order by atmo_index desc, station_id asc) as rn,
         count(*) over (partition by district_id, local_date) as stations
     from station_days
 )

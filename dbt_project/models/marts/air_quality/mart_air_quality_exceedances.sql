@@ -1,26 +1,42 @@
--- Exceedances of the EU 2024/2881 limit values that a short period can show: hourly NO2
--- (200 µg/m³) and daily means of NO2 (50), PM10 (45) and PM2.5 (25). Annual limits need
--- a full year of data and are not assessed here.
-with hourly as (
-    select station_id, district_id, pollutant, hour_start as period_start, local_date,
-           'horaire' as averaging_period, value_ugm3
-    from {{ ref('mart_air_quality_hourly') }}
-    where pollutant = 'no2'
+-- Exceedances of the EU 2024/2881 limit values that a short period can show (hourly and
+-- daily ones: var eu_limit_values_ugm3 of dbt_project.yml, shared with the alert rules).
+-- Annual limits need a full year of data and are not assessed here.
+with limits as (
+    {%- for pollutant, periods in var('eu_limit_values_ugm3').items() %}
+        {%- set outer = loop %}
+        {%- for period, limit_value in periods.items() %}
+            select
+                '{{ pollutant }}' as pollutant,
+                '{{ period }}' as averaging_period,
+                cast({{ limit_value }} as double) as limit_value_ugm3
+            {%- if not (outer.last and loop.last) %}
+                union all
+            {%- endif %}
+        {%- endfor %}
+    {%- endfor %}
+),
+hourly as (
+    select
+        h.station_id, h.district_id, h.pollutant, h.hour_start as period_start, h.local_date,
+        'horaire' as averaging_period, h.value_ugm3
+    from {{ ref('mart_air_quality_hourly') }} h
+    where
+        h.pollutant in (
+            select l.pollutant from limits l
+            where l.averaging_period = 'horaire'
+        )
 ),
 daily as (
-    select station_id, district_id, pollutant, min(hour_start) as period_start, local_date,
-           'journaliere' as averaging_period, avg(value_ugm3) as value_ugm3
-    from {{ ref('mart_air_quality_hourly') }}
-    where pollutant in ('no2', 'pm10', 'pm25')
-    group by station_id, district_id, pollutant, local_date
-),
-limits as (
-    select * from (values
-        ('no2', 'horaire', 200.0),
-        ('no2', 'journaliere', 50.0),
-        ('pm10', 'journaliere', 45.0),
-        ('pm25', 'journaliere', 25.0)
-    ) as t(pollutant, averaging_period, limit_value_ugm3)
+    select
+        h.station_id, h.district_id, h.pollutant, min(h.hour_start) as period_start, h.local_date,
+        'journaliere' as averaging_period, avg(h.value_ugm3) as value_ugm3
+    from {{ ref('mart_air_quality_hourly') }} h
+    where
+        h.pollutant in (
+            select l.pollutant from limits l
+            where l.averaging_period = 'journaliere'
+        )
+    group by h.station_id, h.district_id, h.pollutant, h.local_date
 ),
 candidates as (
     select * from hourly
@@ -39,5 +55,5 @@ select
     c.value_ugm3 - l.limit_value_ugm3 as excess_ugm3,
     'Directive (UE) 2024/2881' as regulation
 from candidates c
-join limits l using (pollutant, averaging_period)
+inner join limits l using (pollutant, averaging_period)
 where c.value_ugm3 > l.limit_value_ugm3

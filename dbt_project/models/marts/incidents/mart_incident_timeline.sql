@@ -6,7 +6,7 @@ with pollution_days as (
         station_id, district_id, local_date, atmo_index, atmo_class, responsible_pollutant,
         local_date - cast(row_number() over (partition by station_id order by local_date) as integer) as island
     from {{ ref('mart_air_quality_atmo_daily') }}
-    where atmo_index >= 4
+    where atmo_index >= {{ atmo_class_index(var('atmo_episode_min_class')) }}
 ),
 pollution as (
     select
@@ -17,7 +17,7 @@ pollution as (
         max(atmo_index) as severity,
         cast(max(atmo_index) as double) as measure,
         'Indice ATMO ' || arg_max(atmo_class, atmo_index) || ' à la station ' || station_id || ' (polluant : '
-            || arg_max(responsible_pollutant, atmo_index) || ', ' || count(*) || ' jour(s))' as description_fr,
+        || arg_max(responsible_pollutant, atmo_index) || ', ' || count(*) || ' jour(s))' as description_fr,
         'mart_air_quality_atmo_daily' as source_model
     from pollution_days
     group by station_id, island
@@ -36,7 +36,7 @@ traffic as (
         case when count(*) >= 3 then 3 else 2 end,
         min(average_speed_kmh),
         'Congestion sur ' || coalesce(any_value(street_name), segment_id) || ' pendant ' || count(*) || ' h (vitesse minimale '
-            || coalesce(cast(round(min(average_speed_kmh)) as varchar), '?') || ' km/h)',
+        || coalesce(cast(round(min(average_speed_kmh)) as varchar), '?') || ' km/h)',
         'mart_traffic_hourly'
     from jam_hours
     group by segment_id, island
@@ -50,7 +50,7 @@ leaks as (
         case when leak_rank = 1 then 3 else 2 end,
         excess_volume_m3,
         'Fuite probable sur le secteur ' || sector_id || ' : environ ' || cast(round(excess_volume_m3) as varchar)
-            || ' m³ perdus (rang ' || leak_rank || ')',
+        || ' m³ perdus (rang ' || leak_rank || ')',
         'mart_water_leak_candidates'
     from {{ ref('mart_water_leak_candidates') }}
 ),
@@ -88,7 +88,7 @@ energy as (
         1,
         max(drift_pct),
         'Dérive de consommation de ' || coalesce(any_value(building_name), building_id) || ' : '
-            || cast(round(max(drift_pct)) as varchar) || ' % par rapport à sa référence',
+        || cast(round(max(drift_pct)) as varchar) || ' % par rapport à sa référence',
         'mart_building_energy_daily'
     from drift_days
     group by building_id, island
@@ -104,7 +104,7 @@ report_rates as (
     select
         district_id,
         count(*) / greatest(
-            (select epoch(max(created_at) - min(created_at)) from {{ ref('mart_citizen_reports') }}) / 3600.0, 1
+            (select epoch(max(a.created_at) - min(a.created_at)) from {{ ref('mart_citizen_reports') }} a) / 3600.0, 1
         ) as hourly_rate
     from {{ ref('mart_citizen_reports') }}
     where district_id is not null
@@ -116,10 +116,11 @@ burst_hours as (
         r.hourly_rate,
         h.hour_start - to_hours(row_number() over (partition by h.district_id order by h.hour_start)) as island
     from report_hours h
-    join report_rates r using (district_id)
+    inner join report_rates r using (district_id)
     -- Poisson reading: far above the district's usual rate, and not a handful of reports
-    where h.reports >= {{ var('report_burst_min') }}
-      and h.reports > r.hourly_rate + {{ var('report_burst_k') }} * sqrt(r.hourly_rate)
+    where
+        h.reports >= {{ var('report_burst_min') }}
+        and h.reports > r.hourly_rate + {{ var('report_burst_k') }} * sqrt(r.hourly_rate)
 ),
 reports as (
     select
@@ -128,7 +129,7 @@ reports as (
         2,
         cast(sum(reports) as double),
         cast(sum(reports) as varchar) || ' signalements en ' || count(*) || ' h dans le quartier ' || district_id
-            || ' (habituellement ' || cast(round(any_value(hourly_rate) * 24, 1) as varchar) || ' par jour)',
+        || ' (habituellement ' || cast(round(any_value(hourly_rate) * 24, 1) as varchar) || ' par jour)',
         'mart_citizen_reports'
     from burst_hours
     group by district_id, island
@@ -150,12 +151,18 @@ cctv as (
 ),
 events as (
     select * from pollution
-    union all select * from traffic
-    union all select * from leaks
-    union all select * from lighting
-    union all select * from energy
-    union all select * from reports
-    union all select * from cctv
+    union all
+    select * from traffic
+    union all
+    select * from leaks
+    union all
+    select * from lighting
+    union all
+    select * from energy
+    union all
+    select * from reports
+    union all
+    select * from cctv
 )
 select
     md5(event_kind || '|' || entity_id || '|' || cast(started_at as varchar)) as event_id,

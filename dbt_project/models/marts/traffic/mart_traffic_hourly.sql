@@ -54,20 +54,22 @@ select
     capacity_veh_h,
     flow_veh_h / nullif(capacity_veh_h, 0) as saturation_ratio,
     average_speed_kmh / nullif(free_flow_speed_kmh, 0) as speed_ratio,
-    -- speed relative to free flow when known, loop occupancy otherwise
+    -- speed relative to free flow when known, loop occupancy otherwise (bounds: vars
+    -- congestion_speed_ratio_min and congestion_occupancy_pct_max, shared with the alert rules)
     case
-        when average_speed_kmh is not null and free_flow_speed_kmh > 0 then
-            case
-                when average_speed_kmh >= 0.75 * free_flow_speed_kmh then 'fluide'
-                when average_speed_kmh >= 0.5 * free_flow_speed_kmh then 'dense'
-                when average_speed_kmh >= 0.25 * free_flow_speed_kmh then 'sature'
-                else 'bloque'
-            end
+        when average_speed_kmh is not null and free_flow_speed_kmh > 0
+            then
+                case
+                    {%- for level, ratio in var('congestion_speed_ratio_min').items() %}
+                        when average_speed_kmh >= {{ ratio }} * free_flow_speed_kmh then '{{ level }}'
+                    {%- endfor %}
+                    else 'bloque'
+                end
         when occupancy_pct is not null then
             case
-                when occupancy_pct < 15 then 'fluide'
-                when occupancy_pct < 30 then 'dense'
-                when occupancy_pct < 50 then 'sature'
+                {%- for level, pct in var('congestion_occupancy_pct_max').items() %}
+                    when occupancy_pct < {{ pct }} then '{{ level }}'
+                {%- endfor %}
                 else 'bloque'
             end
     end as congestion_level,

@@ -6,8 +6,10 @@ with nights as (
 flagged as (
     select
         *,
-        excess_over_baseline_m3h > greatest({{ var('leak_min_excess_m3h') }},
-                                            {{ var('leak_min_excess_ratio') }} * baseline_min_night_flow_m3h) as is_anomalous
+        excess_over_baseline_m3h > greatest(
+            {{ var('leak_min_excess_m3h') }},
+            {{ var('leak_min_excess_ratio') }} * baseline_min_night_flow_m3h
+        ) as is_anomalous
     from nights
 ),
 per_sector as (
@@ -26,7 +28,7 @@ per_sector as (
     group by sector_id, district_id
 )
 select
-    row_number() over (order by excess_volume_m3 desc, sector_id) as leak_rank,
+    row_number() over (order by excess_volume_m3 desc, sector_id asc) as leak_rank,
     sector_id,
     district_id,
     excess_volume_m3,

@@ -36,8 +36,9 @@ night as (
         min(flow_m3h) as min_night_flow_m3h,
         max(meters) as meters_reporting
     from complete_hours
-    where {{ local_hour('hour_start') }} >= {{ var('night_window_start_hour') }}
-      and {{ local_hour('hour_start') }} < {{ var('night_window_end_hour') }}
+    where
+        {{ local_hour('hour_start') }} >= {{ var('night_window_start_hour') }}
+        and {{ local_hour('hour_start') }} < {{ var('night_window_end_hour') }}
     group by all
 ),
 sectors as (
