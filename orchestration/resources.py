@@ -13,6 +13,7 @@ process's environment is never modified. The dbt manifest is prepared ahead of t
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from lakehouse.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = ROOT / "dbt_project"
 DBT_LAUNCHER = "hyperviseur-dbt"
+# dbt runs in the project folder; the launcher resolves the settings (relative paths, `.env`)
+# from the folder of the process that starts it, given by this leading flag.
+CALLER_DIR_FLAG = "--dossier-appelant"
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -116,7 +120,15 @@ class LakeDbtCliResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args):
         return None
 
+    def cli(self, args, **kwargs):
+        """dbt ``args``, preceded by the folder the settings are resolved from (this process's)."""
+        return super().cli([CALLER_DIR_FLAG, os.getcwd(), *args], **kwargs)
+
 
 def dbt_resource() -> DbtCliResource:
     launcher = Path(sys.executable).with_name(DBT_LAUNCHER)
-    return LakeDbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=str(launcher))
+    return LakeDbtCliResource(
+        project_dir=dbt_project,
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=str(launcher),
+    )

@@ -40,3 +40,46 @@ def actor_option(help_text: str = "Personne inscrite au journal d'audit pour cet
     return click.option(
         "--par", "actor", default=lambda: getpass.getuser(), show_default="utilisateur courant", help=help_text
     )
+
+
+def period_options(scale: bool):
+    """The simulated period of the demo (``--jours``, ``--graine``, ``--fin``, and ``--echelle``)."""
+    from lakehouse.settings import DemoSettings
+
+    options = [
+        click.option(
+            "--jours",
+            "days",
+            type=float,
+            default=lambda: DemoSettings.from_env().days,
+            show_default="14 ou HYPERVISEUR_DEMO_DAYS",
+            help="Durée simulée, en jours, avant --fin.",
+        ),
+        click.option(
+            "--graine", "seed", default=42, show_default=True, help="Graine aléatoire (même graine = mêmes données)."
+        ),
+        click.option(
+            "--fin",
+            "end",
+            default=lambda: DemoSettings.from_env().end.isoformat(),
+            show_default="2026-03-15T00:00:00+00:00 ou HYPERVISEUR_DEMO_END",
+            help="Fin de la période simulée (ISO 8601, UTC).",
+        ),
+    ]
+    if scale:
+        options.append(
+            click.option(
+                "--echelle",
+                "scale",
+                default=1.0,
+                show_default=True,
+                help="Multiplie la fréquence des capteurs (≈ 60 → 10 M mesures).",
+            )
+        )
+
+    def decorate(fn):
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate

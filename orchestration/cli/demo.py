@@ -10,8 +10,7 @@ from rich.table import Table
 
 from ingestion.demo import INCIDENTS_KEY, publish, simulate, write_seeds
 from ingestion.demo.simulator import GENERATORS
-from lakehouse.settings import DemoSettings
-from orchestration.cli.common import console, french_errors, lakehouse
+from orchestration.cli.common import console, french_errors, lakehouse, period_options
 
 KIND_FR = {
     "leak": "fuite",
@@ -35,29 +34,7 @@ def demo() -> None:
 
 
 @demo.command()
-@click.option(
-    "--jours",
-    "days",
-    type=float,
-    default=lambda: DemoSettings.from_env().days,
-    show_default="14 ou HYPERVISEUR_DEMO_DAYS",
-    help="Durée simulée, en jours, avant --fin.",
-)
-@click.option(
-    "--echelle",
-    "scale",
-    default=1.0,
-    show_default=True,
-    help="Multiplie la fréquence des capteurs (≈ 60 → 10 M mesures).",
-)
-@click.option("--graine", "seed", default=42, show_default=True, help="Graine aléatoire (même graine = mêmes données).")
-@click.option(
-    "--fin",
-    "end",
-    default=lambda: DemoSettings.from_env().end.isoformat(),
-    show_default="2026-03-15T00:00:00+00:00 ou HYPERVISEUR_DEMO_END",
-    help="Fin de la période (ISO 8601, UTC).",
-)
+@period_options(scale=True)
 @click.option(
     "--dossier",
     "out_dir",
@@ -127,23 +104,10 @@ def generate(days: float, scale: float, seed: int, end: str, out_dir: Path | Non
 @click.option(
     "--vitesse", "speed", default=None, type=float, help="Secondes simulées par seconde réelle (défaut : au plus vite)."
 )
-@click.option("--graine", "seed", default=42, show_default=True)
-@click.option(
-    "--jours",
-    "days",
-    type=float,
-    default=lambda: DemoSettings.from_env().days,
-    show_default="14 ou HYPERVISEUR_DEMO_DAYS",
-)
-@click.option(
-    "--fin",
-    "end",
-    default=lambda: DemoSettings.from_env().end.isoformat(),
-    show_default="2026-03-15T00:00:00+00:00 ou HYPERVISEUR_DEMO_END",
-)
+@period_options(scale=False)
 @click.option("--protocole", "protocol", type=click.Choice(["3.1.1", "5"]), default="3.1.1", show_default=True)
 @french_errors
-def publish_cmd(host, port, topic_root, start, hours, speed, seed, days, end, protocol) -> None:
+def publish_cmd(host, port, topic_root, start, hours, speed, days, seed, end, protocol) -> None:
     """Rejouer les séries du territoire sur MQTT (QoS 1)."""
     from lakehouse.settings import Settings
 

@@ -21,7 +21,7 @@ from rich.table import Table
 from lakehouse.encryption import ensure_key_file
 from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
-from orchestration.cli.common import console, french_errors, lakehouse
+from orchestration.cli.common import console, french_errors, lakehouse, period_options
 
 EVENT_LABELS = {
     "leak": "fuite(s)",
@@ -266,18 +266,12 @@ def run(nouveau: bool) -> None:
 
 
 @click.command(name="run")
-@click.option("--jours", "days", default=None, type=float, help="Durée simulée (défaut : HYPERVISEUR_DEMO_DAYS, 14).")
-@click.option("--echelle", "scale", default=1.0, show_default=True, help="Densité des mesures simulées (1 = nominale).")
-@click.option("--graine", "seed", default=42, show_default=True, help="Graine du simulateur (reproductibilité).")
-@click.option(
-    "--fin", "end", default="", help="Fin de la période simulée (ISO 8601, UTC ; défaut : HYPERVISEUR_DEMO_END)."
-)
+@period_options(scale=True)
 @click.option("--nouveau", is_flag=True, help="Toujours lancer une nouvelle exécution (pas de reprise).")
 @french_errors
-def demo_run(days: float | None, scale: float, seed: int, end: str, nouveau: bool) -> None:
+def demo_run(days: float, seed: int, end: str, scale: float, nouveau: bool) -> None:
     """Exécuter la chaîne complète sur le territoire de démonstration."""
     lh = lakehouse()
-    days = days if days is not None else lh.settings.demo.days
     console.print(
         f"Lac : [bold]{lh.settings.lake_url}[/] ({lh.settings.backend}) — territoire Val-de-Lys, {days:g} jours"
     )

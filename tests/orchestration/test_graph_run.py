@@ -34,7 +34,9 @@ def scenario(tmp_path_factory):
         for key in list(os.environ):
             if key.startswith("HYPERVISEUR_") and not key.startswith("HYPERVISEUR_TEST_"):
                 mp.delenv(key)
-        mp.setenv("HYPERVISEUR_DATA_DIR", str(data))
+        # the default data folder (./data), relative to where the command runs, as with `make run`:
+        # dbt, started in its project folder, must resolve it the same way
+        mp.chdir(data.parent)
         lh = Lakehouse.from_env()
         (data.parent / "dagster").mkdir()
         instance = DagsterInstance.local_temp(str(data.parent / "dagster"))
