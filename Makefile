@@ -30,7 +30,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/se
 DBT_MANIFEST := dbt_project/target/manifest.json
 
 $(DBT_MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
-	$(BIN)/hyperviseur-dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+	$(BIN)/hyperviseur-dbt parse --quiet --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project
 	touch $@
 
 install: $(VENV)/.installed $(DBT_MANIFEST)
