@@ -94,4 +94,5 @@ stop:
 	-HYPERVISEUR_RUN_DIR=$(CURDIR)/data/run $(SERVICES) stop ui
 
 clean: stop
-	rm -rf data/lake data/run data/dagster data/*.duckdb $(VENV) .venv-superset .venv-om .venv-checks
+	-chmod -R u+w data/lake data/serving 2>/dev/null  # governance leaves served copies read-only
+	rm -rf data/lake data/run data/dagster data/serving data/*.duckdb $(VENV) .venv-superset .venv-om .venv-checks

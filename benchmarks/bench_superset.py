@@ -58,7 +58,7 @@ def _timed(fn) -> float:
 def measure(label: str, size: dict, repeat: int, concurrent: int, port: int) -> list[list]:
     with tempfile.TemporaryDirectory(prefix="bench-superset-") as tmp:
         data = Path(tmp)
-        counts = synthetic_marts.build(data / "lake", data / "serving.duckdb", **size)
+        counts = synthetic_marts.build(data / "lake", data / "serving", **size)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")}
         env.update(HYPERVISEUR_DATA_DIR=str(data), HYPERVISEUR_SUPERSET_PORT=str(port))
         inst = service.Instance.from_env(env)
@@ -67,7 +67,7 @@ def measure(label: str, size: dict, repeat: int, concurrent: int, port: int) -> 
             provision(inst, manifest=None)
             client = admin_client(inst)
             ids = {d["table_name"]: d["id"] for d in client.iterate("/api/v1/dataset/")}
-            raw = duckdb.connect(str(inst.settings.serving_db), read_only=True)
+            raw = duckdb.connect(str(inst.settings.serving_dir / "serving_masked.duckdb"), read_only=True)
             charts = [(d["slug"], c) for d in load_spec() for c in d["charts"]]
             cold, warm, raw_t, per_chart, rows = [], [], [], [], []
             for slug, chart in charts:

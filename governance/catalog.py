@@ -7,7 +7,9 @@ import hashlib
 from lakehouse.errors import LakehouseError
 from lakehouse.lake import Lake, Zone
 
-DERIVED_SUFFIX = "__masked"  # masked copies written by governance next to each mart
+# Masked copies of the former layout (curated/<model>__masked/): never a mart; governance.serving
+# deletes them (masked copies now live in their own zone, Lake.masked_key).
+DERIVED_SUFFIX = "__masked"
 
 
 def curated_prefix(model: str) -> str:

@@ -1,17 +1,25 @@
-"""Roles, clearances and which serving schema each role reads.
+"""Roles, clearances, and which serving catalog (one DuckDB file per clearance) each role reads.
 
-The serving DuckDB has three schemas with the same view names:
-- ``curated``: clear data — only for roles cleared for the dataset's level;
-- ``masked``: personal columns pseudonymised (keyed hash), free text redacted by Presidio;
-- ``public``: only datasets whose level is PUBLIC (citizens, open-data portal).
+The serving layer is physically split by clearance (:mod:`governance.serving`): three
+catalog files, each holding only views over ITS OWN lake prefix:
+- ``public`` (schema ``public``): PUBLIC marts, from ``public/<model>/data.parquet``;
+- ``masked`` (schema ``masked``): every mart, personal columns pseudonymised (keyed hash)
+  and free text redacted, from ``masked/<model>/data.parquet``;
+- ``clear`` (schema ``curated``): clear marts up to the Steward's clearance
+  (:data:`CLEAR_CATALOG_MAX`), from ``curated/<model>/data.parquet``.
 
-| role | clearance | reads |
-|---|---|---|
-| ``public`` (citizen) | PUBLIC | ``public`` only |
-| ``agent_<service>`` (eau, voirie, …) | INTERNE | ``curated`` up to INTERNE, ``masked`` above |
-| ``analyst`` | INTERNE | ``curated`` up to INTERNE, ``masked`` above |
-| ``steward`` | CONFIDENTIEL | ``curated`` up to CONFIDENTIEL, ``masked`` above |
-| ``admin`` | DIFFUSION_RESTREINTE | ``curated`` |
+| role | clearance | catalogs | reads a mart of level L from |
+|---|---|---|---|
+| ``public`` (citizen) | PUBLIC | public | ``public`` if L is PUBLIC, else nothing |
+| ``agent_<service>`` (eau, voirie, …) | INTERNE | public, masked | ``public`` if PUBLIC, else ``masked`` |
+| ``analyst`` | INTERNE | public, masked | ``public`` if PUBLIC, else ``masked`` |
+| ``steward`` | CONFIDENTIEL | public, masked, clear | ``curated`` up to CONFIDENTIEL, else ``masked`` |
+| ``admin`` | DIFFUSION_RESTREINTE | public, masked, clear | as the steward |
+
+DIFFUSION_RESTREINTE marts are never served in clear: no catalog file holds them unmasked
+(the administrator reads them from the lake with the platform tools, audited, not through
+the serving layer). An INTERNE mart without personal data reads the same in ``masked`` as
+in clear, so agents lose nothing by not having the clear catalog.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ from governance.levels import CONFIDENTIEL, DIFFUSION_RESTREINTE, INTERNE, PUBLI
 from lakehouse.errors import LakehouseError
 
 ROLES = {"public": PUBLIC, "agent": INTERNE, "analyst": INTERNE, "steward": CONFIDENTIEL, "admin": DIFFUSION_RESTREINTE}
+# Serving catalogs (clearance of the file -> schema of its views); see governance.serving.
+CATALOGS = {"public": "public", "masked": "masked", "clear": "curated"}
+CLEAR_CATALOG_MAX = ROLES["steward"]  # highest level served in clear (the clear catalog's ceiling)
 SERVICES = (
     "eau",
     "voirie",
@@ -44,12 +55,28 @@ def clearance(role: str) -> str:
     return ROLES[base]
 
 
+def catalogs_for(role: str) -> tuple[str, ...]:
+    """Serving catalogs (files) a role may open: only those of its clearance."""
+    cleared = rank(clearance(role))
+    if cleared <= rank(PUBLIC):
+        return ("public",)
+    if cleared < rank(CLEAR_CATALOG_MAX):
+        return ("public", "masked")
+    return ("public", "masked", "clear")
+
+
+def in_clear_catalog(level: str) -> bool:
+    return rank(level) <= rank(CLEAR_CATALOG_MAX)
+
+
 def schema_for(role: str, level: str) -> str | None:
     """Serving schema a role reads for a dataset of ``level``; None when it may not read it at all."""
-    cleared = clearance(role)
-    if rank(cleared) >= rank(level):
-        return "public" if role == "public" else "curated"
-    return None if role == "public" else "masked"
+    catalogs = catalogs_for(role)
+    if "clear" in catalogs and in_clear_catalog(level) and rank(clearance(role)) >= rank(level):
+        return CATALOGS["clear"]
+    if level == PUBLIC:
+        return CATALOGS["public"]
+    return CATALOGS["masked"] if "masked" in catalogs else None
 
 
 def check_access(lh, role: str, dataset: str, level: str, actor: str) -> str:

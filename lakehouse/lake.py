@@ -31,6 +31,8 @@ class Zone(str, Enum):
     RAW = "raw"
     QUARANTINE = "quarantine"
     CURATED = "curated"
+    MASKED = "masked"  # serving copies of every mart, personal data masked (governance.serving)
+    PUBLIC = "public"  # serving copies of the PUBLIC marts only (governance.serving)
     OPENDATA = "opendata"
     META = "_meta"
 
@@ -117,6 +119,16 @@ class Lake:
     def curated_key(model: str) -> str:
         """Key of a dbt model's Parquet file in the curated zone (the layout dbt writes)."""
         return f"{Zone.CURATED.value}/{model}/data.parquet"
+
+    @staticmethod
+    def masked_key(model: str) -> str:
+        """Key of a mart's masked serving copy (written by governance, read by the masked catalog)."""
+        return f"{Zone.MASKED.value}/{model}/data.parquet"
+
+    @staticmethod
+    def public_key(model: str) -> str:
+        """Key of a PUBLIC mart's serving copy (written by governance, read by the public catalog)."""
+        return f"{Zone.PUBLIC.value}/{model}/data.parquet"
 
     def dataset_glob(self, zone: Zone | str, source: str, dataset: str) -> str:
         """Glob of every Parquet file of a dataset, for DuckDB's ``read_parquet``."""

@@ -50,7 +50,7 @@ _declare(
     "DATA_DIR",
     "LAKE_DIR",
     "WAREHOUSE_DB",
-    "SERVING_DB",
+    "SERVING_DIR",
     "HOST",
     "DAGSTER_PORT",
     "SUPERSET_PORT",
@@ -75,6 +75,9 @@ _declare(
     "CAP_SENDER",
     "CAP_STATUS",
     "AUDIT_RETENTION_DAYS",
+    "AUDIT_KEY_FILE",
+    "AUDIT_CHECKPOINT_FILE",
+    "AUDIT_WORM_BUCKET",
     "DEMO_END",
     "DEMO_DAYS",
     "OPENMETADATA_URL",
@@ -94,6 +97,7 @@ _declare(
     "TRINO_HOST",
     "TRINO_PORT",
 )
+_declare("DBT_TRINO_PASSWORD", secret=True)
 _declare(
     "SUPERSET_ADMIN_USER",
     "SUPERSET_CACHE_TIMEOUT",
@@ -106,8 +110,17 @@ _declare(
     "SUPERSET_VENV",
     "SUPERSET_WORKERS",
     "SUPERSET_S3",
+    "SUPERSET_MEMORY_LIMIT",
+    "SUPERSET_THREADS_PER_QUERY",
+    "SUPERSET_STATEMENT_TIMEOUT_S",
 )
-_declare("SUPERSET_ADMIN_PASSWORD", "SUPERSET_SECRET_KEY", secret=True)
+_declare(
+    "SUPERSET_ADMIN_PASSWORD",
+    "SUPERSET_SECRET_KEY",
+    "SUPERSET_S3_ACCESS_KEY",
+    "SUPERSET_S3_SECRET_KEY",
+    secret=True,
+)
 _declare(
     "RUN_DIR",
     "ALERTS_PORT",
@@ -115,6 +128,8 @@ _declare(
     "TEST_S3_ENDPOINT",
     "TEST_S3_ACCESS_KEY",
     "TEST_S3_SECRET_KEY",
+    "TEST_S3_READONLY_ACCESS_KEY",
+    "TEST_S3_READONLY_SECRET_KEY",
     "TEST_S3_BUCKET",
     "TEST_MQTT_PORT",
     "TEST_MQTT_USERNAME",
@@ -421,6 +436,16 @@ def masking_key_value(env: Mapping[str, str] | None = None) -> str | None:
     return _read(process_env() if env is None else env, "MASKING_KEY")
 
 
+def superset_s3_credentials(env: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """Superset's READ-ONLY S3 key (``HYPERVISEUR_SUPERSET_S3_ACCESS_KEY``/``_SECRET_KEY``, or ``_FILE``)."""
+    env = process_env() if env is None else env
+    key, secret = _read(env, "SUPERSET_S3_ACCESS_KEY"), _read(env, "SUPERSET_S3_SECRET_KEY")
+    if bool(key) != bool(secret):
+        missing = "SUPERSET_S3_SECRET_KEY" if key else "SUPERSET_S3_ACCESS_KEY"
+        raise SettingsError(PREFIX + missing, "la clé S3 de Superset se donne en entier (identifiant et secret)")
+    return (key, secret) if key else None
+
+
 def kms_key_file_path(data_dir: Path, env: Mapping[str, str] | None = None) -> Path:
     """The raw-encryption key file (``HYPERVISEUR_KMS_KEY_FILE``, default ``<data dir>/keys/kms.json``)."""
     raw = _read(process_env() if env is None else env, "KMS_KEY_FILE")
@@ -433,6 +458,26 @@ def kms_key_file_setting(env: Mapping[str, str] | None = None) -> Path | None:
     return Path(raw).resolve() if raw else None
 
 
+def audit_key_file_path(data_dir: Path, env: Mapping[str, str] | None = None) -> Path:
+    """The audit signing key (``HYPERVISEUR_AUDIT_KEY_FILE``, default ``<data dir>/keys/audit.key``)."""
+    raw = _read(process_env() if env is None else env, "AUDIT_KEY_FILE")
+    return Path(raw).resolve() if raw else Path(data_dir) / "keys" / "audit.key"
+
+
+def audit_checkpoint_file_path(key_file: Path, env: Mapping[str, str] | None = None) -> Path:
+    """The local checkpoint of the audit chain (``HYPERVISEUR_AUDIT_CHECKPOINT_FILE``, default beside the key)."""
+    raw = _read(process_env() if env is None else env, "AUDIT_CHECKPOINT_FILE")
+    return Path(raw).resolve() if raw else Path(key_file).parent / "audit.head"
+
+
+def audit_worm_bucket(env: Mapping[str, str] | None = None) -> str | None:
+    """``HYPERVISEUR_AUDIT_WORM_BUCKET``: S3 bucket (object lock) holding the audit checkpoints, if any."""
+    raw = _read(process_env() if env is None else env, "AUDIT_WORM_BUCKET")
+    if raw and (not (3 <= len(raw) <= 63) or not all(c.islower() or c.isdigit() or c in "-." for c in raw)):
+        raise SettingsError(PREFIX + "AUDIT_WORM_BUCKET", f"« {raw} » n'est pas un nom de bucket S3 valide")
+    return raw or None
+
+
 # -- all settings ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Settings:
@@ -440,7 +485,6 @@ class Settings:
     lake_dir: Path  # local lake root (used when s3 is None)
     s3: S3Settings | None
     warehouse_db: Path
-    serving_db: Path
     host: str = LOOPBACK
     dagster_port: int = 3000
     superset_port: int = 8088
@@ -453,13 +497,23 @@ class Settings:
     opendata: OpenDataSettings = field(default_factory=OpenDataSettings)
     cap: CapSettings = field(default_factory=CapSettings)
     audit_retention_days: int = 365
+    audit_key_file: Path | None = None  # None: <data dir>/keys/audit.key
+    audit_checkpoint_file: Path | None = None  # None: audit.head beside the audit key
+    audit_worm_bucket: str | None = None  # S3 bucket with object lock for the audit checkpoints
     demo: DemoSettings = field(default_factory=DemoSettings)
     openmetadata_url: str | None = None
     openmetadata_token: str | None = field(default=None, repr=False)
+    serving_dir: Path | None = None  # None: <data dir>/serving (one DuckDB catalog per clearance)
 
     def __post_init__(self):
         if self.kms_key_file is None:
             object.__setattr__(self, "kms_key_file", Path(self.data_dir) / "keys" / "kms.json")
+        if self.audit_key_file is None:
+            object.__setattr__(self, "audit_key_file", Path(self.data_dir) / "keys" / "audit.key")
+        if self.audit_checkpoint_file is None:
+            object.__setattr__(self, "audit_checkpoint_file", Path(self.audit_key_file).parent / "audit.head")
+        if self.serving_dir is None:
+            object.__setattr__(self, "serving_dir", Path(self.data_dir) / "serving")
 
     @property
     def backend(self) -> str:
@@ -496,7 +550,6 @@ class Settings:
             lake_dir=lake_dir,
             s3=_s3_from_env(env),
             warehouse_db=Path(_read(env, "WAREHOUSE_DB", str(data_dir / "warehouse.duckdb"))).resolve(),
-            serving_db=Path(_read(env, "SERVING_DB", str(data_dir / "serving.duckdb"))).resolve(),
             host=_read(env, "HOST", LOOPBACK),
             dagster_port=_port(env, "DAGSTER_PORT", 3000),
             superset_port=_port(env, "SUPERSET_PORT", 8088),
@@ -509,9 +562,13 @@ class Settings:
             opendata=OpenDataSettings.from_env(env),
             cap=CapSettings.from_env(env),
             audit_retention_days=audit_retention_days(env),
+            audit_key_file=(audit_key := audit_key_file_path(data_dir, env)),
+            audit_checkpoint_file=audit_checkpoint_file_path(audit_key, env),
+            audit_worm_bucket=audit_worm_bucket(env),
             demo=DemoSettings.from_env(env),
             openmetadata_url=_http_url(env, "OPENMETADATA_URL"),
             openmetadata_token=_read(env, "OPENMETADATA_TOKEN"),
+            serving_dir=Path(_read(env, "SERVING_DIR", str(data_dir / "serving"))).resolve(),
         )
 
 

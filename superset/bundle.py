@@ -5,9 +5,14 @@ same objects instead of duplicating them):
 
 * :func:`write_assets` renders ``dashboards.yaml`` into ``superset/assets/charts`` and
   ``superset/assets/dashboards`` (Superset's own YAML format, committed in the repo);
-* :func:`build_bundle` zips those files with the database (pointing at this machine's
-  serving catalog) and one dataset per mart (columns, descriptions and certification from
+* :func:`build_bundle` zips those files with one database per serving catalog (public,
+  masked, clear: one clearance each, pointing at this machine's catalog files) and one
+  dataset per mart and catalog (columns, descriptions and certification from
   :mod:`superset.catalog`), ready for ``POST /api/v1/assets/import/``.
+
+Charts are committed on the masked dataset of their mart; when the mart is PUBLIC the
+bundle points them at its public dataset instead, so a dashboard built only on PUBLIC marts
+opens for the Public role, which has no access to the masked database.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from pathlib import Path
 import yaml
 
 from lakehouse.errors import LakehouseError
-from superset.catalog import CERTIFIER, DATASET_SCHEMA, Mart
+from superset.catalog import CATALOGS, CERTIFIER, Mart, catalog_files
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "dashboards.yaml"
 ASSETS = HERE / "assets"
-DATABASE_NAME = "hyperviseur"
+# One Superset database per serving catalog (clearance -> database name).
+DATABASES = {"public": "Hyperviseur — public", "masked": "Hyperviseur — masqué", "clear": "Hyperviseur — clair"}
+DATABASE_NAME = DATABASES["masked"]  # the database of the starter dashboards
 VERSION = "1.0.0"
 _NAMESPACE = uuid.UUID("5b0e3c2e-6c1e-4a8e-9d53-7d1f1c0c2a61")
 
@@ -39,6 +46,30 @@ GRID = 12
 
 def object_uuid(kind: str, name: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{kind}:{name}"))
+
+
+def database_uuid(clearance: str) -> str:
+    return object_uuid("database", "hyperviseur" if clearance == "masked" else f"hyperviseur/{clearance}")
+
+
+def dataset_uuid(mart: str, clearance: str = "masked") -> str:
+    """Masked datasets keep the plain name's UUID (the one the committed charts carry)."""
+    return object_uuid("dataset", mart if clearance == "masked" else f"{clearance}/{mart}")
+
+
+# Superset's SQLite metadata keeps a UNIQUE (table_name) on datasets (its migration cannot
+# drop it), so a mart appears under its own name once — the masked physical dataset — and
+# as a VIRTUAL dataset ``<mart>__public`` / ``<mart>__clair`` (``SELECT * FROM schema.mart``)
+# in the public and clear databases.
+DATASET_SUFFIX = {"masked": "", "public": "__public", "clear": "__clair"}
+
+
+def dataset_name(mart: str, clearance: str = "masked") -> str:
+    return mart + DATASET_SUFFIX[clearance]
+
+
+def has_dataset(mart: Mart, clearance: str) -> bool:
+    return clearance == "masked" or (clearance == "public" and mart.public) or (clearance == "clear" and mart.clear)
 
 
 def slugify(text: str) -> str:
@@ -359,10 +390,10 @@ def write_assets(out: Path = ASSETS, spec: list[dict] | None = None) -> list[Pat
 # --- database and datasets ---------------------------------------------------------------
 
 
-def database_yaml(serving_db: Path) -> dict:
+def database_yaml(catalog_file: Path, clearance: str = "masked") -> dict:
     return {
-        "database_name": DATABASE_NAME,
-        "sqlalchemy_uri": f"duckdb:///{Path(serving_db).resolve()}",
+        "database_name": DATABASES[clearance],
+        "sqlalchemy_uri": f"duckdb:///{Path(catalog_file).resolve()}",
         "cache_timeout": None,
         "expose_in_sqllab": True,
         "allow_run_async": False,
@@ -382,12 +413,12 @@ def database_yaml(serving_db: Path) -> dict:
             "schemas_allowed_for_file_upload": [],
         },
         "impersonate_user": False,
-        "uuid": object_uuid("database", DATABASE_NAME),
+        "uuid": database_uuid(clearance),
         "version": VERSION,
     }
 
 
-def dataset_yaml(mart: Mart) -> dict:
+def dataset_yaml(mart: Mart, clearance: str = "masked") -> dict:
     dttm = next((c.name for c in mart.columns if c.is_dttm), None)
     extra = None
     if mart.certified:
@@ -398,15 +429,15 @@ def dataset_yaml(mart: Mart) -> dict:
             }
         }
     return {
-        "table_name": mart.name,
+        "table_name": dataset_name(mart.name, clearance),
         "main_dttm_col": dttm,
         "description": mart.description or None,
         "default_endpoint": None,
         "offset": 0,
         "cache_timeout": None,
         "catalog": None,
-        "schema": DATASET_SCHEMA,
-        "sql": None,
+        "schema": CATALOGS[clearance][1],
+        "sql": None if clearance == "masked" else f"SELECT * FROM {CATALOGS[clearance][1]}.{mart.name}",
         "params": None,
         "template_params": None,
         "filter_select_enabled": True,
@@ -414,7 +445,7 @@ def dataset_yaml(mart: Mart) -> dict:
         "extra": extra,
         "normalize_columns": False,
         "always_filter_main_dttm": False,
-        "uuid": object_uuid("dataset", mart.name),
+        "uuid": dataset_uuid(mart.name, clearance),
         "metrics": [
             {
                 "metric_name": "count",
@@ -445,7 +476,7 @@ def dataset_yaml(mart: Mart) -> dict:
             for c in mart.columns
         ],
         "version": VERSION,
-        "database_uuid": object_uuid("database", DATABASE_NAME),
+        "database_uuid": database_uuid(clearance),
     }
 
 
@@ -461,31 +492,36 @@ def _committed(assets: Path) -> tuple[dict[str, dict], dict[str, dict]]:
     return charts, dashboards
 
 
-def build_bundle(marts: list[Mart], serving_db: Path, assets: Path = ASSETS) -> Bundle:
-    """Zip the committed charts/dashboards with the database and one dataset per mart.
+def build_bundle(marts: list[Mart], serving_dir: Path, assets: Path = ASSETS) -> Bundle:
+    """Zip the committed charts/dashboards with the databases and one dataset per mart and catalog.
 
-    A dashboard whose charts need a mart absent from the serving catalog is left out
-    (listed in ``skipped``) rather than imported broken.
+    A dashboard whose charts need a mart absent from the serving catalogs is left out
+    (listed in ``skipped``) rather than imported broken. Charts on a PUBLIC mart read its
+    public dataset.
     """
     charts, dashboards = _committed(assets)
-    dataset_uuids = {object_uuid("dataset", m.name) for m in marts}
+    by_masked_uuid = {dataset_uuid(m.name): m for m in marts}
     chart_by_uuid = {c["uuid"]: (name, c) for name, c in charts.items()}
-    files = {
-        "metadata.yaml": {"version": VERSION, "type": "assets", "timestamp": "2026-01-01T00:00:00+00:00"},
-        f"databases/{DATABASE_NAME}.yaml": database_yaml(serving_db),
-    }
-    for mart in marts:
-        files[f"datasets/{DATABASE_NAME}/{mart.name}.yaml"] = dataset_yaml(mart)
+    files = {"metadata.yaml": {"version": VERSION, "type": "assets", "timestamp": "2026-01-01T00:00:00+00:00"}}
+    for clearance, path in catalog_files(serving_dir).items():
+        slug = f"hyperviseur_{clearance}"
+        files[f"databases/{slug}.yaml"] = database_yaml(path, clearance)
+        for mart in marts:
+            if has_dataset(mart, clearance):
+                files[f"datasets/{slug}/{mart.name}.yaml"] = dataset_yaml(mart, clearance)
     kept, skipped = [], []
     for name, dash in dashboards.items():
         uuids = [
             v["meta"]["uuid"] for v in dash["position"].values() if isinstance(v, dict) and v.get("type") == "CHART"
         ]
         needed = [chart_by_uuid.get(u) for u in uuids]
-        if any(c is None or c[1]["dataset_uuid"] not in dataset_uuids for c in needed):
+        if any(c is None or c[1]["dataset_uuid"] not in by_masked_uuid for c in needed):
             skipped.append(dash["slug"])
             continue
         for chart_name, chart in needed:
+            mart = by_masked_uuid[chart["dataset_uuid"]]
+            if mart.public:
+                chart = {**chart, "dataset_uuid": dataset_uuid(mart.name, "public")}
             files[f"charts/{chart_name}"] = chart
         files[f"dashboards/{name}"] = dash
         kept.append(dash["slug"])

@@ -1,7 +1,9 @@
-"""What Superset should show: the marts of the serving catalog, documented by dbt.
+"""What Superset should show: the marts of the serving catalogs, documented by dbt.
 
-Columns and types come from the serving DuckDB (opened read-only, metadata only: no
-Parquet is read); descriptions and certification from dbt's ``target/manifest.json``.
+One serving catalog file per clearance (``governance.serving``): every mart is in the
+masked catalog; PUBLIC marts also in the public one, marts up to the Steward's clearance
+also in the clear one. Columns and types come from the masked catalog (opened read-only,
+metadata only: no Parquet is read); descriptions and certification from dbt's ``target/manifest.json``.
 A mart is certified when its dbt ``meta.certified`` says so, or, by default, when it is
 documented and covered by at least one dbt test.
 """
@@ -16,9 +18,15 @@ import duckdb
 
 from lakehouse.errors import LakehouseError
 
-DATASET_SCHEMA = "masked"  # dashboards and agents read the masked views
+DATASET_SCHEMA = "masked"  # dashboards and agents read the masked views (public ones for PUBLIC marts)
 CLEAR_SCHEMA = "curated"
 PUBLIC_SCHEMA = "public"
+# clearance -> (catalog file in the serving folder, schema of its views); as governance.serving.
+CATALOGS = {
+    "public": ("serving_public.duckdb", PUBLIC_SCHEMA),
+    "masked": ("serving_masked.duckdb", DATASET_SCHEMA),
+    "clear": ("serving_clear.duckdb", CLEAR_SCHEMA),
+}
 CERTIFIER = "Équipe données (dbt)"
 
 
@@ -40,7 +48,8 @@ class Mart:
     description: str = ""
     certified: bool = False
     tests: int = 0
-    public: bool = False
+    public: bool = False  # in the public catalog
+    clear: bool = False  # in the clear catalog
     meta: dict = field(default_factory=dict, compare=False)
 
     def column(self, name: str) -> MartColumn | None:
@@ -94,13 +103,20 @@ def manifest_models(manifest: Path | None) -> dict[str, dict]:
     return models
 
 
-def load_marts(serving_db: Path, manifest: Path | None = None) -> list[Mart]:
-    """Every view of the masked schema, with dbt documentation when the manifest has it."""
-    views = serving_views(serving_db)
+def catalog_files(serving_dir: Path) -> dict[str, Path]:
+    """``{clearance: catalog file}`` in the serving folder."""
+    return {name: Path(serving_dir) / file for name, (file, _schema) in CATALOGS.items()}
+
+
+def load_marts(serving_dir: Path, manifest: Path | None = None) -> list[Mart]:
+    """Every view of the masked catalog, with dbt documentation when the manifest has it."""
+    files = catalog_files(serving_dir)
+    views = serving_views(files["masked"])
     if DATASET_SCHEMA not in views:
-        raise LakehouseError(f"le catalogue de service {serving_db} n'a pas de schéma « {DATASET_SCHEMA} »")
+        raise LakehouseError(f"le catalogue de service {files['masked']} n'a pas de schéma « {DATASET_SCHEMA} »")
     docs = manifest_models(manifest)
-    public = set(views.get(PUBLIC_SCHEMA, {}))
+    public = set(serving_views(files["public"]).get(PUBLIC_SCHEMA, {}))
+    clear = set(serving_views(files["clear"]).get(CLEAR_SCHEMA, {}))
     marts = []
     for name, cols in sorted(views[DATASET_SCHEMA].items()):
         doc = docs.get(name, {})
@@ -115,6 +131,7 @@ def load_marts(serving_db: Path, manifest: Path | None = None) -> list[Mart]:
                 certified=certified,
                 tests=doc.get("tests", 0),
                 public=name in public,
+                clear=name in clear,
                 meta=doc.get("meta", {}),
             )
         )

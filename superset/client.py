@@ -94,6 +94,23 @@ class SupersetClient:
                 return
             page += 1
 
+    def iterate_with_ids(
+        self, path: str, filters: list[dict] | None = None, page_size: int = 100, **extra
+    ) -> Iterator[tuple[int, dict]]:
+        """``(id, row)`` of every row of a list endpoint, from the ``ids`` Flask-AppBuilder returns
+        beside ``result`` (for endpoints whose rows do not carry their id, e.g. ``/api/v1/log/``)."""
+        page = 0
+        while True:
+            q = {"page": page, "page_size": page_size, **extra}
+            if filters:
+                q["filters"] = filters
+            body = self.get(path, params={"q": _rison(q)})
+            rows = body.get("result", [])
+            yield from zip(body.get("ids", []), rows, strict=True)
+            if len(rows) < page_size:
+                return
+            page += 1
+
     def find(self, path: str, column: str, value: Any) -> dict | None:
         for row in self.iterate(path, [{"col": column, "opr": "eq", "value": value}]):
             if row.get(column) == value:

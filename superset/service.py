@@ -23,11 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lakehouse.errors import LakehouseError
-from lakehouse.settings import Settings
+from lakehouse.settings import Settings, superset_s3_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = Path(__file__).resolve().parent / "superset_config.py"
 ADMIN_USER = "admin"
+# Resource limits of Superset's DuckDB queries (read by superset_config.py / sql_guard.py):
+# memory and threads per serving catalog, wall-clock seconds per statement.
+QUERY_LIMITS = {
+    "HYPERVISEUR_SUPERSET_MEMORY_LIMIT": "1GB",
+    "HYPERVISEUR_SUPERSET_THREADS_PER_QUERY": "2",
+    "HYPERVISEUR_SUPERSET_STATEMENT_TIMEOUT_S": "30",
+}
 
 
 class SupersetError(LakehouseError):
@@ -83,9 +90,21 @@ class Instance:
         return path
 
     def child_env(self) -> dict:
-        """Environment of the Superset processes: only what superset_config.py reads."""
-        env = {k: v for k, v in self.env.items() if not k.startswith(("HYPERVISEUR_S3_", "PYTHON"))}
+        """Environment of the Superset processes: only what superset_config.py reads.
+
+        Never the platform's read-write S3 key: on an S3 lake Superset gets its own READ-ONLY
+        key (``HYPERVISEUR_SUPERSET_S3_ACCESS_KEY``/``_SECRET_KEY`` or ``_FILE``), and the
+        serving catalogs (``settings.serving_dir``) are what it opens.
+        """
+        dropped = ("HYPERVISEUR_S3_", "HYPERVISEUR_SUPERSET_S3_", "PYTHON")
+        env = {k: v for k, v in self.env.items() if not k.startswith(dropped)}
         s3 = self.settings.s3
+        readonly = superset_s3_credentials(self.env) if s3 else None
+        if s3 and readonly is None:
+            raise SupersetError(
+                "lac S3 : Superset lit le lac avec une clé en LECTURE SEULE, à définir dans "
+                "HYPERVISEUR_SUPERSET_S3_ACCESS_KEY et HYPERVISEUR_SUPERSET_S3_SECRET_KEY (ou leurs variantes _FILE)"
+            )
         env.update(
             SUPERSET_CONFIG_PATH=str(CONFIG),
             SUPERSET_HOME=str(self.home),
@@ -94,8 +113,8 @@ class Instance:
             HYPERVISEUR_SUPERSET_DUCKDB_EXTENSIONS="httpfs" if s3 else "",
             HYPERVISEUR_SUPERSET_S3=json.dumps(
                 {
-                    "key_id": s3.access_key,
-                    "secret": s3.secret_key,
+                    "key_id": readonly[0],
+                    "secret": readonly[1],
                     "region": s3.region,
                     "endpoint": s3.host_port,
                     "use_ssl": s3.secure,
@@ -105,6 +124,7 @@ class Instance:
             ),
             FLASK_APP="superset",
         )
+        env.update({name: self.env.get(name, default) for name, default in QUERY_LIMITS.items()})
         return env
 
 

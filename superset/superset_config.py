@@ -5,14 +5,18 @@ value arrives through ``HYPERVISEUR_SUPERSET_*`` variables set by ``superset/ser
 (or by the Helm chart in production).
 
 Security model for the DuckDB serving catalog, in depth:
-1. the database is opened read-only (connection extra) and the connect hook refuses a
-   read-write handle;
-2. the connect hook locks DuckDB down: no file access outside the curated zone, no
-   extension loading, configuration frozen;
-3. ``DISALLOWED_SQL_FUNCTIONS`` rejects the file-reading table functions in SQL Lab;
-4. ``SQL_QUERY_MUTATOR`` rejects non-read statements (COPY, ATTACH, SET, ...) and direct
-   file paths used as tables, and caps every result at ``EXPORT_ROW_LIMIT`` rows for
-   non-admin users (results shown, charts and CSV downloads alike).
+1. one Superset database per serving catalog FILE (public, masked, clear: one clearance
+   each, see ``governance/serving.py``), opened read-only (connection extra); the connect
+   hook refuses a read-write handle and any file that is not a serving catalog;
+2. the connect hook (``lockdown.py``) locks DuckDB down: file access only to the
+   files its catalog's views read, all under the catalog's own lake prefix (``public/``,
+   ``masked/``, or ``curated/`` for the clear marts), no temp directory, no extension
+   loading, configuration frozen; on S3 the key is read-only and scoped to that prefix;
+3. ``SQL_QUERY_MUTATOR`` (``sql_guard.py``) accepts only ALLOWLISTED statements: one
+   plain read query over schema.table names Superset itself extracts (so permissions and
+   RLS apply), allowlisted functions only; and caps every result at ``EXPORT_ROW_LIMIT``
+   rows for non-admin users (results shown, charts and CSV downloads alike);
+4. every DuckDB instance has a memory and thread limit, every statement a timeout.
 """
 
 from __future__ import annotations
@@ -23,10 +27,8 @@ import os
 import threading
 from pathlib import Path
 
-import sqlglot
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlglot import exp
 
 HOME = Path(os.environ.get("HYPERVISEUR_SUPERSET_HOME", os.environ.get("SUPERSET_HOME", "."))).resolve()
 
@@ -103,127 +105,69 @@ def _extension_file(name: str) -> str:
     return str(folder / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension")
 
 
-def _allowed_directories() -> list[str]:
-    """Only the curated zone, which the serving views read."""
-    if not _LAKE_URL:
-        return []
-    return [_LAKE_URL.rstrip("/") + "/curated/"]
+def _load_lockdown():
+    """``superset/lockdown.py`` by path: Superset's own ``superset`` package shadows this folder."""
+    spec = importlib.util.spec_from_file_location(
+        "hyperviseur_lockdown", Path(__file__).resolve().parent / "lockdown.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_lockdown = _load_lockdown()
 
 
 @event.listens_for(Engine, "connect")
 def _lock_down_duckdb(dbapi_connection, _record) -> None:
-    """Freeze every DuckDB connection before Superset uses it.
+    """Freeze every DuckDB connection before Superset uses it (see ``lockdown.py``).
 
-    DuckDB shares one database instance per file and process, so settings made by the
-    first connection hold for the next ones; a locked instance is left as it is.
+    Each Superset database is one serving catalog (``serving_<clearance>.duckdb``); its
+    connection may read only its clearance's lake prefix, opened read-only, configuration
+    locked. Any other DuckDB file, or a read-write handle, is refused.
     """
     if not type(dbapi_connection).__module__.startswith("duckdb"):
         return
     with _lockdown_guard:
-        readonly = dbapi_connection.execute(
-            "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()[0]
-        if not readonly:
-            raise RuntimeError(
-                "connexion DuckDB en écriture refusée : le catalogue de service s'ouvre en lecture seule"
-            )
-        if dbapi_connection.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
-            return
-        for name in _EXTENSIONS:
-            dbapi_connection.execute(f"LOAD {_sql_str(_extension_file(name))}")
-        if _S3:
-            dbapi_connection.execute(
-                "CREATE OR REPLACE SECRET hyperviseur_lake (TYPE s3, "
-                f"KEY_ID {_sql_str(_S3['key_id'])}, SECRET {_sql_str(_S3['secret'])}, "
-                f"REGION {_sql_str(_S3['region'])}, ENDPOINT {_sql_str(_S3['endpoint'])}, "
-                f"URL_STYLE 'path', USE_SSL {'true' if _S3['use_ssl'] else 'false'})"
-            )
-        dirs = ", ".join(_sql_str(d) for d in _allowed_directories())
-        dbapi_connection.execute(f"SET allowed_directories = [{dirs}]")
-        dbapi_connection.execute("SET enable_external_access = false")
-        dbapi_connection.execute("SET autoinstall_known_extensions = false")
-        dbapi_connection.execute("SET lock_configuration = true")
+        _sql_guard.apply_limits(dbapi_connection, DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, STATEMENT_TIMEOUT_S)
+        _lockdown.lock_down(dbapi_connection, _LAKE_URL, _S3, [_extension_file(name) for name in _EXTENSIONS])
 
 
-# Table functions that read files, remote URLs or other databases.
-_FILE_FUNCTIONS = {
-    "read_csv",
-    "read_csv_auto",
-    "read_parquet",
-    "parquet_scan",
-    "read_json",
-    "read_json_auto",
-    "read_json_objects",
-    "read_ndjson",
-    "read_ndjson_auto",
-    "read_ndjson_objects",
-    "read_text",
-    "read_blob",
-    "glob",
-    "parquet_metadata",
-    "parquet_schema",
-    "parquet_file_metadata",
-    "parquet_kv_metadata",
-    "sniff_csv",
-    "query",
-    "query_table",
-    "sqlite_scan",
-    "iceberg_scan",
-    "delta_scan",
-    "st_read",
-    "st_read_meta",
-    "read_xlsx",
-    "duckdb_secrets",
-    "duckdb_settings",
-}
-DISALLOWED_SQL_FUNCTIONS = {"duckdb": {name.upper() for name in _FILE_FUNCTIONS}}
+# --- SQL allowlist and resource limits (sql_guard.py) ---------------------------------
 
-# Statements that only read (everything else — COPY, ATTACH, EXPORT, SET, PRAGMA, LOAD,
-# INSTALL, CALL — is refused, for every user).
-_READ_STATEMENTS = (exp.Query, exp.Values, exp.Pivot, exp.Summarize, exp.Describe, exp.Show)
+# Per DuckDB instance (one per serving catalog file): memory and threads of its queries;
+# per statement: wall-clock limit after which the connection is interrupted (DuckDB has
+# no statement timeout of its own). Set by service.py (or the Helm chart).
+DUCKDB_MEMORY_LIMIT = os.environ.get("HYPERVISEUR_SUPERSET_MEMORY_LIMIT", "1GB")
+DUCKDB_THREADS = int(os.environ.get("HYPERVISEUR_SUPERSET_THREADS_PER_QUERY", "2"))
+STATEMENT_TIMEOUT_S = float(os.environ.get("HYPERVISEUR_SUPERSET_STATEMENT_TIMEOUT_S", "30"))
 
 
-class ForbiddenStatement(Exception):
-    """Raised by the query mutator; Superset shows the message to the user."""
+def _load_sql_guard():
+    """``superset/sql_guard.py`` by path (Superset's own ``superset`` package shadows this folder)."""
+    path = Path(__file__).resolve().parent / "sql_guard.py"
+    spec = importlib.util.spec_from_file_location("hyperviseur_sql_guard", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _check_statement(tree: exp.Expression) -> None:
-    explain = isinstance(tree, exp.Command) and str(tree.this).upper() == "EXPLAIN"
-    if not explain and not isinstance(tree, _READ_STATEMENTS):
-        raise ForbiddenStatement(f"instruction interdite sur le catalogue de service : {tree.key.upper()}")
-    for func in tree.find_all(exp.Func):
-        name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
-        if name in _FILE_FUNCTIONS:
-            raise ForbiddenStatement(f"fonction interdite : {name}")
-    for table in tree.find_all(exp.Table):
-        name = table.name or ""
-        if (
-            isinstance(table.this, exp.Literal)
-            or "/" in name
-            or "://" in name
-            or name.lower().endswith((".parquet", ".csv", ".json", ".duckdb", ".db", ".txt", ".gz"))
-        ):
-            raise ForbiddenStatement(f"lecture directe de fichier interdite : {name}")
+_sql_guard = _load_sql_guard()
+ForbiddenStatement = _sql_guard.ForbiddenStatement
 
 
 def SQL_QUERY_MUTATOR(sql: str, security_manager=None, database=None, **_kwargs) -> str:
-    """Refuse anything but reads on DuckDB and cap non-admin results (exfiltration control)."""
+    """Every SQL Lab statement, chart query and virtual dataset on DuckDB passes the allowlist.
+
+    Admins too; only the row cap (``EXPORT_ROW_LIMIT``, exfiltration control) spares them.
+    Superset's own metadata queries (schemas, tables, columns) go through SQLAlchemy
+    inspection, not through this hook. ``MUTATE_AFTER_SPLIT`` stays False: SQL Lab calls
+    the hook once per statement, charts once per query.
+    """
     if database is None or database.backend != "duckdb":
         return sql
-    try:
-        trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
-    except sqlglot.errors.ParseError as exc:
-        raise ForbiddenStatement(f"requête illisible : {exc}") from None
-    for tree in trees:
-        _check_statement(tree)
-    if _is_admin(security_manager):
-        return sql
-    if len(trees) != 1:
-        raise ForbiddenStatement("une seule instruction à la fois")
-    if isinstance(trees[0], (exp.Describe, exp.Show, exp.Command)):
-        return sql
-    body = sql.strip().rstrip(";")
-    return f"SELECT * FROM (\n{body}\n) AS hv_capped LIMIT {EXPORT_ROW_LIMIT}"
+    row_cap = None if _is_admin(security_manager) else EXPORT_ROW_LIMIT
+    return _sql_guard.guard(sql, row_cap=row_cap)
 
 
 def _is_admin(security_manager) -> bool:

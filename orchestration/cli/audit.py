@@ -1,4 +1,4 @@
-"""``hyperviseur audit …``: verify and read the hash-chained audit log."""
+"""``hyperviseur audit …``: verify and read the authenticated, hash-chained audit log; manage its key."""
 
 from __future__ import annotations
 
@@ -12,18 +12,22 @@ from orchestration.cli.common import actor_option, console, french_errors, lakeh
 
 @click.group()
 def audit() -> None:
-    """Journal d'audit chaîné : vérification, consultation, rétention."""
+    """Journal d'audit chaîné et signé : vérification, consultation, rétention, clé."""
 
 
 @audit.command()
 @french_errors
 def verify():
-    """Vérifier la chaîne ; nomme le premier enregistrement altéré, supprimé ou déplacé."""
+    """Vérifier la chaîne, ses signatures et le point de contrôle externe ; nomme le premier
+    enregistrement altéré, supprimé ou déplacé."""
     from lakehouse.audit import AuditLog
 
-    result = AuditLog(lakehouse()).verify()
+    log = AuditLog(lakehouse())
+    result = log.verify()
     if result.ok:
-        console.print(f"[green]journal intègre[/green] : {result.reason}")
+        console.print(
+            f"[green]journal intègre[/green] : {result.reason} (point de contrôle : {log.checkpoints.description})"
+        )
         return
     console.print(f"[red]journal altéré[/red] à l'enregistrement {result.first_bad_index} : {result.reason}")
     sys.exit(2)
@@ -60,4 +64,36 @@ def purge(actor):
 
     log = AuditLog(lakehouse())
     n = log.purge(actor=actor)
-    console.print(f"{n} enregistrement(s) supprimé(s) (conservation {log.retention} jours)")
+    console.print(f"{n} enregistrement(s) retiré(s) du journal (conservation {log.retention} jours)")
+    if log.undeleted:
+        console.print(
+            f"{log.undeleted} objet(s) non supprimable(s) (verrouillage du stockage) : hors de la chaîne, "
+            "ils seront effacés par le stockage à la fin de leur rétention"
+        )
+
+
+@audit.command("init-key")
+@french_errors
+def init_key():
+    """Créer la clé de signature du journal (HYPERVISEUR_AUDIT_KEY_FILE) si elle n'existe pas, hors du lac."""
+    from lakehouse.audit import ensure_audit_key, load_audit_keys
+    from lakehouse.settings import Settings
+
+    settings = Settings.from_env()
+    path = ensure_audit_key(settings)
+    console.print(f"clé du journal d'audit : {path} (identifiant {load_audit_keys(settings).active_id})")
+
+
+@audit.command("rotate-key")
+@french_errors
+def rotate_key():
+    """Remplacer la clé de signature ; l'ancienne passe dans le trousseau (vérification des anciens enregistrements)."""
+    from lakehouse.audit import audit_key_path, keyring_path, rotate_audit_key
+    from lakehouse.settings import Settings
+
+    settings = Settings.from_env()
+    new_id = rotate_audit_key(settings)
+    console.print(
+        f"nouvelle clé {new_id} dans {audit_key_path(settings)} ; "
+        f"anciennes clés conservées dans {keyring_path(audit_key_path(settings))}"
+    )

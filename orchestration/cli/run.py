@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from lakehouse.audit import ensure_audit_key
 from lakehouse.encryption import ensure_key_file
 from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
@@ -280,6 +281,7 @@ def demo_run(days: float, seed: int, end: str, scale: float, nouveau: bool) -> N
         f"Colonnes personnelles chiffrées dans la zone brute ; clé : {key_file} "
         "(à sauvegarder hors du lac : sans elle ces colonnes sont illisibles)"
     )
+    console.print(f"Journal d'audit signé ; clé : {ensure_audit_key(lh.settings)} (à sauvegarder hors du lac)")
     started = datetime.now()
     summary = run_demo_graph(lh, days=days, scale=scale, seed=seed, end=end, resume=not nouveau)
     _finish(lh, summary, started)

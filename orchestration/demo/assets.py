@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from lakehouse.audit import ensure_audit_key
 from lakehouse.encryption import ensure_key_file
 from lakehouse.platform import Lakehouse
 from lakehouse.settings import MqttSettings
@@ -91,6 +92,7 @@ def fill_demo(context: dg.AssetExecutionContext, lh: Lakehouse, config: DemoRawC
     if config.files:
         return ingest_inbox(context, lh, config)
     ensure_key_file(lh.settings)  # the demo lake encrypts its simulated personal columns with its own key
+    ensure_audit_key(lh.settings)  # and signs its audit log with its own key
     result, _ = simulate_with_live_stream(
         lh, end=config.end_utc(lh), days=config.days, seed=config.seed, scale=config.scale
     )

@@ -5,8 +5,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lakehouse.audit import RECORDS, AuditLog, retention_days
+from lakehouse.audit import RECORDS, AuditLog, ensure_audit_key, retention_days
 from lakehouse.errors import SettingsError
+
+
+@pytest.fixture(autouse=True)
+def _audit_key(request):
+    """Every lake of these tests has its audit key (outside the lake), as `hyperviseur demo run` creates it."""
+    for name in ("lakehouse", "local_lakehouse"):
+        if name in request.fixturenames:
+            ensure_audit_key(request.getfixturevalue(name).settings)
 
 
 def _fill(lh, n=5):

@@ -122,8 +122,16 @@ def test_superset_has_no_default_admin_nor_bundled_databases():
     assert v["runAsUser"] != 0
     ingress = v["ingress"]
     assert ingress["enabled"] and set(ingress["hosts"]) <= {h for t in ingress["tls"] for h in t["hosts"]}
-    trino = yaml.safe_load(v["extraConfigs"]["import_datasources.yaml"])["databases"][0]
-    assert trino["sqlalchemy_uri"].startswith("trino://") and trino["allow_dml"] is False
+    databases = yaml.safe_load(v["extraConfigs"]["import_datasources.yaml"])["databases"]
+    # one Trino database per serving catalog, each with the Trino user of its clearance, over HTTPS
+    users = {}
+    for db in databases:
+        assert db["sqlalchemy_uri"].startswith("trino://") and db["allow_dml"] is False
+        m = re.match(r"trino://([^@:]+)@[^/]+:8443/(\w+)$", db["sqlalchemy_uri"])
+        assert m, db["sqlalchemy_uri"]
+        users[m.group(2)] = m.group(1)
+        assert "https" in db["extra"]
+    assert users == {"public": "superset-public", "masked": "superset-masked", "clear": "superset-clear"}
 
 
 def test_openmetadata_replaces_chart_defaults():

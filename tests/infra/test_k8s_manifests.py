@@ -311,6 +311,111 @@ def test_lake_bucket_policies(rendered):
     readable = {r for s in serving["Statement"] if s["Effect"] == "Allow" for r in s["Resource"]}
     assert not any("/raw/" in r or "/quarantine/" in r for r in readable)
 
+    # Serving by clearance: one read-only user per serving prefix, nothing else readable.
+    assert "serving-public serving-masked serving-clear" in script
+    for clearance, prefix in CLEARANCE_PREFIXES.items():
+        policy = json.loads(cm[f"policy-serving-{clearance}.json"].replace("@BUCKET@", "hyperviseur"))
+        allowed = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+        actions = {a for s in allowed for a in s["Action"]}
+        assert actions <= {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}, (clearance, actions)
+        objects = {r for s in allowed if "s3:GetObject" in s["Action"] for r in s["Resource"]}
+        assert objects == {
+            f"arn:aws:s3:::hyperviseur/{prefix}/*",
+            f"arn:aws:s3:::hyperviseur/_meta/trino/{clearance}/*",
+        }, (clearance, objects)
+        listing = [s for s in allowed if "s3:ListBucket" in s["Action"]]
+        assert listing and set(listing[0]["Condition"]["StringLike"]["s3:prefix"]) == {
+            f"{prefix}/*",
+            f"_meta/trino/{clearance}/*",
+        }
+    # governance writes the serving copies from the processing zone
+    processing = json.loads(cm["policy-processing.json"].replace("@BUCKET@", "hyperviseur"))
+    written = {r for s in processing["Statement"] if "s3:PutObject" in s.get("Action", []) for r in s["Resource"]}
+    assert {"arn:aws:s3:::hyperviseur/masked/*", "arn:aws:s3:::hyperviseur/public/*"} <= written
+
+
+CLEARANCE_PREFIXES = {"public": "public", "masked": "masked", "clear": "curated"}
+
+
+def _properties(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
+def _trino_catalogs_for(rules: dict, user: str) -> dict[str, str]:
+    """Catalog -> access of one Trino user under file access control (first matching rule wins)."""
+    out = {}
+    for catalog in ("lake", "public", "masked", "clear", "system"):
+        for rule in rules["catalogs"]:
+            if re.fullmatch(rule.get("user", ".*"), user) and re.fullmatch(rule.get("catalog", ".*"), catalog):
+                if rule["allow"] != "none":
+                    out[catalog] = rule["allow"]
+                break
+    return out
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_trino_serves_one_read_only_catalog_per_clearance(rendered, overlay):
+    r = rendered[overlay]
+    cm = r.get("ConfigMap", "trino-config", "hyperviseur-serving")["data"]
+    keys = set()
+    for clearance in CLEARANCE_PREFIXES:
+        props = _properties(cm[f"{clearance}.properties"])
+        assert props["hive.non-managed-table-writes-enabled"] == "false"
+        assert props["hive.metastore.catalog.dir"] == f"s3://hyperviseur/_meta/trino/{clearance}/"
+        env = f"SERVING_{clearance.upper()}_ACCESS_KEY"
+        assert props["s3.aws-access-key"] == "${ENV:" + env + "}"
+        keys.add(props["s3.aws-access-key"])
+    assert len(keys) == 3, "each clearance reads with its own MinIO user"
+    # the env variables come from the read-only users of lake-setup (vault paths serving-<clearance>)
+    secret = next(
+        d
+        for d in r.of_kind("ExternalSecret")
+        if d["metadata"]["name"] == "trino-serving-users" and d["metadata"]["namespace"] == "hyperviseur-serving"
+    )
+    paths = {d["secretKey"]: d["remoteRef"]["key"] for d in secret["spec"]["data"]}
+    for name in ("trino-coordinator", "trino-worker"):
+        spec = pod_spec(r.get("Deployment", name))
+        (c,) = containers(spec)
+        env = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}) for e in c["env"]}
+        for clearance in CLEARANCE_PREFIXES:
+            ref = env[f"SERVING_{clearance.upper()}_ACCESS_KEY"]
+            assert ref["name"] == "trino-serving-users"
+            assert paths[ref["key"]] == f"hyperviseur/lake/users/serving-{clearance}"
+        mounted = {i["path"] for v in spec["volumes"] if "configMap" in v for i in v["configMap"].get("items", [])}
+        assert {f"catalog/{c}.properties" for c in CLEARANCE_PREFIXES} <= mounted
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_trino_authenticates_and_gives_roles_only_their_catalogs(rendered, overlay):
+    r = rendered[overlay]
+    cm = r.get("ConfigMap", "trino-config", "hyperviseur-serving")["data"]
+    coordinator = _properties(cm["coordinator.properties"])
+    assert coordinator["http-server.authentication.type"] == "PASSWORD"
+    assert coordinator["http-server.https.enabled"] == "true"
+    assert coordinator.get("http-server.authentication.allow-insecure-over-http", "false") == "false"
+    assert _properties(cm["authenticator.properties"])["password-authenticator.name"] == "file"
+    assert _properties(cm["access-control.properties"])["access-control.name"] == "file"
+    spec = pod_spec(r.get("Deployment", "trino-coordinator"))
+    secrets = {v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v}
+    assert {"trino-auth", "trino-tls"} <= secrets
+    rules = json.loads(cm["rules.json"])
+    expected = {
+        "superset-public": {"public": "read-only"},
+        "superset-masked": {"public": "read-only", "masked": "read-only"},
+        "analyst-dupont": {"public": "read-only", "masked": "read-only"},
+        "agent-eau-martin": {"public": "read-only", "masked": "read-only"},
+        "superset-clear": {"public": "read-only", "masked": "read-only", "clear": "read-only"},
+        "steward-durand": {"public": "read-only", "masked": "read-only", "clear": "read-only"},
+        "dbt": {"lake": "all"},
+        "inconnu": {},
+        "public": {},
+    }
+    for user, catalogs in expected.items():
+        assert _trino_catalogs_for(rules, user) == catalogs, user
+    # never the clear catalog (curated/) for a user without clearance
+    for user in ("superset-public", "superset-masked", "analyst-x", "agent-x"):
+        assert "clear" not in _trino_catalogs_for(rules, user)
+
 
 def test_audit_store_is_worm_and_separate(rendered):
     r = rendered["small"]

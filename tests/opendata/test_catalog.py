@@ -6,6 +6,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS
 
+from lakehouse.audit import ensure_audit_key
 from opendata.publish import publish
 from opendata.validation import validate
 from tests.opendata.conftest import air_table, dbt_manifest, districts_table, opendata_meta, ready
@@ -21,6 +22,7 @@ def published(tmp_path_factory, fixtures_dir):
 
     os.environ.setdefault("HYPERVISEUR_OPENDATA_BASE_URL", "https://data.val-de-lys.example.fr/")
     lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": str(tmp_path_factory.mktemp("cat") / "data")})
+    ensure_audit_key(lh.settings)
     lh.storage.check()
     ready(lh, "od_air_hourly", air_table(48))
     ready(lh, "od_reports_by_district", districts_table())

@@ -2,7 +2,9 @@
 
 Nothing is installed here: the Makefile builds .venv-superset; without it the tests fail
 with the command to run. The serving catalog is synthetic (``synthetic_marts``) with the
-real mart names and columns, so the tests do not depend on the whole pipeline.
+real mart names and columns, so the tests do not depend on the whole pipeline; it has the
+layout of ``governance.serving`` (one catalog file per clearance, each Superset database
+on one of them).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import synthetic_marts  # noqa: E402
 
 from superset import service  # noqa: E402
 from superset.access import AccessProvisioner  # noqa: E402
-from superset.bundle import DATABASE_NAME  # noqa: E402
+from superset.bundle import DATABASES  # noqa: E402
 from superset.client import SupersetApiError, SupersetClient  # noqa: E402
 from superset.provision import admin_client, provision  # noqa: E402
 
@@ -36,7 +38,7 @@ def superset_instance(tmp_path_factory):
     if not (venv / "bin" / "superset").exists():
         pytest.fail(f"{venv} absent : construire l'environnement Superset avec « make superset-venv »")
     data = tmp_path_factory.mktemp("superset-data")
-    synthetic_marts.build(data / "lake", data / "serving.duckdb")
+    synthetic_marts.build(data / "lake", data / "serving")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_") or k.startswith("HYPERVISEUR_TEST_")}
     env.update(
         {
@@ -92,7 +94,7 @@ def admin(superset_instance, provisioned) -> SupersetClient:
 
 @pytest.fixture(scope="session")
 def users(superset_instance, admin) -> dict[str, SupersetClient]:
-    access = AccessProvisioner(admin, DATABASE_NAME)
+    access = AccessProvisioner(admin)
     clients = {}
     for name, roles in USERS.items():
         password = secrets.token_urlsafe(12)
@@ -102,22 +104,31 @@ def users(superset_instance, admin) -> dict[str, SupersetClient]:
 
 
 @pytest.fixture(scope="session")
-def database_id(admin) -> int:
-    return admin.find("/api/v1/database/", "database_name", DATABASE_NAME)["id"]
+def database_ids(admin) -> dict[str, int]:
+    """``{clearance: Superset database id}`` (public, masked, clear)."""
+    return {c: admin.find("/api/v1/database/", "database_name", name)["id"] for c, name in DATABASES.items()}
 
 
 @pytest.fixture(scope="session")
-def run_sql(database_id):
-    """Run SQL in SQL Lab as a client; returns (rows, None) or (None, error text)."""
+def database_id(database_ids) -> int:
+    return database_ids["masked"]
 
-    def run(client: SupersetClient, sql: str, limit: int = 1000, schema: str = "masked"):
+
+SCHEMAS = {"public": "public", "masked": "masked", "clear": "curated"}
+
+
+@pytest.fixture(scope="session")
+def run_sql(database_ids):
+    """Run SQL in SQL Lab as a client on one database (clearance); returns (rows, None) or (None, error text)."""
+
+    def run(client: SupersetClient, sql: str, limit: int = 1000, schema: str | None = None, database: str = "masked"):
         try:
             body = client.post(
                 "/api/v1/sqllab/execute/",
                 {
-                    "database_id": database_id,
+                    "database_id": database_ids[database],
                     "sql": sql,
-                    "schema": schema,
+                    "schema": schema or SCHEMAS[database],
                     "runAsync": False,
                     "queryLimit": limit,
                     "client_id": secrets.token_hex(5),

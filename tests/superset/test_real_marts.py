@@ -2,11 +2,13 @@
 
 A small demo territory (3 days) goes through the repository's dbt project, the column scan,
 the stewards' committed decisions and ``governance.serving.build_serving_catalog``; the
-session's Superset is provisioned against that catalog (same home and port, another
-serving file), every chart's data call is checked, then the synthetic catalog is restored.
+session's Superset is provisioned against those catalogs (same home and port, another
+serving folder), every chart's data call is checked, then the synthetic catalogs are
+restored.
 
-The running Superset only lets DuckDB read under its own lake's ``curated/`` zone (the
-lockdown of ``superset_config.py``), so the demo's lake is a folder inside that zone.
+The running Superset only lets each catalog read files under its own zone of ITS lake
+(the lockdown of ``superset_config.py``), so the demo is built in that same lake: the real
+marts replace the synthetic ones (same names) until the synthetic lake is rebuilt.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import shutil
 from dataclasses import replace
 
 import pytest
+import synthetic_marts
 
 from governance.classify import propagate, scan_all
 from governance.decisions import decisions_dir
 from governance.scan import ScanConfig
 from governance.serving import build_serving_catalog
 from ingestion.demo.simulator import simulate
+from lakehouse.audit import ensure_audit_key
 from lakehouse.encryption import ensure_key_file
 from lakehouse.platform import Lakehouse
 from superset import service
@@ -38,8 +42,16 @@ DECISIONS = service.ROOT / "data" / "governance" / "decisions"
 def real_catalog(superset_instance, tmp_path_factory):
     """Serving catalog of a 3-day demo built by the real chain (marts, classification, masking)."""
     work = tmp_path_factory.mktemp("real-marts")
-    lake = superset_instance.settings.data_dir / "lake" / "curated" / "demo_reelle"
-    lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": str(work / "data"), "HYPERVISEUR_LAKE_DIR": str(lake)})
+    lake = superset_instance.settings.lake_dir
+    # same lake as the Superset instance, hence the same audit log and the same audit key
+    audit_key = ensure_audit_key(superset_instance.settings)
+    lh = Lakehouse.from_env(
+        {
+            "HYPERVISEUR_DATA_DIR": str(work / "data"),
+            "HYPERVISEUR_LAKE_DIR": str(lake),
+            "HYPERVISEUR_AUDIT_KEY_FILE": str(audit_key),
+        }
+    )
     shutil.copytree(DECISIONS, decisions_dir(lh))
     ensure_key_file(lh.settings)  # as `hyperviseur demo run` does: citizen reports are written encrypted
     simulate(lh, days=3, scale=0.25, seed=42, files=False)
@@ -52,12 +64,19 @@ def real_catalog(superset_instance, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def real_provisioned(superset_instance, provisioned, manifest, real_catalog):
-    settings = replace(superset_instance.settings, serving_db=real_catalog)
+    settings = replace(superset_instance.settings, serving_dir=real_catalog["masked"].parent)
     real = service.Instance(settings, superset_instance.env)
+    client = admin_client(superset_instance)
+    known = {d["id"] for d in client.iterate("/api/v1/dataset/")}
     try:
         yield real, provision(real, manifest=manifest)
-    finally:  # the other tests of the session read the synthetic catalog
-        provision(superset_instance, manifest=manifest)
+    finally:  # the other tests of the session read the synthetic catalogs, and only them
+        data = superset_instance.settings.data_dir
+        synthetic_marts.build(data / "lake", data / "serving")
+        provision(superset_instance, manifest=manifest)  # charts back on the synthetic datasets
+        for dataset in client.iterate("/api/v1/dataset/"):
+            if dataset["id"] not in known:  # datasets of real marts the synthetic ones do not have
+                client.delete(f"/api/v1/dataset/{dataset['id']}")
 
 
 def test_every_chart_answers_on_the_real_serving_catalog(real_provisioned):
@@ -65,7 +84,7 @@ def test_every_chart_answers_on_the_real_serving_catalog(real_provisioned):
     assert not report.skipped_dashboards
     assert set(report.dashboards) == {d["slug"] for d in load_spec()}
     client = admin_client(inst)
-    ids = {d["table_name"]: d["id"] for d in client.iterate("/api/v1/dataset/")}
+    ids = {d["table_name"]: d["id"] for d in client.iterate("/api/v1/dataset/") if d["schema"] == "masked"}
     failures, empty = [], []
     for dashboard in load_spec():
         for chart in dashboard["charts"]:

@@ -21,8 +21,8 @@ def dbt_columns() -> dict[str, list[str]]:
 
 
 def test_synthetic_marts_have_the_dbt_marts_columns(tmp_path):
-    synthetic_marts.build(tmp_path / "lake", tmp_path / "serving.duckdb", hours=48)
-    con = duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True)
+    synthetic_marts.build(tmp_path / "lake", tmp_path / "serving", hours=48)
+    con = duckdb.connect(str(tmp_path / "serving" / "serving_clear.duckdb"), read_only=True)
     try:
         synthetic = {
             m: [r[0] for r in con.execute(f"DESCRIBE curated.{m}").fetchall()] for m in synthetic_marts.mart_queries()
