@@ -80,36 +80,31 @@ class SupersetClient:
     def delete(self, path: str, **kwargs) -> Any:
         return self.request("DELETE", path, **kwargs)
 
-    def iterate(self, path: str, filters: list[dict] | None = None, page_size: int = 100, **extra) -> Iterator[dict]:
-        """Every row of a list endpoint (rison ``q`` built as JSON, which Superset also accepts)."""
+    def _pages(self, path: str, filters: list[dict] | None, page_size: int, extra: dict) -> Iterator[dict]:
+        """Every page body of a list endpoint (rison ``q`` built as JSON, which Superset also accepts)."""
         page = 0
         while True:
             q = {"page": page, "page_size": page_size, **extra}
             if filters:
                 q["filters"] = filters
             body = self.get(path, params={"q": _rison(q)})
-            rows = body.get("result", [])
-            yield from rows
-            if len(rows) < page_size:
+            yield body
+            if len(body.get("result", [])) < page_size:
                 return
             page += 1
+
+    def iterate(self, path: str, filters: list[dict] | None = None, page_size: int = 100, **extra) -> Iterator[dict]:
+        """Every row of a list endpoint."""
+        for body in self._pages(path, filters, page_size, extra):
+            yield from body.get("result", [])
 
     def iterate_with_ids(
         self, path: str, filters: list[dict] | None = None, page_size: int = 100, **extra
     ) -> Iterator[tuple[int, dict]]:
         """``(id, row)`` of every row of a list endpoint, from the ``ids`` Flask-AppBuilder returns
         beside ``result`` (for endpoints whose rows do not carry their id, e.g. ``/api/v1/log/``)."""
-        page = 0
-        while True:
-            q = {"page": page, "page_size": page_size, **extra}
-            if filters:
-                q["filters"] = filters
-            body = self.get(path, params={"q": _rison(q)})
-            rows = body.get("result", [])
-            yield from zip(body.get("ids", []), rows, strict=True)
-            if len(rows) < page_size:
-                return
-            page += 1
+        for body in self._pages(path, filters, page_size, extra):
+            yield from zip(body.get("ids", []), body.get("result", []), strict=True)
 
     def find(self, path: str, column: str, value: Any) -> dict | None:
         for row in self.iterate(path, [{"col": column, "opr": "eq", "value": value}]):

@@ -78,15 +78,14 @@ def s3_env(s3_server: dict, data_dir: Path, prefix_bucket: str | None = None) ->
     }
 
 
-@pytest.fixture
-def fresh_bucket(s3_server):
-    """A new empty bucket for one test, removed afterwards."""
+def temporary_bucket(s3_server: dict, prefix: str):
+    """A new empty bucket on the test S3 server, emptied and removed when the generator ends."""
     from minio import Minio
 
     client = Minio(
         s3_server["endpoint"].split("://", 1)[1], s3_server["access_key"], s3_server["secret_key"], secure=False
     )
-    name = f"t-{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
     client.make_bucket(name)
     yield name
     for obj in client.list_objects(name, recursive=True):
@@ -95,6 +94,12 @@ def fresh_bucket(s3_server):
         client.remove_bucket(name)
     except Exception:  # SeaweedFS may list emptied prefixes for a moment
         pass
+
+
+@pytest.fixture
+def fresh_bucket(s3_server):
+    """A new empty bucket for one test, removed afterwards."""
+    yield from temporary_bucket(s3_server, "t")
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -28,6 +28,7 @@ from lakehouse.audit import (
 )
 from lakehouse.errors import SettingsError, StorageError
 from lakehouse.platform import Lakehouse
+from tests.conftest import temporary_bucket
 
 
 def _key(seq: int) -> str:
@@ -284,20 +285,7 @@ def test_two_processes_append_200_each(keyed):
 def worm_bucket(s3_server):
     """A second bucket for the checkpoints (plain: SeaweedFS supports object lock, but a locked
     bucket could not be removed after the test; the store never overwrites nor deletes)."""
-    from minio import Minio
-
-    client = Minio(
-        s3_server["endpoint"].split("://", 1)[1], s3_server["access_key"], s3_server["secret_key"], secure=False
-    )
-    name = f"w-{uuid.uuid4().hex[:12]}"
-    client.make_bucket(name)
-    yield name
-    for obj in client.list_objects(name, recursive=True):
-        client.remove_object(name, obj.object_name)
-    try:
-        client.remove_bucket(name)
-    except Exception:
-        pass
+    yield from temporary_bucket(s3_server, "w")
 
 
 @pytest.fixture
