@@ -59,12 +59,13 @@ def _inside(path: Path, folder: Path) -> bool:
 # -- (a) references to the sibling shared folder ----------------------------------------------
 CODE_SUFFIXES = {".py", ".sh", ".bash"}
 CODE_FOLDERS = ("tests", "benchmarks", ".ci", "infra")
+SIBLING = "sha" + "red"  # the sibling folder's name, spelled so this file does not match itself
 SHARED_PATTERNS = [
-    re.compile(r"\.\./shared\b"),  # ../shared, ../../shared
-    re.compile(r"/work/shared\b"),  # absolute path of the dev machines
-    re.compile(r"parents?\s*(\[\s*\d+\s*\])?\s*/\s*[\"']shared[\"']"),  # .parent / "shared", .parents[2] / "shared"
-    re.compile(r"[\"']shared[\"']\s*/\s*[\"']"),  # "shared" / "standards", "shared" / "data"
-    re.compile(r"[\"']\.\.[\"']\s*,\s*[\"']shared[\"']"),  # os.path.join(root, "..", "shared")
+    re.compile(r"\.\./" + SIBLING + r"\b"),  # ../<sibling>, ../../<sibling>
+    re.compile(r"/work/" + SIBLING + r"\b"),  # absolute path of the dev machines
+    re.compile(r"parents?\s*(\[\s*\d+\s*\])?\s*/\s*[\"']" + SIBLING + r"[\"']"),  # .parent / "<sibling>"
+    re.compile(r"[\"']" + SIBLING + r"[\"']\s*/\s*[\"']"),  # "<sibling>" / "standards"
+    re.compile(r"[\"']\.\.[\"']\s*,\s*[\"']" + SIBLING + r"[\"']"),  # os.path.join(root, "..", "<sibling>")
 ]
 
 
@@ -92,17 +93,17 @@ def test_no_code_points_to_the_shared_folder():
     files = [p for p in repo_files() if is_code_file(p)]
     assert any(p.name == "Makefile" for p in files) and any(p.suffix == ".py" for p in files)
     found = {str(p.relative_to(ROOT)): hits for p in files if (hits := shared_references(p))}
-    assert not found, f"références au dossier ../shared (absent d'un simple clone) : {found}"
+    assert not found, f"références au dossier voisin {SIBLING}/ (absent d'un simple clone) : {found}"
 
 
 def test_shared_reference_check_can_fail(tmp_path):
     bad = tmp_path / "bad.py"
     for line in (
-        'SHARED = ROOT.parent / "shared"',
-        'X = Path(__file__).parents[2] / "shared" / "standards"',
-        'DATA = "../shared/data/real"',
-        'P = base / "shared" / "data"',
-        'os.path.join(root, "..", "shared")',
+        f'SHARED = ROOT.parent / "{SIBLING}"',
+        f'X = Path(__file__).parents[2] / "{SIBLING}" / "standards"',
+        f'DATA = "../{SIBLING}/data/real"',
+        f'P = base / "{SIBLING}" / "data"',
+        f'os.path.join(root, "..", "{SIBLING}")',
     ):
         bad.write_text(f"from pathlib import Path\n{line}\n", encoding="utf-8")
         assert shared_references(bad), line

@@ -44,7 +44,7 @@ class Mosquitto:
         self.proc: subprocess.Popen | None = None
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
-            pytest.skip("mosquitto absent : apt-get install -y mosquitto")
+            pytest.fail("mosquitto absent : « make test » l'installe (apt-get install -y mosquitto)")
         self.binary = binary
         store = run_dir / "store"
         store.mkdir()

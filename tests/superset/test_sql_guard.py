@@ -169,7 +169,7 @@ def test_relations_must_match_superset_extraction(monkeypatch):
 def test_verdicts_hold_with_the_runtime_sqlglot():
     """Replay every case in .venv-superset (Superset's sqlglot, Superset's table extraction)."""
     if not SUPERSET_PYTHON.exists():
-        pytest.skip(".venv-superset absent (make superset-venv)")
+        pytest.fail(".venv-superset absent : « make test » le construit (make superset-env)")
     script = """
 import json, sys, importlib.util
 spec = importlib.util.spec_from_file_location("g", sys.argv[1])
