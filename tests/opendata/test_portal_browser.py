@@ -5,24 +5,14 @@ from __future__ import annotations
 import hashlib
 import html
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from opendata.publish import publish
 from opendata.serve import serve_in_thread
+from tests.browser import chromium
 from tests.opendata.conftest import air_table, dbt_manifest, districts_table, opendata_meta, ready
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AIR, DISTRICTS = "od_air_hourly", "od_reports_by_district"
 pytestmark = pytest.mark.browser
 
@@ -46,14 +36,8 @@ def _publish(lh):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.is_file():
-        pytest.fail("Chromium absent : installer le paquet Debian « chromium » (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from superset.bundle import load_spec
+from tests.browser import chromium
 
 pytestmark = [pytest.mark.superset, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = (
     Path(os.environ.get("HYPERVISEUR_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
     / "superset"
@@ -39,12 +29,7 @@ STATE_JS = """() => [...document.querySelectorAll('[data-test="chart-grid-compon
 
 @pytest.fixture(scope="module")
 def browser_page(superset_instance, provisioned):
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} absent : installer le paquet Debian « chromium » (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1600, "height": 1400}, locale="fr-FR")
         page.goto(superset_instance.url + "/login/")
         page.fill("#username", superset_instance.admin_user)
@@ -52,7 +37,6 @@ def browser_page(superset_instance, provisioned):
         page.keyboard.press("Enter")
         page.wait_for_url("**/superset/welcome/**", timeout=60_000)
         yield page
-        browser.close()
 
 
 @pytest.mark.parametrize("dashboard", load_spec(), ids=lambda d: d["slug"])
