@@ -19,13 +19,14 @@ from lxml import etree
 
 from alerting.errors import AlertingError, CapRejected
 from alerting.windows import LOCAL_TZ
+from ingestion.formats.limits import beyond, number
+from lakehouse.settings import LimitsSettings
 
 NS12 = "urn:oasis:names:tc:emergency:cap:1.2"
 NS11 = "urn:oasis:names:tc:emergency:cap:1.1"
 # The XSDs ship inside the package (see schemas/cap/README.md for their origin and licences).
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas" / "cap"
 XSD_FILES = {NS12: SCHEMA_DIR / "CAP-v1.2.xsd", NS11: SCHEMA_DIR / "cap11_extended.xsd"}
-MAX_BYTES = 1_000_000
 FORBIDDEN_ID = re.compile(r"[\s,<&]")
 COORD = r"[-+]?\d+(\.\d+)?,[-+]?\d+(\.\d+)?"
 
@@ -205,16 +206,37 @@ def semantic_errors(root, ns: str) -> list[str]:
     return errors
 
 
-def parse_cap(data: bytes, source: str = "") -> CapMessage:
-    """Accept a CAP 1.2 (or 1.1) alert or raise :class:`CapRejected` with the reason."""
-    if len(data) > MAX_BYTES:
-        raise CapRejected(f"message trop volumineux ({len(data)} octets, maximum {MAX_BYTES})", source)
+def _depth(root) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        el, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in el)
+    return deepest
+
+
+def parse_cap(data: bytes, source: str = "", limits: LimitsSettings | None = None) -> CapMessage:
+    """Accept a CAP 1.2 (or 1.1) alert or raise :class:`CapRejected` with the reason.
+
+    ``limits`` (default: from the environment) bounds the message size
+    (``max_message_bytes``) and its nesting (``max_nesting_depth``).
+    """
+    limits = limits or LimitsSettings.from_env()
+    if len(data) > limits.max_message_bytes:
+        raise CapRejected(
+            f"message de {number(len(data))} octets, {beyond(limits, 'max_message_bytes', 'octets')}", source
+        )
     if re.search(rb"<!DOCTYPE|<!ENTITY", data[: 4096 * 4], re.IGNORECASE):
         raise CapRejected("déclaration DOCTYPE/ENTITY interdite (risque d'attaque XXE)", source)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         raise CapRejected(f"XML mal formé : {exc}", source) from None
+    depth = _depth(root)
+    if depth > limits.max_nesting_depth:
+        raise CapRejected(
+            f"imbrication XML sur {depth} niveaux, {beyond(limits, 'max_nesting_depth', 'niveaux')}", source
+        )
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:  # e.g. a UTF-16 document the byte check missed
         raise CapRejected("déclaration DOCTYPE interdite (risque d'attaque XXE)", source)

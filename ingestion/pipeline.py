@@ -15,7 +15,7 @@ import pyarrow as pa
 from ingestion.spec import DatasetSpec
 from ingestion.validation import ERROR_COLUMN, validate
 from lakehouse.encryption import raw_encryption
-from lakehouse.lake import Zone, content_id
+from lakehouse.lake import BatchManifest, Zone, content_id
 from lakehouse.platform import Lakehouse
 from lakehouse.registry import DatasetEntry
 
@@ -39,6 +39,7 @@ class IngestReport:
     origin: str
     datasets: dict[str, DatasetCounts] = field(default_factory=lambda: defaultdict(DatasetCounts))
     file_errors: list[str] = field(default_factory=list)  # whole-file rejections (unreadable, wrong format)
+    created: list[BatchManifest] = field(default_factory=list)  # batches written anew (content ids): see rollback
 
     @property
     def rows_in(self) -> int:
@@ -66,6 +67,16 @@ class IngestReport:
             mine.raw_keys += c.raw_keys
             mine.quarantine_keys += c.quarantine_keys
         self.file_errors += other.file_errors
+        self.created += other.created
+
+
+def rollback(lh: Lakehouse, report: IngestReport) -> None:
+    """Delete the batches ``report`` created (data, then manifest): a file refused mid-way
+    leaves nothing behind. Batches that existed before (a re-ingestion) are never listed."""
+    for m in reversed(report.created):
+        lh.storage.delete(m.key)
+        lh.storage.delete(lh.lake.manifest_key(m.zone, m.source, m.dataset, m.batch_id))
+    report.created.clear()
 
 
 def register(lh: Lakehouse, spec: DatasetSpec) -> None:
@@ -119,22 +130,21 @@ def write_chunk(
             )
             counts.rows_raw += m.rows
             counts.raw_keys.append(m.key)
+            if batch_id is None:
+                report.created.append(m)
     rejected = result.rejected
     if row_unit and rejected.num_rows:
         rejected = _with_row_unit(rejected, row_unit)
     if extra_rejected is not None and extra_rejected.num_rows:
         rejected = pa.concat_tables([rejected, extra_rejected]) if rejected.num_rows else extra_rejected
     if rejected.num_rows:
-        m = lh.lake.write_batch(
-            Zone.QUARANTINE,
-            spec.source,
-            spec.name,
-            rejected,
-            origin=origin,
-            batch_id=f"{batch_id}-q" if batch_id else None,
-        )
+        q_id = f"{batch_id}-q" if batch_id else content_id(rejected)
+        new = batch_id is None and lh.lake.read_manifest(Zone.QUARANTINE, spec.source, spec.name, q_id) is None
+        m = lh.lake.write_batch(Zone.QUARANTINE, spec.source, spec.name, rejected, origin=origin, batch_id=q_id)
         counts.rows_quarantined += m.rows
         counts.quarantine_keys.append(m.key)
+        if new:
+            report.created.append(m)
 
 
 def _with_row_unit(rejected: pa.Table, unit: str) -> pa.Table:

@@ -86,8 +86,17 @@ def connect(
     extensions=DEFAULT_EXTENSIONS,
     config: dict | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open DuckDB with the lake's extensions loaded from disk and the S3 secret set."""
-    cfg = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    """Open DuckDB with the lake's extensions loaded from disk and the S3 secret set.
+
+    Every connection is bounded by the platform's limits (``HYPERVISEUR_DUCKDB_MEMORY_LIMIT``,
+    ``HYPERVISEUR_DUCKDB_THREADS``); ``config`` may lower them for one use.
+    """
+    cfg = {
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+        "memory_limit": settings.limits.duckdb_memory_limit,
+        "threads": settings.limits.duckdb_threads,
+    }
     cfg.update(config or {})
     con = duckdb.connect(str(database), read_only=read_only, config=cfg)
     try:

@@ -81,6 +81,24 @@ _declare(
     "DEMO_END",
     "DEMO_DAYS",
     "OPENMETADATA_URL",
+    # input limits (LimitsSettings)
+    "MAX_MESSAGE_BYTES",
+    "MAX_FILE_BYTES",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_LINE_BYTES",
+    "MAX_CELL_CHARS",
+    "MAX_NESTING_DEPTH",
+    "MAX_FEATURES",
+    "MAX_ARCHIVE_BYTES",
+    "MAX_ARCHIVE_RATIO",
+    "MAX_HTTP_BODY_BYTES",
+    "MAX_HTTP_URL_BYTES",
+    "MAX_EVENT_AGE_DAYS",
+    "MAX_CLOCK_SKEW_S",
+    "QUEUE_MAX_MESSAGES",
+    "DUCKDB_MEMORY_LIMIT",
+    "DUCKDB_THREADS",
+    "S3_RETRY_S",
 )
 _declare("S3_ACCESS_KEY", "S3_SECRET_KEY", "MQTT_PASSWORD", "MASKING_KEY", "OPENMETADATA_TOKEN", secret=True)
 # Read elsewhere, each by its own process: the dbt profiles (values prepared by
@@ -124,6 +142,11 @@ _declare(
 _declare(
     "RUN_DIR",
     "ALERTS_PORT",
+    "SSO_PORT",
+    "SSO_LDAP_PORT",
+    "SSO_RUN_DIR",
+    "DAGSTER_ADMIN_PORT",
+    "DAGSTER_READONLY_PORT",
     "TEST_S3_PORT",
     "TEST_S3_ENDPOINT",
     "TEST_S3_ACCESS_KEY",
@@ -346,6 +369,75 @@ class OpenDataSettings:
         return cls(base_url=_http_url(env, "OPENDATA_BASE_URL"), memory_limit=memory)
 
 
+def _positive(env: Mapping[str, str], name: str, default: int | float, kind=int) -> int | float:
+    raw = _read(env, name, str(default)).strip()
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(PREFIX + name, f"« {raw} » n'est pas un nombre") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(PREFIX + name, f"{raw} : un nombre strictement positif et fini est attendu")
+    return value
+
+
+def _memory(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = _read(env, name, default).strip()
+    if not _MEMORY.match(raw):
+        raise SettingsError(PREFIX + name, f"« {raw} » n'est pas une quantité de mémoire (exemples : 512MB, 2GB)")
+    return raw
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    """What the platform accepts from outside, at every entry point (files, MQTT, HTTP).
+
+    Anything beyond a limit is refused with a French reason naming the limit and its
+    variable, and lands in quarantine: never a crash, never a silent drop.
+    """
+
+    max_message_bytes: int = 256 * 1024  # one message: an MQTT payload, an inbound CAP alert
+    max_file_bytes: int = 8 * 1024**3  # one input file (streamed formats: CSV)
+    max_document_bytes: int = 256 * 1024**2  # a file read whole (GeoJSON, JSON/XML exports: Open311, FIWARE…)
+    max_line_bytes: int = 1024**2  # one physical line / CSV record
+    max_cell_chars: int = 100_000  # one value
+    max_nesting_depth: int = 32  # JSON / XML nesting
+    max_features: int = 2_000_000  # records of a document (GeoJSON features, JSON items, shapefile records)
+    max_archive_bytes: int = 2 * 1024**3  # total expanded size of an archive (zipped shapefile, xlsx)
+    max_archive_ratio: int = 200  # expanded / compressed size of one archive member
+    max_http_body_bytes: int = 64 * 1024  # request body accepted by the portal and the incidents page
+    max_http_url_bytes: int = 8 * 1024  # request target (path + query) accepted by the portal
+    max_event_age_days: float = 30.0  # event time older than now − this: quarantined (stream), ignored (engine)
+    max_clock_skew_s: float = 300.0  # event time later than now + this: idem
+    queue_max_messages: int = 10_000  # in-memory queues between the MQTT client thread and its worker
+    duckdb_memory_limit: str = "2GB"  # every DuckDB connection the platform opens
+    duckdb_threads: int = 2
+    s3_retry_s: float = 60.0  # total time one S3 operation is retried (server restart, 5xx) before failing
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LimitsSettings:
+        env = process_env() if env is None else env
+        d = cls()
+        return cls(
+            max_message_bytes=_positive(env, "MAX_MESSAGE_BYTES", d.max_message_bytes),
+            max_file_bytes=_positive(env, "MAX_FILE_BYTES", d.max_file_bytes),
+            max_document_bytes=_positive(env, "MAX_DOCUMENT_BYTES", d.max_document_bytes),
+            max_line_bytes=_positive(env, "MAX_LINE_BYTES", d.max_line_bytes),
+            max_cell_chars=_positive(env, "MAX_CELL_CHARS", d.max_cell_chars),
+            max_nesting_depth=_positive(env, "MAX_NESTING_DEPTH", d.max_nesting_depth),
+            max_features=_positive(env, "MAX_FEATURES", d.max_features),
+            max_archive_bytes=_positive(env, "MAX_ARCHIVE_BYTES", d.max_archive_bytes),
+            max_archive_ratio=_positive(env, "MAX_ARCHIVE_RATIO", d.max_archive_ratio),
+            max_http_body_bytes=_positive(env, "MAX_HTTP_BODY_BYTES", d.max_http_body_bytes),
+            max_http_url_bytes=_positive(env, "MAX_HTTP_URL_BYTES", d.max_http_url_bytes),
+            max_event_age_days=_positive(env, "MAX_EVENT_AGE_DAYS", d.max_event_age_days, float),
+            max_clock_skew_s=_positive(env, "MAX_CLOCK_SKEW_S", d.max_clock_skew_s, float),
+            queue_max_messages=_positive(env, "QUEUE_MAX_MESSAGES", d.queue_max_messages),
+            duckdb_memory_limit=_memory(env, "DUCKDB_MEMORY_LIMIT", d.duckdb_memory_limit),
+            duckdb_threads=_positive(env, "DUCKDB_THREADS", d.duckdb_threads),
+            s3_retry_s=_positive(env, "S3_RETRY_S", d.s3_retry_s, float),
+        )
+
+
 CAP_STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
 DEFAULT_CAP_SENDER = "alertes@val-de-lys.fr"
 
@@ -504,6 +596,8 @@ class Settings:
     openmetadata_url: str | None = None
     openmetadata_token: str | None = field(default=None, repr=False)
     serving_dir: Path | None = None  # None: <data dir>/serving (one DuckDB catalog per clearance)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    dbt_trino_password: str | None = field(default=None, repr=False)  # the `dbt` user of Trino (target trino)
 
     def __post_init__(self):
         if self.kms_key_file is None:
@@ -545,6 +639,12 @@ class Settings:
         target = _read(env, "DBT_TARGET")
         if target is not None and target not in DBT_TARGETS:
             raise SettingsError(PREFIX + "DBT_TARGET", f"« {target} » : cibles dbt possibles {', '.join(DBT_TARGETS)}")
+        trino_password = _read(env, "DBT_TRINO_PASSWORD") if target == "trino" else None  # read only if used
+        if target == "trino" and not trino_password:
+            raise SettingsError(
+                PREFIX + "DBT_TRINO_PASSWORD",
+                f"obligatoire avec {PREFIX}DBT_TARGET=trino (ou {PREFIX}DBT_TRINO_PASSWORD_FILE)",
+            )
         return cls(
             data_dir=data_dir,
             lake_dir=lake_dir,
@@ -569,6 +669,8 @@ class Settings:
             openmetadata_url=_http_url(env, "OPENMETADATA_URL"),
             openmetadata_token=_read(env, "OPENMETADATA_TOKEN"),
             serving_dir=Path(_read(env, "SERVING_DIR", str(data_dir / "serving"))).resolve(),
+            limits=LimitsSettings.from_env(env),
+            dbt_trino_password=trino_password,
         )
 
 

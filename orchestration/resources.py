@@ -44,12 +44,16 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "HYPERVISEUR_WAREHOUSE_DB": str(settings.warehouse_db),
         "HYPERVISEUR_DUCKDB_EXTENSION_DIR": str(ext_dir),
         "HYPERVISEUR_DBT_TARGET": settings.dbt_target,
+        "HYPERVISEUR_DUCKDB_MEMORY_LIMIT": settings.limits.duckdb_memory_limit,
+        "HYPERVISEUR_DUCKDB_THREADS": str(settings.limits.duckdb_threads),
         "DBT_LOG_PATH": str(settings.data_dir / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     key_file = key_file_path(settings)
     if key_file.exists():  # the authorised reader of encrypted raw columns (staging python model)
         env["HYPERVISEUR_KMS_KEY_FILE"] = str(key_file)
+    if settings.dbt_target == "trino":
+        env["HYPERVISEUR_DBT_TRINO_PASSWORD"] = settings.dbt_trino_password
     if settings.s3:
         env.update(
             {

@@ -2,5 +2,7 @@
 
 Each reader streams a file as :class:`~ingestion.formats.tabular.RecordChunk` objects of a
 fixed number of records, so chunk boundaries (hence lake batch ids) are deterministic, and
-numbers every record from the file so a rejection can point at it.
+numbers every record from the file so a rejection can point at it. Readers keep within
+:class:`~lakehouse.settings.LimitsSettings` (:mod:`~ingestion.formats.limits`) and raise only
+:class:`~ingestion.formats.errors.InputRejected` (or a subclass) for what they refuse.
 """

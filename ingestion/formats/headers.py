@@ -45,12 +45,13 @@ def parse_headers(cells: list[str]) -> list[HeaderField]:
             dec = int(m["dec"]) if m["dec"] else (0 if kind == "N" and m["width"] else None)
         else:
             name, kind, dec = text, None, None
-        ident = snake(name) if name else f"colonne_{i}"
-        if ident in seen:
-            seen[ident] += 1
-            ident = f"{ident}_{seen[ident]}"
-        else:
-            seen[ident] = 1
+        base = snake(name) if name else f"colonne_{i}"
+        ident = base
+        while ident in seen:  # "a", "a" → a, a_2; and a suffixed name never collides with another column
+            seen[base] += 1
+            ident = f"{base}_{seen[base]}"
+        seen[ident] = 1
+        seen.setdefault(base, 1)
         fields.append(HeaderField(original=text, name=ident, kind=kind, decimals=dec))
     return fields
 

@@ -6,23 +6,23 @@ import csv
 import io
 import itertools
 import json
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingestion.formats import jsontext
+from ingestion.formats.errors import FormatError
 from ingestion.formats.headers import HeaderField, is_title_row, merge_stacked, parse_headers
-from ingestion.formats.text import CountingFile, detect_encoding, sniff_delimiter
+from ingestion.formats.limits import check_count, check_size, open_archive, read_document
+from ingestion.formats.text import CountingFile, LineGuard, detect_encoding, sniff_delimiter
+from ingestion.formats.values import finite
+from lakehouse.settings import LimitsSettings
 
 CHUNK_ROWS = 50_000
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 
-csv.field_size_limit(64 * 1024 * 1024)
-
-
-class FormatError(ValueError):
-    """The whole file cannot be read as the expected format (message in French)."""
+csv.field_size_limit(2**31 - 1)  # records are bounded by LineGuard (max_line_bytes), not here
 
 
 @dataclass
@@ -32,6 +32,7 @@ class ReadOptions:
     header_rows: int | None = None  # None = 1 after skipping title lines
     sheet: str | None = None  # Excel sheet name, default first
     chunk_rows: int = CHUNK_ROWS
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
 
 
 @dataclass
@@ -68,35 +69,40 @@ def read_records(
 
 # -- CSV ---------------------------------------------------------------------------------
 def read_csv(path: Path, options: ReadOptions, progress: ProgressFn | None = None) -> Iterator[RecordChunk]:
+    limits = options.limits
+    check_size(path, limits)
     encoding = options.encoding or detect_encoding(path)
-    with open(path, encoding=encoding, errors="strict", newline="") as f:
-        head = [f.readline() for _ in range(25)]
-    delimiter = options.delimiter or sniff_delimiter(head)
-    counter = CountingFile(open(path, "rb"))  # noqa: SIM115 - closed with the text wrapper below
-    text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 20), encoding=encoding, newline="")
+    lines = None
     try:
-        yield from _csv_chunks(
-            path,
-            text,
-            delimiter,
-            options,
-            lambda: progress and progress(counter.bytes_read),
-            meta={"encoding": encoding, "delimiter": delimiter},
-        )
-    except UnicodeDecodeError as exc:
+        with open(path, encoding=encoding, errors="strict", newline="") as f:
+            delimiter = options.delimiter or sniff_delimiter(list(itertools.islice(LineGuard(f, path, limits), 25)))
+        counter = CountingFile(open(path, "rb"))  # noqa: SIM115 - closed with the text wrapper below
+        with io.TextIOWrapper(io.BufferedReader(counter, 1 << 20), encoding=encoding, newline="") as text:
+            lines = LineGuard(text, path, limits)
+            yield from _csv_chunks(
+                path,
+                lines,
+                delimiter,
+                options,
+                lambda: progress and progress(counter.bytes_read),
+                meta={"encoding": encoding, "delimiter": delimiter},
+            )
+    except LookupError:
+        raise FormatError(f"{path.name} : encodage « {encoding} » inconnu") from None
+    except UnicodeError as exc:
+        where = f"après la ligne {lines.line}" if lines else "dans les 25 premières lignes"
         raise FormatError(
-            f"{path.name} : octets illisibles en {encoding} ({exc.reason}) ; "
+            f"{path.name} : octets illisibles en {encoding} {where} ({exc}) ; "
             "précisez l'encodage dans la configuration du jeu de données"
         ) from None
-    finally:
-        text.close()
+    except csv.Error as exc:
+        raise FormatError(f"{path.name}, ligne {lines.line if lines else 1} : CSV illisible ({exc})") from None
 
 
-def _numbered(reader) -> Iterator[tuple[int, list[str]]]:
+def _numbered(reader, lines: LineGuard) -> Iterator[tuple[int, list[str]]]:
     """(physical line where the record starts, cells), blank lines skipped."""
-    last = 0
     for cells in reader:
-        start, last = last + 1, reader.line_num
+        start = lines.record_done()
         if cells and any(c.strip() for c in cells):
             yield start, cells
 
@@ -128,9 +134,9 @@ def _split_header(records, header_rows: int | None) -> tuple[list[str] | None, i
         first = second
 
 
-def _csv_chunks(path, text, delimiter, options, tick, meta) -> Iterator[RecordChunk]:
-    reader = csv.reader(text, delimiter=delimiter)
-    header_cells, header_line, records = _split_header(_numbered(reader), options.header_rows)
+def _csv_chunks(path, lines: LineGuard, delimiter, options, tick, meta) -> Iterator[RecordChunk]:
+    reader = csv.reader(lines, delimiter=delimiter)
+    header_cells, header_line, records = _split_header(_numbered(reader, lines), options.header_rows)
     if header_cells is None:
         raise FormatError(f"{path.name} : fichier vide (aucune ligne d'en-tête)")
     columns = parse_headers(header_cells)
@@ -165,84 +171,115 @@ def _csv_chunks(path, text, delimiter, options, tick, meta) -> Iterator[RecordCh
 def read_excel(path: Path, options: ReadOptions, progress: ProgressFn | None = None) -> Iterator[RecordChunk]:
     from openpyxl import load_workbook
 
+    open_archive(
+        path, options.limits, read_whole=True
+    ).close()  # sizes and ratios checked before openpyxl expands anything
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException variants
-        raise FormatError(f"{path.name} : classeur Excel illisible ({exc})") from None
+    except Exception as exc:  # openpyxl raises zipfile/KeyError/XML/InvalidFileException variants
+        raise FormatError(f"{path.name} : classeur Excel illisible ({type(exc).__name__} : {exc})") from None
     try:
-        ws = wb[options.sheet] if options.sheet else wb.worksheets[0]
-        cells_rows = (
-            (i, ["" if v is None else v for v in row])
-            for i, row in enumerate(ws.iter_rows(values_only=True), start=1)
-            if any(v is not None and str(v).strip() for v in row)
-        )
-        as_text = ((i, [v if not isinstance(v, str) else v for v in row]) for i, row in cells_rows)
-        header, header_line, records = _split_header(((i, row) for i, row in as_text), options.header_rows)
-        if header is None:
-            raise FormatError(f"{path.name} : feuille « {ws.title} » vide")
-        header = [str(h) for h in header]
-        while header and not header[-1].strip():
-            header.pop()
-        columns = parse_headers(header)
-        width = len(columns)
-        unit = f"ligne de la feuille « {ws.title} »"
-        chunk = RecordChunk(columns, [], [], unit, meta={"sheet": ws.title, "header_line": header_line})
-        for number, row in records:
-            row = list(row[:width]) + [""] * (width - len(row))
-            chunk.rows.append(row)
-            chunk.numbers.append(number)
-            if len(chunk.rows) >= options.chunk_rows:
-                progress and progress(path.stat().st_size * number // max(ws.max_row or number, 1))
-                yield chunk
-                chunk = RecordChunk(columns, [], [], unit, meta=chunk.meta)
-        if chunk.rows:
-            yield chunk
+        if options.sheet and options.sheet not in wb.sheetnames:
+            raise FormatError(f"{path.name} : feuille « {options.sheet} » absente ({', '.join(wb.sheetnames)})")
+        if not wb.worksheets:
+            raise FormatError(f"{path.name} : classeur sans feuille")
+        yield from _excel_chunks(path, wb[options.sheet] if options.sheet else wb.worksheets[0], options, progress)
+    except FormatError:
+        raise
+    except Exception as exc:  # the sheet's XML is parsed lazily, while rows are read
+        raise FormatError(f"{path.name} : feuille illisible ({type(exc).__name__} : {exc})") from None
     finally:
         wb.close()
+
+
+def _excel_chunks(path: Path, ws, options: ReadOptions, progress: ProgressFn | None) -> Iterator[RecordChunk]:
+    header, header_line, records = _split_header(_sheet_rows(ws, path, options.limits), options.header_rows)
+    if header is None:
+        raise FormatError(f"{path.name} : feuille « {ws.title} » vide")
+    header = [str(h) for h in header]
+    while header and not header[-1].strip():
+        header.pop()
+    columns = parse_headers(header)
+    width = len(columns)
+    unit = f"ligne de la feuille « {ws.title} »"
+    chunk = RecordChunk(columns, [], [], unit, meta={"sheet": ws.title, "header_line": header_line})
+    for number, row in records:
+        row = list(row[:width]) + [""] * (width - len(row))
+        chunk.rows.append(row)
+        chunk.numbers.append(number)
+        if len(chunk.rows) >= options.chunk_rows:
+            progress and progress(path.stat().st_size * number // max(ws.max_row or number, 1))
+            yield chunk
+            chunk = RecordChunk(columns, [], [], unit, meta=chunk.meta)
+    if chunk.rows:
+        yield chunk
+
+
+def _sheet_rows(ws, path: Path, limits: LimitsSettings) -> Iterator[tuple[int, list]]:
+    """(row number, values) of the non-blank rows; more than ``max_features`` rows refuses the file."""
+    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        check_count(i, f"lignes dans la feuille « {ws.title} »", path.name, limits)
+        if any(v is not None and str(v).strip() for v in row):
+            yield i, ["" if v is None else v for v in row]
 
 
 # -- Shapefile ---------------------------------------------------------------------------
 def read_shapefile(path: Path, options: ReadOptions, progress: ProgressFn | None = None) -> Iterator[RecordChunk]:
     import shapefile
 
+    limits = options.limits
     prj = None
     if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as z:
-                names = z.namelist()
-                shp = [n for n in names if n.lower().endswith(".shp")]
-                if not shp:
-                    raise FormatError(f"{path.name} : l'archive ne contient pas de fichier .shp")
-                prj_names = [n for n in names if n.lower().endswith(".prj")]
+        with open_archive(path, limits) as z:
+            names = z.namelist()
+            if not any(n.lower().endswith(".shp") for n in names):
+                raise FormatError(f"{path.name} : l'archive ne contient pas de fichier .shp")
+            prj_names = [n for n in names if n.lower().endswith(".prj")]
+            try:
                 prj = z.read(prj_names[0]).decode("latin-1") if prj_names else None
-        except zipfile.BadZipFile:
-            raise FormatError(f"{path.name} : archive zip illisible") from None
-    elif path.with_suffix(".prj").exists():
-        prj = path.with_suffix(".prj").read_text("latin-1")
+            except Exception as exc:  # zipfile: bad CRC, truncated member, unsupported compression
+                raise FormatError(f"{path.name} : « {prj_names[0]} » illisible dans l'archive ({exc})") from None
+    else:
+        for part in (path, path.with_suffix(".dbf"), path.with_suffix(".shx")):
+            if part.exists():
+                check_size(part, limits)
+        if path.with_suffix(".prj").exists():
+            check_size(path.with_suffix(".prj"), limits, "max_document_bytes")
+            prj = path.with_suffix(".prj").read_text("latin-1")
     crs = _crs_from_prj(prj)
     try:
         reader = shapefile.Reader(str(path), encoding=options.encoding or "cp1252", encodingErrors="replace")
-    except shapefile.ShapefileException as exc:
-        raise FormatError(f"{path.name} : shapefile illisible ({exc})") from None
+    except Exception as exc:  # pyshp: ShapefileException, struct.error, zipfile errors, LookupError…
+        raise FormatError(f"{path.name} : shapefile illisible ({type(exc).__name__} : {exc})") from None
+    try:
+        with reader:
+            check_count(len(reader), "enregistrements", path.name, limits)
+            yield from _shape_chunks(reader, path, crs, options, progress)
+    except FormatError:
+        raise
+    except Exception as exc:  # pyshp reads records lazily
+        raise FormatError(f"{path.name} : shapefile illisible ({type(exc).__name__} : {exc})") from None
+
+
+def _shape_chunks(reader, path: Path, crs, options: ReadOptions, progress) -> Iterator[RecordChunk]:
     size = path.stat().st_size
-    with reader:
-        dbf_fields = reader.fields[1:]  # first is the deletion flag
-        headers = [f"{f[0]},{f[1]},{f[2]},{f[3]}" if f[1] in "NF" else f"{f[0]},{f[1]},{f[2]}" for f in dbf_fields]
-        columns = parse_headers(headers)
-        unit = "enregistrement du shapefile"
-        meta = {"crs": crs, "records": len(reader)}
-        chunk = RecordChunk(columns, [], [], unit, geometry=[], crs=crs, meta=meta)
-        for i, sr in enumerate(reader.iterShapeRecords(), start=1):
-            chunk.rows.append(list(sr.record))
-            chunk.numbers.append(i)
-            pts = sr.shape.points
-            chunk.geometry.append(tuple(pts[0]) if sr.shape.shapeType in (1, 11, 21) and pts else _centroid(pts))
-            if len(chunk.rows) >= options.chunk_rows:
-                progress and progress(size * i // max(len(reader), 1))
-                yield chunk
-                chunk = RecordChunk(columns, [], [], unit, geometry=[], crs=crs, meta=meta)
-        if chunk.rows:
+    dbf_fields = reader.fields[1:]  # first is the deletion flag
+    headers = [f"{f[0]},{f[1]},{f[2]},{f[3]}" if f[1] in "NF" else f"{f[0]},{f[1]},{f[2]}" for f in dbf_fields]
+    columns = parse_headers(headers)
+    unit = "enregistrement du shapefile"
+    meta = {"crs": crs, "records": len(reader)}
+    chunk = RecordChunk(columns, [], [], unit, geometry=[], crs=crs, meta=meta)
+    for i, sr in enumerate(reader.iterShapeRecords(), start=1):
+        chunk.rows.append(list(sr.record))
+        chunk.numbers.append(i)
+        pts = sr.shape.points  # floats unpacked by pyshp
+        chunk.geometry.append(tuple(pts[0][:2]) if sr.shape.shapeType in (1, 11, 21) and pts else _centroid(pts))
+        if len(chunk.rows) >= options.chunk_rows:
+            progress and progress(size * i // max(len(reader), 1))
             yield chunk
+            chunk = RecordChunk(columns, [], [], unit, geometry=[], crs=crs, meta=meta)
+    if chunk.rows:
+        yield chunk
 
 
 def _centroid(points) -> tuple[float, float] | None:
@@ -270,23 +307,28 @@ def _crs_from_prj(prj: str | None) -> str | None:
 
 # -- GeoJSON -----------------------------------------------------------------------------
 def read_geojson(path: Path, options: ReadOptions, progress: ProgressFn | None = None) -> Iterator[RecordChunk]:
-    """A FeatureCollection: properties become columns, the geometry's point/centroid x, y."""
-    try:
-        doc = json.loads(path.read_bytes().decode(options.encoding or "utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"{path.name} : GeoJSON illisible ({exc})") from None
+    """A FeatureCollection: properties become columns, the geometry's point/centroid x, y.
+
+    A feature that is not an object, or whose properties or geometry cannot be read, is a
+    broken record (quarantined with its number); the others go on.
+    """
+    limits = options.limits
+    doc = jsontext.parse_bytes(read_document(path, limits), path.name, limits, options.encoding or "utf-8-sig")
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise FormatError(f"{path.name} : ce n'est pas une FeatureCollection GeoJSON")
     features = doc.get("features") or []
-    crs_name = ((doc.get("crs") or {}).get("properties") or {}).get("name")
-    crs = _crs_from_name(crs_name)
+    if not isinstance(features, list):
+        raise FormatError(f"{path.name} : « features » n'est pas une liste")
+    check_count(len(features), "entités (features)", path.name, limits)
+    crs = _crs_from_name(_crs_name(doc))
+    props = [_properties(f) for f in features]
     names: list[str] = []
-    for feat in features:
-        for k in feat.get("properties") or {}:
+    for p in props:
+        for k in p or {}:
             if k not in names:
                 names.append(k)
     columns = [
-        HeaderField(h.original, h.name, _json_kind(features, n), 1 if _json_kind(features, n) == "F" else 0)
+        HeaderField(h.original, h.name, _json_kind(props, n), 1 if _json_kind(props, n) == "F" else 0)
         for h, n in zip(parse_headers(names), names)
     ]
     unit = "entité (feature) de la collection"
@@ -294,17 +336,40 @@ def read_geojson(path: Path, options: ReadOptions, progress: ProgressFn | None =
         part = features[start : start + options.chunk_rows]
         chunk = RecordChunk(columns, [], [], unit, geometry=[], crs=crs, meta={"features": len(features)})
         for i, feat in enumerate(part, start=start + 1):
-            props = feat.get("properties") or {}
-            chunk.rows.append([props.get(n) for n in names])
+            try:
+                if props[i - 1] is None:
+                    raise ValueError("objet Feature avec « properties » objet ou null attendu")
+                xy = _geometry_xy(feat.get("geometry"))
+            except ValueError as exc:
+                chunk.broken.append((i, f"entité n° {i} : {exc}", json.dumps(feat, ensure_ascii=False)))
+                continue
+            chunk.rows.append([props[i - 1].get(n) for n in names])
             chunk.numbers.append(i)
-            chunk.geometry.append(_geometry_xy(feat.get("geometry")))
+            chunk.geometry.append(xy)
         progress and progress(path.stat().st_size * (start + len(part)) // max(len(features), 1))
         yield chunk
 
 
-def _json_kind(features: list, name: str) -> str:
+def _properties(feat) -> dict | None:
+    """The properties of a feature ({} when null), None when the feature is unusable."""
+    if not isinstance(feat, dict):
+        return None
+    props = feat.get("properties")
+    if props is None:
+        return {}
+    return props if isinstance(props, dict) else None
+
+
+def _crs_name(doc: dict) -> str | None:
+    crs = doc.get("crs")
+    props = crs.get("properties") if isinstance(crs, dict) else None
+    name = props.get("name") if isinstance(props, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _json_kind(props: list[dict | None], name: str) -> str:
     """dBase-like type letter from the JSON values of a property: N (integers), F, else C."""
-    values = [(f.get("properties") or {}).get(name) for f in features]
+    values = [p.get(name) for p in props if p]
     values = [v for v in values if v is not None]
     if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         return "N"
@@ -324,19 +389,26 @@ def _crs_from_name(name: str | None) -> str | None:
 
 
 def _geometry_xy(geom) -> tuple[float, float] | None:
-    if not isinstance(geom, dict):
+    """(x, y) of a Point, the mean of the vertices otherwise, None without coordinates;
+    ``ValueError`` on a geometry that is not an object or a position that is not two numbers."""
+    if geom is None:
         return None
-    coords = geom.get("coordinates")
-    if geom.get("type") == "Point" and coords and len(coords) >= 2:
-        return float(coords[0]), float(coords[1])
-    flat = []
+    if not isinstance(geom, dict):
+        raise ValueError("« geometry » n'est pas un objet GeoJSON")
+    flat: list[tuple[float, float]] = []
 
     def walk(c):
-        if isinstance(c, (list, tuple)) and c and isinstance(c[0], (int, float)):
+        if isinstance(c, list) and c and not isinstance(c[0], list):
+            if len(c) < 2 or not (finite(c[0]) and finite(c[1])):
+                raise ValueError(f"géométrie illisible : position {json.dumps(c)[:80]} (deux nombres attendus)")
             flat.append((float(c[0]), float(c[1])))
-        elif isinstance(c, (list, tuple)):
+        elif isinstance(c, list):
             for x in c:
                 walk(x)
+        elif c is not None:
+            raise ValueError(f"géométrie illisible : coordonnées {json.dumps(c)[:80]}")
 
-    walk(coords)
+    walk(geom.get("coordinates"))
+    if geom.get("type") == "Point":
+        return flat[0] if flat else None
     return _centroid(flat)

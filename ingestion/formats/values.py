@@ -55,6 +55,16 @@ def parse_number(value, decimal: str = "auto") -> float:
         raise ValueError(f"« {value} » n'est pas un nombre") from None
 
 
+def finite(x) -> bool:
+    """A JSON number usable as a coordinate: not a boolean, not NaN/∞, not an integer beyond float range."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        return abs(float(x)) < float("inf")
+    except OverflowError:
+        return False
+
+
 def parse_int(value, decimal: str = "auto") -> int:
     number = parse_number(value, decimal)
     if not number.is_integer():
@@ -73,10 +83,12 @@ def _offset_name(dt: datetime) -> str:
 
 def to_utc(dt: datetime, tz: str) -> tuple[datetime, str]:
     """Return (UTC datetime, source zone): an aware value keeps its offset as zone name."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=_zone(tz))
-        return dt.astimezone(UTC), tz
-    return dt.astimezone(UTC), _offset_name(dt)
+    try:
+        if dt.tzinfo is None:
+            return dt.replace(tzinfo=_zone(tz)).astimezone(UTC), tz
+        return dt.astimezone(UTC), _offset_name(dt)
+    except OverflowError:
+        raise ValueError(f"« {dt.isoformat()} » sort de la plage des dates une fois convertie en UTC") from None
 
 
 @lru_cache(maxsize=32)

@@ -3,7 +3,9 @@
 A connector never writes to the lake itself. It yields :class:`Batch` objects (records
 already named and typed after a :class:`DatasetSpec`, plus the rows it could not map, with
 the reason); :mod:`ingestion.sources.runner` validates, writes and counts them. A whole
-file that cannot be read raises :class:`FileRejected` with a French message.
+file that cannot be read raises :class:`FileRejected` (or another
+:class:`~ingestion.formats.errors.InputRejected`) with a French message; every reader keeps
+within ``Context.limits``.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from ingestion.formats.errors import InputRejected
 from ingestion.formats.values import DEFAULT_TZ
 from ingestion.spec import DatasetSpec
+from lakehouse.settings import LimitsSettings
 
 DOC_NAMES = ("readme", "licence", "license", "lisez")
 DOC_SUFFIXES = (".md", ".pdf", ".html", ".htm", ".doc", ".docx", ".odt")
 
 
-class FileRejected(Exception):
+class FileRejected(InputRejected):
     """The whole file is refused (unreadable, wrong format, unsafe XML…); message in French."""
 
 
@@ -32,6 +36,18 @@ class RowReject:
     raw: object = None  # the original record (dict or text), kept in quarantine
 
 
+MAPPING_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError)
+
+
+def mapping_reject(number: int, exc: Exception, raw: object, field: str | None = None) -> RowReject:
+    """The rejection of a record its mapping could not read: a ``ValueError`` carries a French
+    message (about ``field`` unless it names its own); the others mean a value of an
+    unexpected JSON type."""
+    if isinstance(exc, ValueError):
+        return RowReject(number, getattr(exc, "field", field), str(exc), raw)
+    return RowReject(number, None, f"valeur d'un type inattendu ({type(exc).__name__} : {exc})", raw)
+
+
 @dataclass
 class Batch:
     spec: DatasetSpec
@@ -41,6 +57,15 @@ class Batch:
     rejects: list[RowReject] = field(default_factory=list)
 
 
+def merge(out: dict[str, Batch], staged: dict[str, Batch]) -> None:
+    """Append the records and rejections of ``staged`` (one input object, mapped) to ``out``."""
+    for key, b in staged.items():
+        mine = out.setdefault(key, Batch(b.spec, [], [], b.row_unit))
+        mine.records += b.records
+        mine.numbers += b.numbers
+        mine.rejects += b.rejects
+
+
 @dataclass
 class Context:
     """Per-run options shared by connectors."""
@@ -48,6 +73,7 @@ class Context:
     tz: str = DEFAULT_TZ  # zone of naive timestamps
     options: dict = field(default_factory=dict)  # connector-specific (from the CLI or config)
     progress: Callable[[int], None] | None = None  # bytes or records done in the current file
+    limits: LimitsSettings = field(default_factory=LimitsSettings)  # the runner sets the platform's
 
     def tick(self, done: int) -> None:
         if self.progress:

@@ -28,7 +28,7 @@ from ingestion.formats.values import (
     to_wgs84,
 )
 from ingestion.sources import register
-from ingestion.sources.base import Batch, Context, RowReject, Source
+from ingestion.sources.base import Batch, Context, FileRejected, RowReject, Source
 from ingestion.spec import UTC_TS, Column, DatasetSpec
 
 ARROW = {
@@ -59,6 +59,7 @@ class BusinessFileSource(Source):
             delimiter=read_opts.get("delimiter"),
             header_rows=read_opts.get("header_rows"),
             sheet=read_opts.get("sheet"),
+            limits=ctx.limits,
         )
         for chunk in read_records(path, options, ctx.tick):
             if plan is None:
@@ -95,7 +96,10 @@ class Plan:
                     max=o.get("max"),
                 )
             )
-        self.coords = self._coordinates(first)
+        try:
+            self.coords = self._coordinates(first)
+        except KeyError as exc:
+            raise FileRejected(f"{path.name} : colonne de coordonnées {exc} déclarée mais absente du fichier") from None
         names = {c.name for c in columns}
         if self.coords and not {"lat", "lon"} & names:
             columns += [

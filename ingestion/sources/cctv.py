@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingestion.datasets import CCTV_EVENTS
+from ingestion.formats.limits import check_count
 from ingestion.formats.values import parse_datetime
 from ingestion.sources import register
-from ingestion.sources.base import Batch, Context, FileRejected, RowReject, Source
+from ingestion.sources.base import MAPPING_ERRORS, Batch, Context, FileRejected, RowReject, Source, mapping_reject
 from ingestion.sources.jsondoc import first, json_lines, load_json
 
 IMAGE_KEYS = ("image", "images", "snapshot", "frame", "frames", "thumbnail", "picture", "photo", "jpeg", "video")
@@ -32,11 +33,12 @@ class CctvSource(Source):
     def read(self, path: Path, ctx: Context) -> Iterator[Batch]:
         if path.suffix.lower() in (".jsonl", ".ndjson"):
             batch = Batch(CCTV_EVENTS, [], [], "ligne du fichier JSON lines")
-            items = json_lines(path, ctx.tick)
+            items = json_lines(path, ctx.limits, ctx.tick)
         else:
-            doc = load_json(path)
+            doc = load_json(path, ctx.limits)
             events = doc.get("events") if isinstance(doc, dict) and "events" in doc else doc
             events = events if isinstance(events, list) else [events]
+            check_count(len(events), "événements", path.name, ctx.limits)
             batch = Batch(CCTV_EVENTS, [], [], "événement n° (ordre dans le fichier)")
             items = ((n, e, None) for n, e in enumerate(events, start=1))
         for number, obj, error in items:
@@ -47,8 +49,8 @@ class CctvSource(Source):
             try:
                 batch.records.append(to_event(obj, ctx.tz))
                 batch.numbers.append(number)
-            except ValueError as exc:
-                batch.rejects.append(RowReject(number, "occurred_at", str(exc), obj))
+            except MAPPING_ERRORS as exc:
+                batch.rejects.append(mapping_reject(number, exc, obj, "occurred_at"))
         if not batch.records and not batch.rejects:
             raise FileRejected(f"{path.name} : aucun événement dans le fichier")
         yield batch

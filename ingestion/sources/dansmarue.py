@@ -28,7 +28,7 @@ class DansMaRueSource(Source):
 
     def read(self, path: Path, ctx: Context) -> Iterator[Batch]:
         tz = ctx.options.get("tz") or "Europe/Paris"
-        for chunk in read_csv(path, ReadOptions(), ctx.tick):
+        for chunk in read_csv(path, ReadOptions(limits=ctx.limits), ctx.tick):
             names = [c.name for c in chunk.columns]
             missing = [r for r in REQUIRED if r not in names]
             if missing or not ({"id_dmr", "numero"} & set(names)):

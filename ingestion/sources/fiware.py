@@ -14,9 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingestion.datasets import AIR_QUALITY, FIWARE_ENTITIES, POLLUTANTS, STREETLIGHT, TRAFFIC_FLOW, WATER_METER_READINGS
+from ingestion.formats.limits import check_count
 from ingestion.formats.values import parse_interval_start
 from ingestion.sources import register
-from ingestion.sources.base import Batch, Context, FileRejected, RowReject, Source, chunked
+from ingestion.sources.base import (
+    MAPPING_ERRORS,
+    Batch,
+    Context,
+    FileRejected,
+    RowReject,
+    Source,
+    chunked,
+    mapping_reject,
+    merge,
+)
 from ingestion.sources.jsondoc import load_json, point
 
 ROW_UNIT = "entité n° (ordre dans le fichier)"
@@ -125,15 +136,23 @@ class FiwareSource(Source):
 
     def read(self, path: Path, ctx: Context) -> Iterator[Batch]:
         try:
-            raw_entities = entities_of(load_json(path))
+            raw_entities = entities_of(load_json(path, ctx.limits))
         except FileRejected as exc:
             if str(exc).startswith(path.name):
                 raise
             raise FileRejected(f"{path.name} : {exc}") from None
+        check_count(len(raw_entities), "entités", path.name, ctx.limits)
         for offset, part in chunked(raw_entities, self.chunk_entities):
             out: dict[str, Batch] = {}
             for n, raw in enumerate(part, start=offset + 1):
-                self._one(raw, n, ctx, out)
+                staged: dict[str, Batch] = {}
+                try:
+                    self._one(raw, n, ctx, staged)
+                except MAPPING_ERRORS as exc:  # the entity as a whole, in no dataset but quarantine
+                    staged = {
+                        FIWARE_ENTITIES.name: Batch(FIWARE_ENTITIES, [], [], ROW_UNIT, [mapping_reject(n, exc, raw)])
+                    }
+                merge(out, staged)
             ctx.tick(path.stat().st_size * (offset + len(part)) // max(len(raw_entities), 1))
             yield from out.values()
 

@@ -6,35 +6,17 @@ import hashlib
 import json
 from pathlib import Path
 
-from ingestion.sources.base import FileRejected
+from ingestion.formats import jsontext
+from ingestion.formats.errors import FormatError
+from ingestion.formats.limits import beyond, check_size, read_document
+from ingestion.formats.values import finite
+from lakehouse.settings import LimitsSettings
 
 
-def load_json(path: Path):
-    """Parse a JSON file (UTF-8, BOM tolerated) or raise :class:`FileRejected` naming line and column."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileRejected(
-            f"{path.name} : le fichier n'est pas en UTF-8 ({exc.reason} à l'octet {exc.start})"
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        hint = ""
-        line = text.splitlines()[exc.lineno - 1] if exc.lineno - 1 < len(text.splitlines()) else ""
-        if "$" in line:
-            hint = " — gabarit avec un marqueur non substitué (ex. $DATASTREAM-ID)"
-        elif _leading_zero(line):
-            hint = " — nombre écrit avec un zéro initial (ex. 006), interdit en JSON"
-        raise FileRejected(
-            f"{path.name} : JSON invalide ligne {exc.lineno}, colonne {exc.colno} ({exc.msg}){hint}"
-        ) from None
-
-
-def _leading_zero(line: str) -> bool:
-    import re
-
-    return re.search(r":\s*0\d", line) is not None
+def load_json(path: Path, limits: LimitsSettings):
+    """Parse a JSON file read whole (UTF-8, BOM tolerated) under the limits, or raise
+    :class:`~ingestion.formats.errors.FormatError` naming the file, line and column."""
+    return jsontext.parse_bytes(read_document(path, limits), path.name, limits)
 
 
 def fingerprint(obj) -> str:
@@ -50,7 +32,7 @@ def point(geometry) -> tuple[float | None, float | None]:
     flat: list[tuple[float, float]] = []
 
     def walk(c):
-        if isinstance(c, (list, tuple)) and len(c) >= 2 and all(isinstance(x, (int, float)) for x in c[:2]):
+        if isinstance(c, (list, tuple)) and len(c) >= 2 and all(finite(x) for x in c[:2]):
             flat.append((float(c[0]), float(c[1])))
         elif isinstance(c, (list, tuple)):
             for x in c:
@@ -62,20 +44,28 @@ def point(geometry) -> tuple[float | None, float | None]:
     return sum(p[1] for p in flat) / len(flat), sum(p[0] for p in flat) / len(flat)
 
 
-def json_lines(path: Path, tick=None):
-    """(line number, object or None, error message or None) for every non-blank line."""
+def json_lines(path: Path, limits: LimitsSettings, tick=None):
+    """(line number, object or None, error message or None) for every non-blank line.
+
+    A line longer than ``max_line_bytes`` refuses the whole file (it is never read whole).
+    """
+    check_size(path, limits)
     with open(path, "rb") as f:
         done = 0
-        for number, line in enumerate(f, start=1):
+        for number, line in enumerate(iter(lambda: f.readline(limits.max_line_bytes + 2), b""), start=1):
             done += len(line)
             if tick and number % 10_000 == 0:
                 tick(done)
+            if len(line.rstrip(b"\r\n")) > limits.max_line_bytes:
+                raise FormatError(
+                    f"{path.name}, ligne {number} : longueur {beyond(limits, 'max_line_bytes', 'octets')}"
+                )
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line.decode("utf-8-sig")), None
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                yield number, None, f"ligne JSON invalide ({exc})"
+                yield number, jsontext.parse_bytes(line, "ligne JSON invalide", limits), None
+            except FormatError as exc:
+                yield number, None, str(exc)
         if tick:
             tick(done)
 

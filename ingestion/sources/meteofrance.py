@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ingestion.datasets import WEATHER
+from ingestion.formats.limits import check_size
 from ingestion.formats.tabular import ReadOptions, read_csv
 from ingestion.formats.values import is_null, parse_datetime, parse_dms, parse_number
 from ingestion.sources import register
@@ -46,8 +47,11 @@ class MeteoFranceSource(Source):
         return [f for f in files if f.name != "weather_stations.csv"], docs
 
     def read(self, path: Path, ctx: Context) -> Iterator[Batch]:
-        stations = _stations(_stations_file(path, ctx.options.get("stations")))
-        for chunk in read_csv(path, ReadOptions(delimiter=","), ctx.tick):
+        stations_file = _stations_file(path, ctx.options.get("stations"))
+        if stations_file is not None:  # read whole below: held to the document limit
+            check_size(stations_file, ctx.limits, "max_document_bytes")
+        stations = _stations(stations_file)
+        for chunk in read_csv(path, ReadOptions(delimiter=",", limits=ctx.limits), ctx.tick):
             names = [c.name for c in chunk.columns]
             if not {"numer_sta", "date"} <= set(names):
                 raise FileRejected(

@@ -8,6 +8,7 @@ are refused with a message saying what they are.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from ingestion.datasets import CITIZEN_REPORTS
+from ingestion.formats import jsontext
+from ingestion.formats.limits import check_count, check_depth, read_document
 from ingestion.formats.values import parse_datetime
 from ingestion.sources import register
-from ingestion.sources.base import Batch, Context, FileRejected, RowReject, Source
-from ingestion.sources.jsondoc import load_json
+from ingestion.sources.base import MAPPING_ERRORS, Batch, Context, FileRejected, Source, mapping_reject
+from lakehouse.settings import LimitsSettings
 
 ROW_UNIT = "demande n° (ordre dans le fichier)"
 STATUSES = {"open": "open", "closed": "closed", "in_progress": "in_progress", "acknowledged": "in_progress"}
@@ -32,20 +35,21 @@ class Open311Source(Source):
     datasets = (CITIZEN_REPORTS,)
 
     def read(self, path: Path, ctx: Context) -> Iterator[Batch]:
-        items = _load(path)
+        items = _load(path, ctx.limits)
+        check_count(len(items), "demandes", path.name, ctx.limits)
         _check_kind(path, items)
         batch = Batch(CITIZEN_REPORTS, [], [], ROW_UNIT)
         for n, item in enumerate(items, start=1):
             try:
                 batch.records.append(to_report(item, ctx.tz))
                 batch.numbers.append(n)
-            except ValueError as exc:
-                batch.rejects.append(RowReject(n, getattr(exc, "field", None), str(exc), item))
+            except MAPPING_ERRORS as exc:
+                batch.rejects.append(mapping_reject(n, exc, item))
         yield batch
 
 
-def _load(path: Path) -> list[dict]:
-    data = path.read_bytes()
+def _load(path: Path, limits: LimitsSettings) -> list[dict]:
+    data = read_document(path, limits)
     head = data.lstrip()[:200]
     if head.startswith((b"POST ", b"GET ", b"PUT ")):
         raise FileRejected(
@@ -56,8 +60,8 @@ def _load(path: Path) -> list[dict]:
         status_line = head.split(b"\n", 1)[0].decode("latin-1").strip()
         raise FileRejected(f"{path.name} : réponse d'erreur Open311 ({status_line}), aucune demande")
     if head.startswith(b"<"):
-        return _load_xml(path, data)
-    doc = load_json(path)
+        return _load_xml(path, data, limits)
+    doc = jsontext.parse_bytes(data, path.name, limits)
     if isinstance(doc, dict):
         doc = doc.get("service_requests", doc.get("requests", [doc]))
     if not isinstance(doc, list) or not all(isinstance(x, dict) for x in doc):
@@ -65,9 +69,9 @@ def _load(path: Path) -> list[dict]:
     return doc
 
 
-def _load_xml(path: Path, data: bytes) -> list[dict]:
+def _load_xml(path: Path, data: bytes, limits: LimitsSettings) -> list[dict]:
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True)
+        root = _parse_xml(data, path.name, limits)
     except defusedxml.DefusedXmlException as exc:
         raise FileRejected(
             f"{path.name} : XML refusé pour sécurité ({type(exc).__name__} : DTD ou entités "
@@ -75,6 +79,8 @@ def _load_xml(path: Path, data: bytes) -> list[dict]:
         ) from None
     except SafeET.ParseError as exc:
         raise FileRejected(f"{path.name} : XML mal formé ({exc})") from None
+    except (ValueError, LookupError) as exc:  # an encoding declaration expat does not know
+        raise FileRejected(f"{path.name} : XML illisible ({exc})") from None
     if root.tag == "errors":
         codes = ", ".join(f"{e.findtext('code')} {e.findtext('description') or ''}".strip() for e in root)
         raise FileRejected(f"{path.name} : réponse d'erreur Open311 ({codes}), aucune demande")
@@ -83,6 +89,19 @@ def _load_xml(path: Path, data: bytes) -> list[dict]:
     if root.tag != "service_requests":
         raise FileRejected(f"{path.name} : élément racine <{root.tag}> inattendu (attendu <service_requests>)")
     return [_element(req) for req in root]
+
+
+def _parse_xml(data: bytes, name: str, limits: LimitsSettings):
+    """Parse with expat (no DTD), refusing a nesting deeper than ``max_nesting_depth`` as it streams."""
+    level, root = 0, None
+    for event, el in SafeET.iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True):
+        if event == "start":
+            level += 1
+            root = el if root is None else root
+            check_depth(level, name, limits)
+        else:
+            level -= 1
+    return root
 
 
 def _element(el) -> dict:

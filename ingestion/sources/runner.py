@@ -1,32 +1,43 @@
 """Run a connector over a file or folder: validate, write raw and quarantine, count.
 
 For every dataset: rows in = rows written to raw + rows quarantined + duplicates (a
-redelivery: same key twice inside a chunk, or a chunk whose exact rows are already in raw). A file that cannot be read at all becomes
-one row of ``quarantine/ingestion/rejected_files`` (content + reason) and never stops the
-run. Batch ids derive from content, so re-ingesting the same file rewrites the same objects.
+redelivery: same key twice inside a chunk, or a chunk whose exact rows are already in raw).
+A file is all-or-nothing: when it is refused, even mid-way (a limit of
+:class:`~lakehouse.settings.LimitsSettings` exceeded, bytes undecodable on line 900 000),
+the batches already written for it are deleted and it becomes one row of
+``quarantine/ingestion/rejected_files`` (a bounded prefix of its content, its size and
+SHA-256 computed by streaming, the reason); it never stops the run. A value longer than
+``max_cell_chars`` or holding a NUL character sends its row to quarantine. Batch ids
+derive from content, so re-ingesting the same file rewrites the same objects.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.datasets import REJECTED_FILES
-from ingestion.formats.tabular import FormatError
-from ingestion.pipeline import IngestReport, register, write_chunk
+from ingestion.formats.errors import InputRejected
+from ingestion.formats.limits import beyond, number
+from ingestion.pipeline import IngestReport, register, rollback, write_chunk
 from ingestion.sources import get
-from ingestion.sources.base import Batch, Context, FileRejected
+from ingestion.sources.base import Batch, Context, RowReject
 from ingestion.spec import DatasetSpec
 from ingestion.validation import ERROR_COLUMN, ROW_COLUMN
+from lakehouse.errors import LakehouseError
 from lakehouse.lake import Zone
 from lakehouse.platform import Lakehouse
+from lakehouse.settings import LimitsSettings
 
-MAX_KEPT_BYTES = 32 * 1024 * 1024
+MAX_KEPT_BYTES = 32 * 1024 * 1024  # prefix of a refused file kept in quarantine (its size and hash are whole)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,7 +74,7 @@ def ingest_path(
 ) -> RunReport:
     """Ingest ``path`` (a file or a folder) with the connector named ``connector``."""
     source = get(connector)
-    ctx = ctx or Context()
+    ctx = replace(ctx or Context(), limits=lh.settings.limits)
     progress = progress or Progress()
     path = Path(path)
     run = RunReport(connector, IngestReport(origin=str(path)))
@@ -77,18 +88,28 @@ def ingest_path(
     for f in files:
         progress.file_started(f, f.stat().st_size)
         ctx.progress = progress.advance
-        before = run.report.rows_in
+        report = IngestReport(origin=str(f))
         try:
             for batch in source.read(f, ctx):
                 _register_once(lh, batch.spec, registered)
-                write_batch(lh, batch, str(f.resolve()), run.report)
-            run.files.append(FileOutcome(str(f), "ingéré", rows_in=run.report.rows_in - before))
-        except (FileRejected, FormatError) as exc:
-            _reject_file(lh, f, source.name, str(exc), run, registered)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            _reject_file(lh, f, source.name, f"{f.name} : contenu illisible ({exc})", run, registered)
+                write_batch(lh, batch, str(f.resolve()), report, ctx.limits)
+        except InputRejected as exc:
+            reason = str(exc)
+        except LakehouseError:  # the lake or the key store failed: stop, leaving nothing half-written
+            rollback(lh, report)
+            raise
+        except Exception as exc:  # a reader bug must not stop a folder run; the reason says so
+            log.exception("%s : erreur interne du connecteur %s", f, source.name)
+            reason = f"{f.name} : erreur interne du connecteur « {source.name} » ({type(exc).__name__} : {exc})"
+        else:
+            reason = None
+            run.report.merge(report)
+            run.files.append(FileOutcome(str(f), "ingéré", rows_in=report.rows_in))
         finally:
             progress.file_done(f)
+        if reason is not None:
+            rollback(lh, report)
+            _reject_file(lh, f, source.name, reason, run, registered)
     return run
 
 
@@ -123,19 +144,44 @@ def _text(value) -> str:
     return str(value)
 
 
-def write_batch(lh: Lakehouse, batch: Batch, origin: str, report: IngestReport) -> None:
-    """Validate one batch; valid rows → raw, rejected rows (validation + connector) → quarantine."""
+def write_batch(lh: Lakehouse, batch: Batch, origin: str, report: IngestReport, limits: LimitsSettings) -> None:
+    """Validate one batch; valid rows → raw, rejected rows (cells, validation, connector) → quarantine."""
     spec = batch.spec
+    table = records_table(spec, batch.records, batch.numbers)
+    table = _reject_bad_cells(table, batch, limits)
     extra = _connector_rejects(spec, batch, origin) if batch.rejects else None
-    write_chunk(
-        lh,
-        spec,
-        records_table(spec, batch.records, batch.numbers),
-        origin,
-        report,
-        extra_rejected=extra,
-        row_unit=batch.row_unit,
-    )
+    write_chunk(lh, spec, table, origin, report, extra_rejected=extra, row_unit=batch.row_unit)
+
+
+def _reject_bad_cells(table: pa.Table, batch: Batch, limits: LimitsSettings) -> pa.Table:
+    """Move to ``batch.rejects`` the rows holding a text longer than ``max_cell_chars`` or a NUL
+    character (which breaks SQL engines and exports downstream); the table without them."""
+    bad: dict[int, RowReject] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if not pa.types.is_string(col.type):
+            continue
+        lengths = pc.utf8_length(col)
+        mask = pc.fill_null(pc.or_(pc.greater(lengths, limits.max_cell_chars), pc.match_substring(col, "\x00")), False)
+        for i in pc.indices_nonzero(mask).to_pylist():
+            if i in bad:
+                continue
+            size = lengths[i].as_py()
+            message = (
+                f"champ « {name} » : {number(size)} caractères, {beyond(limits, 'max_cell_chars', 'caractères')}"
+                if size > limits.max_cell_chars
+                else f"champ « {name} » : caractère NUL (U+0000), interdit dans une valeur"
+            )
+            bad[i] = RowReject(batch.numbers[i], name, message, _cut(batch.records[i], limits.max_cell_chars))
+    if not bad:
+        return table
+    batch.rejects.extend(bad[i] for i in sorted(bad))
+    return table.filter(pa.array([i not in bad for i in range(table.num_rows)]))
+
+
+def _cut(record: dict, chars: int) -> dict:
+    """The record with every text longer than ``chars`` cut there (quarantine keeps a prefix)."""
+    return {k: v[:chars] + " […]" if isinstance(v, str) and len(v) > chars else v for k, v in record.items()}
 
 
 def _connector_rejects(spec: DatasetSpec, batch: Batch, origin: str) -> pa.Table:
@@ -168,15 +214,23 @@ def _connector_rejects(spec: DatasetSpec, batch: Batch, origin: str) -> pa.Table
 
 
 def _reject_file(lh: Lakehouse, path: Path, connector: str, reason: str, run: RunReport, seen: set[str]) -> None:
+    """One row of ``ingestion.rejected_files``: a prefix of the content, never the whole file in memory."""
     _register_once(lh, REJECTED_FILES, seen)
-    data = path.read_bytes()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        kept = f.read(MAX_KEPT_BYTES)
+        digest.update(kept)
+        size = len(kept)
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
     table = pa.table(
         {
             "file": pa.array([str(path.resolve())]),
             "connector": pa.array([connector]),
-            "size_bytes": pa.array([len(data)], pa.int64()),
-            "sha256": pa.array([hashlib.sha256(data).hexdigest()]),
-            "content": pa.array([data[:MAX_KEPT_BYTES]], pa.binary()),
+            "size_bytes": pa.array([size], pa.int64()),
+            "sha256": pa.array([digest.hexdigest()]),
+            "content": pa.array([kept], pa.binary()),
             "reason": pa.array([reason]),
         }
     )

@@ -14,12 +14,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingestion.datasets import AIR_QUALITY, POLLUTANTS, SENSORTHINGS_DATASTREAMS, SENSORTHINGS_OBSERVATIONS
+from ingestion.formats.limits import check_count
 from ingestion.formats.values import parse_interval_start
 from ingestion.sources import register
-from ingestion.sources.base import Batch, Context, FileRejected, RowReject, Source
+from ingestion.sources.base import (
+    MAPPING_ERRORS,
+    Batch,
+    Context,
+    FileRejected,
+    RowReject,
+    Source,
+    mapping_reject,
+    merge,
+)
 from ingestion.sources.jsondoc import fingerprint, load_json, point
 
 ROW_UNIT = "objet JSON n° (ordre dans le fichier)"
+OBSERVATIONS = SENSORTHINGS_OBSERVATIONS.name  # key of its batch in ``out``
 MICROGRAMS = {"µg/m³", "µg/m3", "ug/m3", "ug/m³", "μg/m³", "μg/m3"}
 
 
@@ -60,13 +71,22 @@ class SensorThingsSource(Source):
     datasets = (SENSORTHINGS_OBSERVATIONS, SENSORTHINGS_DATASTREAMS)
 
     def read(self, path: Path, ctx: Context) -> Iterator[Batch]:
-        doc = load_json(path)
+        doc = load_json(path, ctx.limits)
         items = doc.get("value") if isinstance(doc, dict) and isinstance(doc.get("value"), list) else doc
         items = items if isinstance(items, list) else [items]
+        check_count(len(items), "objets", path.name, ctx.limits)
         out: dict[str, Batch] = {}
         understood = False
         for n, item in enumerate(items, start=1):
-            understood |= self._item(item, n, ctx, out)
+            staged: dict[str, Batch] = {}
+            try:
+                understood |= self._item(item, n, ctx, staged)
+            except MAPPING_ERRORS as exc:  # the object as a whole, whatever it already produced
+                understood = True
+                staged = {
+                    OBSERVATIONS: Batch(SENSORTHINGS_OBSERVATIONS, [], [], ROW_UNIT, [mapping_reject(n, exc, item)])
+                }
+            merge(out, staged)
         if not understood:
             raise FileRejected(
                 f"{path.name} : ni Observation (champ « result »), ni Datastream "
@@ -142,7 +162,7 @@ class SensorThingsSource(Source):
             batch.records.append(record)
             batch.numbers.append(n)
             return
-        batch = out.setdefault(SENSORTHINGS_OBSERVATIONS.name, Batch(SENSORTHINGS_OBSERVATIONS, [], [], ROW_UNIT))
+        batch = out.setdefault(OBSERVATIONS, Batch(SENSORTHINGS_OBSERVATIONS, [], [], ROW_UNIT))
         result = obs.get("result")
         numeric = isinstance(result, (int, float)) and not isinstance(result, bool)
         record = {

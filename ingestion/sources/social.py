@@ -13,7 +13,7 @@ from pathlib import Path
 from ingestion.datasets import SOCIAL_POSTS
 from ingestion.formats.values import parse_datetime
 from ingestion.sources import register
-from ingestion.sources.base import Batch, Context, RowReject, Source
+from ingestion.sources.base import MAPPING_ERRORS, Batch, Context, RowReject, Source, mapping_reject
 from ingestion.sources.jsondoc import first, json_lines, point
 
 ROW_UNIT = "ligne du fichier JSON lines"
@@ -29,15 +29,15 @@ class SocialSource(Source):
 
     def read(self, path: Path, ctx: Context) -> Iterator[Batch]:
         batch = Batch(SOCIAL_POSTS, [], [], ROW_UNIT)
-        for number, obj, error in json_lines(path, ctx.tick):
+        for number, obj, error in json_lines(path, ctx.limits, ctx.tick):
             if error or not isinstance(obj, dict):
                 batch.rejects.append(RowReject(number, None, error or "un objet JSON est attendu", None))
             else:
                 try:
                     batch.records.append(to_post(obj, ctx.tz))
                     batch.numbers.append(number)
-                except ValueError as exc:
-                    batch.rejects.append(RowReject(number, "posted_at", str(exc), obj))
+                except MAPPING_ERRORS as exc:
+                    batch.rejects.append(mapping_reject(number, exc, obj, "posted_at"))
             if len(batch.records) + len(batch.rejects) >= CHUNK:
                 yield batch
                 batch = Batch(SOCIAL_POSTS, [], [], ROW_UNIT)

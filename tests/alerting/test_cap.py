@@ -115,3 +115,38 @@ def test_builder_refuses_what_cap_forbids():
         _alert(scope="Restricted")
     with pytest.raises(AlertingError, match="identifier"):
         _alert(identifier="avec espace")
+
+
+def test_hostile_cap_billion_laughs_size_and_depth(fixtures_dir):
+    """tests/fixtures/hostile/billion_laughs.cap is refused before any expansion; size and
+    nesting limits come from LimitsSettings and the reason names their variable."""
+    from lakehouse.settings import LimitsSettings
+
+    with pytest.raises(CapRejected, match="DOCTYPE"):
+        parse_cap((fixtures_dir / "hostile" / "billion_laughs.cap").read_bytes(), "billion_laughs.cap")
+    sample = next(p for p in cap_files(fixtures_dir) if p.name == "earthquake-iso8859-1.cap").read_bytes()
+    assert parse_cap(sample, "ok", LimitsSettings(max_message_bytes=len(sample)))
+    with pytest.raises(CapRejected) as exc:
+        parse_cap(sample, "gros.cap", LimitsSettings(max_message_bytes=len(sample) - 1))
+    assert "HYPERVISEUR_MAX_MESSAGE_BYTES" in exc.value.reason and str(exc.value).startswith("gros.cap")
+    deep = b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'>" + b"<a>" * 40 + b"</a>" * 40 + b"</alert>"
+    with pytest.raises(CapRejected) as exc:
+        parse_cap(deep, "profond.cap", LimitsSettings(max_nesting_depth=32))
+    assert "41 niveaux" in exc.value.reason and "HYPERVISEUR_MAX_NESTING_DEPTH" in exc.value.reason
+
+
+def test_cap_validate_command_reads_no_more_than_the_limit(fixtures_dir, tmp_path):
+    """`hyperviseur alerts cap-validate`: a sample is accepted; a file over the message limit
+    is refused naming the limit, without being read whole."""
+    from click.testing import CliRunner
+
+    from orchestration.cli import cli
+
+    sample = next(p for p in cap_files(fixtures_dir) if p.name == "earthquake-iso8859-1.cap")
+    big = tmp_path / "enorme.cap"
+    big.write_bytes(sample.read_bytes() + b" " * 4096)
+    env = {"HYPERVISEUR_MAX_MESSAGE_BYTES": str(len(sample.read_bytes()) + 100)}
+    ok = CliRunner().invoke(cli, ["alerts", "cap-validate", str(sample)], env=env)
+    assert ok.exit_code == 0 and "accepté" in ok.output, ok.output
+    refused = CliRunner().invoke(cli, ["alerts", "cap-validate", str(sample), str(big)], env=env)
+    assert refused.exit_code == 1 and "HYPERVISEUR_MAX_MESSAGE_BYTES" in refused.output, refused.output

@@ -143,6 +143,8 @@ def test_every_group_read_from_the_environment(tmp_path):
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     masking = tmp_path / "masking"
     masking.write_text("cle-de-masquage\n")
+    trino = tmp_path / "trino-password"
+    trino.write_text("mot-de-passe-trino\n")
     s = Settings.from_env(
         {
             "HYPERVISEUR_DATA_DIR": str(tmp_path),
@@ -154,6 +156,7 @@ def test_every_group_read_from_the_environment(tmp_path):
             "HYPERVISEUR_MASKING_KEY_FILE": str(masking),
             "HYPERVISEUR_DBT_MANIFEST": str(tmp_path / "m.json"),
             "HYPERVISEUR_DBT_TARGET": "trino",
+            "HYPERVISEUR_DBT_TRINO_PASSWORD_FILE": str(trino),
             "HYPERVISEUR_OPENDATA_BASE_URL": "https://data.example.fr/",
             "HYPERVISEUR_OPENDATA_MEMORY_LIMIT": "512MB",
             "HYPERVISEUR_CAP_SENDER": "alertes@ville.fr",
@@ -172,6 +175,7 @@ def test_every_group_read_from_the_environment(tmp_path):
         ca,
     )
     assert "mot-de-passe" not in repr(s) and "cle-de-masquage" not in repr(s)
+    assert s.dbt_trino_password == "mot-de-passe-trino"
     assert s.masking_key == "cle-de-masquage" and s.kms_key_file == (tmp_path / "k.json").resolve()
     assert s.dbt_target == "trino" and s.dbt_manifest == tmp_path / "m.json"
     assert (s.opendata.base_url, s.opendata.memory_limit) == ("https://data.example.fr/", "512MB")
