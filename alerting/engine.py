@@ -6,6 +6,13 @@ applies operators' actions and saves the state — storage I/O happens outside t
 engine's lock, so a slow object store never delays the evaluation of messages.
 :class:`~alerting.runner.MqttRunner` subscribes to ``<root>/#`` on the broker as an
 independent consumer of the ingestion topics.
+
+Time sanity: a message beyond the limits of the settings is rejected (``stats["rejected"]``);
+an event whose time lies outside ``[now − max_event_age_days, now + max_clock_skew_s]`` is
+counted in ``stats["out_of_window"]`` and ignored. ``now`` is the injected ``clock`` (the
+wall clock by default; the demo replays pass a clock anchored on the simulated period), so
+the engine's own clock — the latest accepted event time, which drives escalation — never
+runs more than ``max_clock_skew_s`` ahead of it, whatever one message says.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from alerting.incidents import Decision, IncidentManager
 from alerting.referential import Referential
 from alerting.rules import load_rules
 from alerting.store import AlertStore
+from ingestion.stream.clock import Clock, TimeWindow, wall_clock
+from lakehouse.settings import LimitsSettings
 
 DEFAULT_DETECTORS = Path(__file__).parent / "config" / "detectors.yaml"
 log = logging.getLogger(__name__)
@@ -65,6 +74,7 @@ class Engine:
         audit=None,
         persist: bool = True,
         anomalies: bool = True,
+        clock: Clock = wall_clock,
     ):
         self.lh = lh
         self.ref = Referential.load(seeds)
@@ -88,9 +98,11 @@ class Engine:
         own = getattr(getattr(lh, "settings", None), "mqtt", None)
         self.root = root or (own.topic_root if own is not None else topic_root())
         self.root_depth = len(self.root.split("/"))
-        self.clock = 0.0  # latest event time seen
+        self.limits = getattr(getattr(lh, "settings", None), "limits", None) or LimitsSettings()
+        self.window = TimeWindow(self.limits, clock)
+        self.clock = 0.0  # latest accepted event time
         self.lock = threading.RLock()
-        self.stats = {"messages": 0, "rejected": 0, "signals": 0, "decisions": 0}
+        self.stats = {"messages": 0, "rejected": 0, "out_of_window": 0, "signals": 0, "decisions": 0}
         self.signals: list = []  # recent signals (bounded), for evaluation and the CLI
         self.last_event = None
 
@@ -99,21 +111,35 @@ class Engine:
         with self.lock:
             self.stats["messages"] += 1
             try:
-                ev = parse(topic, payload, self.root_depth)
+                ev = parse(topic, payload, self.root_depth, self.limits)
             except EventError as exc:
                 self.stats["rejected"] += 1
                 log.debug("message ignoré : %s", exc)
                 return []
+            why = self.window.refusal("horodatage", ev.ts)
+            if why:
+                self.stats["out_of_window"] += 1
+                log.debug("message ignoré sur %s : %s", topic[:200], why)
+                return []
             self.last_event = ev
             self.clock = max(self.clock, ev.ts)
-            sigs = []
-            for rule in self.rules_by_stream.get(ev.kind, ()):
-                sigs += rule.process(ev)
-            if self.anomalies:
-                sigs += self.watcher.process(ev)
-                if ev.kind in ("reports", "social"):
-                    sigs += self.bursts.process(ev)
+            try:
+                sigs = self._signals(ev)
+            except (TypeError, ValueError) as exc:  # a field of the wrong type (text where a number is read)
+                self.stats["rejected"] += 1
+                log.debug("message ignoré sur %s : champ illisible (%s)", topic[:200], exc)
+                return []
             return self._decide(sigs) if sigs else []
+
+    def _signals(self, ev) -> list:
+        sigs = []
+        for rule in self.rules_by_stream.get(ev.kind, ()):
+            sigs += rule.process(ev)
+        if self.anomalies:
+            sigs += self.watcher.process(ev)
+            if ev.kind in ("reports", "social"):
+                sigs += self.bursts.process(ev)
+        return sigs
 
     def _decide(self, sigs) -> list[Decision]:
         out = []
@@ -156,9 +182,13 @@ class Engine:
                 log.warning("action %s sur un incident inconnu : %s", act.get("action"), act.get("incident_id"))
                 continue
             if act["action"] == "ack":
-                self.manager.acknowledge(act["incident_id"], act.get("actor", "?"), act.get("ts", time.time()))
+                self.manager.acknowledge(
+                    act["incident_id"], act.get("actor", "?"), act.get("ts", time.time()), act.get("identity")
+                )
             elif act["action"] == "close":
-                d = self.manager.close(act["incident_id"], act.get("actor", "?"), act.get("ts", time.time()))
+                d = self.manager.close(
+                    act["incident_id"], act.get("actor", "?"), act.get("ts", time.time()), act.get("identity")
+                )
                 out.append(d)
                 if self.dispatcher:
                     self.dispatcher.submit(d)

@@ -2,12 +2,23 @@
 
 Topic contract: ``<root>/<kind>/<entity_id>`` (see the brief); the payload's time field
 is ``ts`` except for citizen reports (``created_at``) and social posts (``posted_at``).
+The payload is read within the limits of the settings (size, nesting, numbers: see
+:mod:`ingestion.stream.limits`); the time must be an ISO-8601 text with an offset or a finite
+epoch number that a calendar date holds. Whether it is plausible *now* is the engine's call.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+import math
+import sys
+from datetime import UTC, datetime
+
+from ingestion.formats.errors import InputRejected
+from ingestion.stream.limits import load_json
+from lakehouse.settings import LimitsSettings
+
+MAX_FLOAT_INT = int(sys.float_info.max)
+MIN_EPOCH, MAX_EPOCH = datetime(1, 1, 2, tzinfo=UTC).timestamp(), datetime(9999, 12, 30, tzinfo=UTC).timestamp()
 
 # topic kind -> (entity type in the referential, time field)
 KINDS = {
@@ -38,16 +49,28 @@ class Event:
 
 
 def parse_ts(value) -> float:
-    """ISO-8601 with offset (or ``Z``) → epoch seconds."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    dt = datetime.fromisoformat(value)
-    if dt.tzinfo is None:
-        raise EventError(f"horodatage sans fuseau : {value!r}")
-    return dt.timestamp()
+    """ISO-8601 with offset (or ``Z``), or epoch seconds → epoch seconds a calendar date holds; EventError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise EventError(f"horodatage de type {type(value).__name__} (texte ISO 8601 ou nombre attendu)")
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            raise EventError(f"horodatage illisible : {value[:40]!r}") from None
+        if dt.tzinfo is None:
+            raise EventError(f"horodatage sans fuseau : {value[:40]!r}")
+        ts = dt.timestamp()
+    else:
+        try:
+            ts = float(value)
+        except OverflowError:
+            ts = math.inf
+    if not MIN_EPOCH <= ts <= MAX_EPOCH:  # also refuses NaN
+        raise EventError(f"horodatage hors des dates représentables : {str(value)[:40]}")
+    return ts
 
 
-def parse(topic: str, payload: bytes | str, root_depth: int = 1) -> Event:
+def parse(topic: str, payload: bytes | str, root_depth: int = 1, limits: LimitsSettings | None = None) -> Event:
     """Parse a message; ``root_depth`` is the number of levels in the topic root."""
     parts = topic.split("/")
     if len(parts) < root_depth + 2:
@@ -57,9 +80,9 @@ def parse(topic: str, payload: bytes | str, root_depth: int = 1) -> Event:
     if spec is None:
         raise EventError(f"type de flux inconnu « {kind} » ({topic})")
     try:
-        data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EventError(f"charge utile JSON illisible sur {topic} : {exc}") from None
+        data = load_json(payload, limits or LimitsSettings())
+    except InputRejected as exc:
+        raise EventError(f"charge utile refusée sur {topic} : {exc}") from None
     if not isinstance(data, dict):
         raise EventError(f"charge utile non objet sur {topic}")
     raw_ts = data.get(spec[1]) or data.get("ts")
@@ -67,6 +90,9 @@ def parse(topic: str, payload: bytes | str, root_depth: int = 1) -> Event:
         raise EventError(f"champ {spec[1]} manquant sur {topic}")
     try:
         ts = parse_ts(raw_ts)
-    except (TypeError, ValueError) as exc:
-        raise EventError(f"horodatage illisible sur {topic} : {exc}") from None
+    except EventError as exc:
+        raise EventError(f"{spec[1]} sur {topic} : {exc}") from None
+    for name, value in data.items():  # the detectors read numbers as floats: an integer beyond them is refused
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_FLOAT_INT:
+            raise EventError(f"valeur « {name[:40]} » sur {topic} hors de l'intervalle des nombres finis")
     return Event(kind, spec[0], entity_id, ts, data)

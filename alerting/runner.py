@@ -5,14 +5,16 @@ message (or a tick holding the engine's lock) stalls reception, acknowledgements
 keep-alives, and latency grows with every queued packet. Here the callback only appends
 ``(topic, payload, received_at)`` to a bounded :class:`Inbox`; one worker drains it in
 batches (one lock acquisition per batch) and evaluates in arrival order, so the order of
-every series is the broker's order and nothing is dropped. The time from reception to
+every series is the broker's order (at QoS ≥ 1 nothing is dropped). The time from reception to
 decision of the latest messages is kept (bounded sample) and reported by :attr:`MqttRunner.stats`,
 so an operator can tell a slow engine from a slow network or broker.
 
-Back-pressure: when the inbox is full the callback waits for room. paho then stops
-reading the socket and acknowledging, so the broker stops sending once its in-flight
-window is full and queues the rest for this client (its ``max_queued_messages`` limit
-applies); the number and duration of these waits are counted in :attr:`Inbox.stats`.
+Bounded memory: the inbox holds at most ``queue_max_messages`` (settings,
+``HYPERVISEUR_QUEUE_MAX_MESSAGES``). When it is full, a QoS ≥ 1 message waits for room
+(back-pressure: paho stops reading and acknowledging, the broker keeps the rest queued for
+this client, its ``max_queued_messages`` limit applies); a QoS 0 message is dropped, counted
+and logged in French (policy of :class:`ingestion.stream.inbox.Inbox`). Both appear in
+:attr:`MqttRunner.stats` (``full_waits``, ``full_wait_s``, ``dropped``).
 
 QoS 1 (at least once) is the default subscription level, because it is what makes the
 back-pressure lossless: the broker sends at most its in-flight window of unacknowledged
@@ -34,52 +36,9 @@ import time
 import uuid
 from collections import deque
 
+from ingestion.stream.inbox import Inbox
+
 log = logging.getLogger(__name__)
-
-
-class Inbox:
-    """Bounded FIFO between the network thread (producer) and the evaluation worker (consumer)."""
-
-    def __init__(self, maxsize: int = 50_000):
-        self.maxsize = maxsize
-        self.items: deque = deque()
-        self.cond = threading.Condition()
-        self.closed = False
-        self.stats = {"received": 0, "peak": 0, "full_waits": 0, "full_wait_s": 0.0, "batches": 0}
-
-    def put(self, item) -> None:
-        with self.cond:
-            if len(self.items) >= self.maxsize:
-                self.stats["full_waits"] += 1
-                start = time.perf_counter()
-                while len(self.items) >= self.maxsize and not self.closed:
-                    self.cond.wait(0.5)
-                self.stats["full_wait_s"] += time.perf_counter() - start
-            self.items.append(item)
-            self.stats["received"] += 1
-            self.stats["peak"] = max(self.stats["peak"], len(self.items))
-            if len(self.items) == 1:
-                self.cond.notify_all()
-
-    def take(self, max_items: int, timeout: float) -> list:
-        """Up to ``max_items`` in arrival order; waits up to ``timeout`` s for the first one."""
-        with self.cond:
-            if not self.items and not self.closed:
-                self.cond.wait(timeout)
-            n = min(max_items, len(self.items))
-            batch = [self.items.popleft() for _ in range(n)]
-            if batch:
-                self.stats["batches"] += 1
-                self.cond.notify_all()  # wake a producer waiting for room
-            return batch
-
-    def close(self) -> None:
-        with self.cond:
-            self.closed = True
-            self.cond.notify_all()
-
-    def __len__(self) -> int:
-        return len(self.items)
 
 
 class MqttRunner:
@@ -99,7 +58,7 @@ class MqttRunner:
         observer=None,
         qos: int = 1,
         tick_s: float = 1.0,
-        queue_size: int = 50_000,
+        queue_size: int | None = None,
         batch: int = 100,
         linger_s: float = 0.002,
         mqtt=None,
@@ -115,7 +74,7 @@ class MqttRunner:
 
         self.engine, self.observer, self.qos, self.tick_s, self.batch = engine, observer, qos, tick_s, batch
         self.linger_s = linger_s
-        self.inbox = Inbox(queue_size)
+        self.inbox = Inbox(queue_size or engine.limits.queue_max_messages, "file de réception du moteur d'alertes")
         self.client = mqtt_client.Client(
             mqtt_client.CallbackAPIVersion.VERSION2,
             client_id=f"hyperviseur-alerting-{uuid.uuid4().hex[:8]}",
@@ -154,7 +113,7 @@ class MqttRunner:
         self.connected.set()
 
     def _on_message(self, client, userdata, msg):
-        self.inbox.put((msg.topic, msg.payload, time.time()))
+        self.inbox.put((msg.topic, msg.payload, time.time()), msg.qos)
 
     def start(self, timeout: float = 10) -> MqttRunner:
         self._worker = threading.Thread(target=self._work, daemon=True, name="alert-eval")

@@ -13,6 +13,21 @@ Delivery guarantees:
   connection (packet ids are reused there); the broker redelivers those messages and
   the key window drops them.
 
+Hostile input and faults:
+
+- every message is read within the limits of the settings (``max_message_bytes``,
+  ``max_nesting_depth``, ``max_cell_chars``) and its event time must lie in
+  ``[now − max_event_age_days, now + max_clock_skew_s]`` (``now``: ``ConsumerConfig.clock``,
+  the wall clock unless a demo replay anchors it on its period). Anything else becomes a
+  quarantined record with its French reason, acknowledged with its batch like any other
+  message, so one bad message never stops the stream;
+- the inbox between paho's thread and this loop is bounded (``queue_max_messages``): full,
+  it makes QoS ≥ 1 deliveries wait (the broker keeps the rest) and drops QoS 0 ones,
+  counted in ``StreamStats.dropped`` and logged (see :mod:`ingestion.stream.inbox`);
+- a lost connection is logged with its cause, paho reconnects with an exponential backoff
+  (``RECONNECT_MIN_S`` doubling up to ``RECONNECT_MAX_S``), the outage is measured (``StreamStats.outages_s``) and, with
+  ``ConsumerConfig.audit``, recorded in the audit log.
+
 A batch is flushed when it reaches ``batch_size`` rows, when its oldest message is
 ``max_latency_s`` old, or when no message came for ``idle_flush_s`` (a broker that limits
 unacknowledged messages in flight stops sending until we acknowledge).
@@ -27,7 +42,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import queue
 import signal
 import threading
 import time
@@ -39,14 +53,18 @@ import pyarrow as pa
 
 from ingestion.pipeline import IngestReport, register, write_chunk
 from ingestion.spec import DatasetSpec
+from ingestion.stream.clock import Clock, TimeWindow, wall_clock
+from ingestion.stream.inbox import Inbox
 from ingestion.stream.mapping import DOMAINS, PayloadError, decode, key_digest, parse_topic, rows_for
 from ingestion.validation import ERROR_COLUMN, ROW_COLUMN
+from lakehouse.audit import AuditLog
 from lakehouse.encryption import raw_encryption
 from lakehouse.lake import Zone
 from lakehouse.platform import Lakehouse
 from lakehouse.settings import MqttSettings
 
 log = logging.getLogger(__name__)
+RECONNECT_MIN_S, RECONNECT_MAX_S = 0.05, 2.0  # paho's reconnection backoff: doubles from min to max
 
 UNROUTABLE = ("mqtt", "unroutable")  # quarantine dataset for messages outside every known topic
 
@@ -67,6 +85,8 @@ class ConsumerConfig:
     dedup_window: int = 1_000_000  # keys remembered to drop redeliveries
     warm_minutes: float = 10.0  # at start, remember the keys of the last minutes this consumer wrote
     mqtt: MqttSettings | None = None  # credentials and TLS; None: the lakehouse's settings
+    clock: Clock = wall_clock  # "now" of the event-time window; demo replays anchor it on their period
+    audit: AuditLog | None = None  # where broker outages are recorded
 
 
 @dataclass
@@ -77,6 +97,8 @@ class StreamStats:
     batches: int = 0
     acked: int = 0
     reconnects: int = 0
+    dropped: int = 0  # QoS 0 messages dropped because the inbox was full
+    outages_s: list[float] = field(default_factory=list)  # measured broker outages, seconds
     report: IngestReport = field(default_factory=lambda: IngestReport(origin="mqtt"))
 
     @property
@@ -130,7 +152,12 @@ class StreamConsumer:
         self.config = replace(config, host=broker.host, port=broker.port, topic_root=broker.topic_root, mqtt=broker)
         self.stats = StreamStats()
         self.recent = RecentKeys(self.config.dedup_window)
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.limits = lh.settings.limits
+        self.window = TimeWindow(self.limits, self.config.clock)
+        self._inbox = Inbox(self.limits.queue_max_messages, "file de réception du consommateur MQTT")
+        self._lost_at: float | None = None
+        self._outages: list[tuple[str, float]] = []  # (cause, seconds), recorded by the main loop
+        self._cause = ""
         self._stop = threading.Event()
         self._generation = 0
         self._connected = threading.Event()
@@ -152,8 +179,10 @@ class StreamConsumer:
             **kwargs,
         )
         broker.configure(self.client)
-        self.client.reconnect_delay_set(0.05, 2)
+        self.client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_: self.subscribed.set()
 
@@ -166,11 +195,43 @@ class StreamConsumer:
         self._generation += 1
         if self._generation > 1:
             self.stats.reconnects += 1
+        if self._lost_at is not None:
+            outage = time.monotonic() - self._lost_at
+            self._lost_at = None
+            self.stats.outages_s.append(round(outage, 3))
+            self._outages.append((self._cause, outage))
+            log.warning("reconnecté au broker MQTT %s:%s après %.1f s de coupure", *self._address(), outage)
         client.subscribe(f"{self.config.topic_root}/#", qos=1)
         self._connected.set()
 
+    def _address(self) -> tuple[str, int]:
+        return self.config.host, self.config.port
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if self._stop.is_set():
+            return
+        self._lost_at = self._lost_at or time.monotonic()
+        if flags.is_disconnect_packet_from_server:
+            self._cause = f"le broker a fermé la session ({reason_code})"
+        else:
+            self._cause = (
+                f"connexion coupée sans message du broker : broker arrêté ou réseau interrompu ({reason_code})"
+            )
+        log.warning(
+            "connexion au broker MQTT %s:%s perdue — %s ; reconnexion automatique, attente de %g s doublée "
+            "jusqu'à %g s entre les essais ; les messages non acquittés seront redélivrés",
+            *self._address(),
+            self._cause,
+            RECONNECT_MIN_S,
+            RECONNECT_MAX_S,
+        )
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        log.info("broker MQTT %s:%s injoignable : nouvel essai de reconnexion", *self._address())
+
     def _on_message(self, client, userdata, msg) -> None:
-        self._inbox.put((self._generation, msg.mid, msg.qos, msg.topic, msg.payload, msg.dup))
+        if not self._inbox.put((self._generation, msg.mid, msg.qos, msg.topic, msg.payload, msg.dup), msg.qos):
+            self.stats.dropped += 1
 
     # -- origin and warm-up ---------------------------------------------------------------
     def origin(self, domain: str) -> str:
@@ -235,6 +296,7 @@ class StreamConsumer:
                 raise ConnectionError(f"broker MQTT {why} sur {self.config.host}:{self.config.port}")
             while not self._stop.is_set():
                 self._drain(timeout=0.01)
+                self._record_outages()
                 now = time.monotonic()
                 if self._should_flush(now):
                     self.flush()
@@ -247,26 +309,29 @@ class StreamConsumer:
             self._drain(timeout=0)
             self.flush()
         finally:
+            self._stop.set()
+            self._inbox.close()  # releases paho's thread if it waits for room
             self.client.disconnect()
             self.client.loop_stop()
+            self._record_outages()
         return self.stats
 
     def stop(self) -> None:
         self._stop.set()
 
     def _drain(self, timeout: float) -> None:
-        try:
-            item = self._inbox.get(timeout=timeout) if timeout else self._inbox.get_nowait()
-        except queue.Empty:
-            return
-        while True:
+        for item in self._inbox.take(max(1, self.config.batch_size - self._buffered), timeout):
             self._handle(*item)
-            if self._buffered >= self.config.batch_size:
-                return
-            try:
-                item = self._inbox.get_nowait()
-            except queue.Empty:
-                return
+
+    def _record_outages(self) -> None:
+        while self._outages:
+            cause, seconds = self._outages.pop(0)
+            if self.config.audit is not None:
+                self.config.audit.append(
+                    "stream.broker_outage",
+                    self.config.client_id,
+                    {"broker": "{}:{}".format(*self._address()), "cause": cause, "duration_s": round(seconds, 3)},
+                )
 
     def _should_flush(self, now: float) -> bool:
         if not self._pending and not self._buffered:
@@ -290,7 +355,8 @@ class StreamConsumer:
             domain, entity = parse_topic(topic, self.config.topic_root)
             spec = DOMAINS[domain][0]
             target = (spec.source, spec.name)
-            rows = rows_for(domain, entity, decode(payload), index, self.config.source_tz)
+            body = decode(payload, self.limits)
+            rows = rows_for(domain, entity, body, index, self.config.source_tz, self.limits, self.window)
         except PayloadError as exc:
             self._bad[target].append(self._bad_row(topic, payload, index, str(exc)))
             self._buffered += 1
@@ -298,9 +364,11 @@ class StreamConsumer:
         self._rows[spec.qualified_name].extend(rows)
         self._buffered += len(rows)
 
-    @staticmethod
-    def _bad_row(topic: str, payload: bytes, index: int, reason: str) -> dict:
+    def _bad_row(self, topic: str, payload: bytes, index: int, reason: str) -> dict:
         text = payload.decode("utf-8", errors="replace")
+        if len(text) > self.limits.max_cell_chars:  # keep a bounded, still distinct, trace of a huge payload
+            digest = hashlib.blake2b(payload, digest_size=16).hexdigest()
+            text = f"{text[: self.limits.max_cell_chars]}… [tronqué : {len(payload)} octets, blake2b {digest}]"
         error = {"file": topic, "row": index, "errors": [{"field": "payload", "message": reason, "value": text[:200]}]}
         return {"topic": topic, "payload": text, ROW_COLUMN: index, ERROR_COLUMN: json.dumps(error, ensure_ascii=False)}
 

@@ -4,7 +4,9 @@
 dataset's id column. Values are passed on as text and cast by ``ingestion.validation``
 (so a wrong field lands in quarantine with its name and reason); timestamps are parsed
 here, to UTC, so the dedup key of a message does not depend on how its offset was written.
-Only problems that make a message unreadable as a whole raise :class:`PayloadError`.
+Only problems that make a message unreadable as a whole raise :class:`PayloadError`: not
+JSON, beyond a limit of the settings (:mod:`ingestion.stream.limits`), or an event time outside
+the plausible window (:class:`~ingestion.stream.clock.TimeWindow`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from ingestion.datasets import (
     AIR_QUALITY,
@@ -26,8 +29,12 @@ from ingestion.datasets import (
     WATER_FLOW,
     WEATHER,
 )
+from ingestion.formats.errors import InputRejected
 from ingestion.spec import DatasetSpec
+from ingestion.stream.clock import TimeWindow
+from ingestion.stream.limits import check_cell, load_json
 from ingestion.validation import ROW_COLUMN
+from lakehouse.settings import LimitsSettings
 
 DOMAINS: dict[str, tuple[DatasetSpec, str, str]] = {  # domain -> (spec, entity column, time column)
     "air": (AIR_QUALITY, "station_id", "observed_at"),
@@ -51,16 +58,23 @@ def canonical_ts(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _timestamp(value, tz: ZoneInfo):
+def _timestamp(name: str, value, tz: ZoneInfo, window: TimeWindow | None = None):
     """UTC text of an ISO-8601 value; naive times are read in the source time zone.
-    Unparseable values are returned unchanged, for validation to reject with the field name."""
+    Unparseable values are returned unchanged, for validation to reject with the field name;
+    a date no UTC instant holds, or (with ``window``) an implausible event time, raises PayloadError."""
     if not isinstance(value, str):
         return _text(value)
     try:
         dt = datetime.fromisoformat(value.strip())
     except ValueError:
         return value
-    return canonical_ts(dt if dt.tzinfo else dt.replace(tzinfo=tz))
+    try:
+        dt = (dt if dt.tzinfo else dt.replace(tzinfo=tz)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise PayloadError(f"{name} = « {value[:40]} » hors des dates représentables en UTC") from None
+    if window is not None and (why := window.refusal(name, dt.timestamp())):
+        raise PayloadError(why)
+    return canonical_ts(dt)
 
 
 def _text(value):
@@ -86,42 +100,59 @@ def parse_topic(topic: str, root: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def decode(payload: bytes) -> dict:
+def decode(payload: bytes, limits: LimitsSettings) -> dict:
+    """The JSON object of a payload read within ``limits``; raises PayloadError otherwise."""
     try:
-        body = json.loads(payload.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"charge utile non UTF-8 : {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"JSON invalide : {exc.msg} (position {exc.pos})") from exc
+        body = load_json(payload, limits)
+    except InputRejected as exc:
+        raise PayloadError(str(exc)) from None
     if not isinstance(body, dict):
         raise PayloadError(f"objet JSON attendu, reçu {type(body).__name__}")
     return body
 
 
-def rows_for(domain: str, entity: str, body: dict, index: int, source_tz: str) -> list[dict]:
-    """Rows (text values, canonical column names, ``_row`` = message index) of one message."""
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def rows_for(
+    domain: str, entity: str, body: dict, index: int, source_tz: str, limits: LimitsSettings, window: TimeWindow
+) -> list[dict]:
+    """Rows (text values, canonical column names, ``_row`` = message index) of one message.
+
+    The event time (the domain's time column, or ``ts``) must lie in ``window``; every value
+    must hold in ``limits.max_cell_chars``."""
     spec, entity_col, time_col = DOMAINS[domain]
-    tz_name = body.get("tz") if isinstance(body.get("tz"), str) else source_tz
-    try:
-        tz = ZoneInfo(tz_name)
-    except (ValueError, KeyError):  # unknown zone name: read naive times in the default zone
-        tz_name, tz = source_tz, ZoneInfo(source_tz)
+    tz_name = body["tz"] if isinstance(body.get("tz"), str) and body["tz"] in _zones() else source_tz
+    tz = ZoneInfo(tz_name)
     base = {c.name: None for c in spec.columns}
     for name in base:
         if name in body:
-            base[name] = _timestamp(body[name], tz) if name in TIMESTAMP_COLUMNS else _text(body[name])
+            guard = window if name == time_col else None
+            base[name] = _timestamp(name, body[name], tz, guard) if name in TIMESTAMP_COLUMNS else _text(body[name])
     if base.get(entity_col) is None:
         base[entity_col] = entity
     if "ts" in body and base.get(time_col) is None:
-        base[time_col] = _timestamp(body["ts"], tz)
+        base[time_col] = _timestamp("ts", body["ts"], tz, window)
     base["source_tz"] = base.get("source_tz") or tz_name
-    base[ROW_COLUMN] = index
     if domain != "air":
-        return [base]
-    found = [p for p in POLLUTANTS if p in body]
-    if not found:
-        raise PayloadError(f"aucun polluant dans le message (attendus : {', '.join(POLLUTANTS)})")
-    return [{**base, "pollutant": p, "value": _text(body[p])} for p in found]
+        rows = [base]
+    else:
+        found = [p for p in POLLUTANTS if p in body]
+        if not found:
+            raise PayloadError(f"aucun polluant dans le message (attendus : {', '.join(POLLUTANTS)})")
+        rows = [{**base, "pollutant": p, "value": _text(body[p])} for p in found]
+    try:
+        for name, value in rows[0].items():
+            check_cell(name, value, limits)
+        for row in rows[1:]:
+            check_cell("value", row["value"], limits)
+    except InputRejected as exc:
+        raise PayloadError(str(exc)) from None
+    for row in rows:
+        row[ROW_COLUMN] = index
+    return rows
 
 
 def key_digest(spec: DatasetSpec, row: dict) -> bytes:

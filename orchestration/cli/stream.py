@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ingestion.stream.clock import SimulatedClock, wall_clock
 from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
 from orchestration.cli.common import console, french_errors, lakehouse
 
@@ -38,9 +39,27 @@ def stream() -> None:
 @click.option(
     "--broker-embarque", "embedded_broker", is_flag=True, help="Démarrer le broker embarqué (amqtt) sur 127.0.0.1."
 )
+@click.option(
+    "--horloge-simulee",
+    "simulated_now",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+    default=None,
+    help="Rejeu de démonstration seulement : juger les horodatages par rapport à cette date "
+    "(UTC, ex. 2026-03-15) et non à l'horloge murale.",
+)
 @french_errors
 def consume(
-    host, port, topic_root, client_id, protocol, batch_size, max_latency, max_seconds, idle_exit, embedded_broker
+    host,
+    port,
+    topic_root,
+    client_id,
+    protocol,
+    batch_size,
+    max_latency,
+    max_seconds,
+    idle_exit,
+    embedded_broker,
+    simulated_now,
 ) -> None:
     """Consommer <racine>/# et écrire des micro-lots validés dans la zone brute."""
     lh = lakehouse()
@@ -53,7 +72,12 @@ def consume(
         broker = EmbeddedBroker(host, port).start()
         console.print(f"Broker embarqué démarré sur {host}:{port}")
     config = ConsumerConfig(
-        client_id=client_id, protocol=protocol, batch_size=batch_size, max_latency_s=max_latency, mqtt=mqtt
+        client_id=client_id,
+        protocol=protocol,
+        batch_size=batch_size,
+        max_latency_s=max_latency,
+        mqtt=mqtt,
+        clock=SimulatedClock(simulated_now) if simulated_now else wall_clock,
     )
     console.print(f"Écoute de mqtt://{host}:{port}/{topic_root}/# (Ctrl+C pour arrêter proprement) …")
     try:
@@ -68,5 +92,6 @@ def consume(
     )
     console.print(
         f"Lignes en zone brute : {stats.rows_raw}, en quarantaine : {stats.rows_quarantined}, "
-        f"doublons écartés : {stats.duplicates}, acquittements : {stats.acked}"
+        f"doublons écartés : {stats.duplicates}, acquittements : {stats.acked}, "
+        f"messages QoS 0 abandonnés (file pleine) : {stats.dropped}, reconnexions : {stats.reconnects}"
     )

@@ -5,6 +5,10 @@ through the alert engine.
 broker to the stream ingestion consumer, and the whole demo period is replayed through it
 to the alert engine (an independent consumer of the same topics), exactly as sensors would
 publish in production where ``HYPERVISEUR_MQTT_HOST`` points to Mosquitto.
+
+The demo replays a fixed past period: its consumer and engine judge the plausibility of event
+times against the simulated time of the replay (``SimulatedClock``), where the production
+location keeps the wall clock.
 """
 
 import socket
@@ -66,11 +70,13 @@ def embedded_settings(lh: Lakehouse, port: int) -> MqttSettings:
 def simulate_with_live_stream(lh: Lakehouse, *, end: datetime, days: float, seed: int, scale: float):
     """Simulate the demo: files for the past, the last hours live over MQTT to the consumer."""
     from ingestion.demo.simulator import MqttTarget, simulate
+    from ingestion.stream.clock import SimulatedClock
     from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
 
     with embedded_broker() as port:
         local = embedded_settings(lh, port)
-        consumer = StreamConsumer(lh, ConsumerConfig(client_id="hyperviseur-demo", mqtt=local))
+        config = ConsumerConfig(client_id="hyperviseur-demo", mqtt=local, clock=SimulatedClock(end))
+        consumer = StreamConsumer(lh, config)
         thread = threading.Thread(target=lambda: consumer.run(idle_exit_s=3, max_seconds=300), daemon=True)
         thread.start()
         if not consumer.subscribed.wait(15):
@@ -121,17 +127,21 @@ def alert_incidents(
     from alerting.runner import MqttRunner
     from ingestion.demo.publisher import model_messages, publish_stream
     from ingestion.demo.simulator import build_model
+    from ingestion.stream.clock import SimulatedClock
 
     lh = lakehouse.get()
     root = lh.settings.mqtt.topic_root
     model = build_model(end=config.end_utc(lh), days=config.days, seed=config.seed, scale=config.scale)
-    engine = Engine(lh, root=root)
+    now = SimulatedClock(model.start)  # the replay's simulated time
+    engine = Engine(lh, root=root, clock=now)
     live_from = max(model.start, model.end - int(LIVE_HOURS * 3600))
     # The past is evaluated in-process (as an engine catching up on history would);
     # the live hours arrive over MQTT like real sensors.
-    for _, topic, payload in model_messages(model, model.start, live_from, root):
+    for ts, topic, payload in model_messages(model, model.start, live_from, root):
+        now.set(ts)
         engine.process(topic, payload)
     engine.tick()
+    now.set(model.end)
     with embedded_broker() as port:
         local = embedded_settings(lh, port)
         runner = MqttRunner(engine, mqtt=local).start()
@@ -152,6 +162,7 @@ def alert_incidents(
             "messages": engine.stats["messages"],
             "messages_mqtt": sent,
             "messages_rejetes": engine.stats["rejected"],
+            "messages_hors_fenetre": engine.stats["out_of_window"],
             "incidents_ouverts": len(incidents),
             "incidents": dg.MetadataValue.json(
                 [{"titre": i.title, "priorite": round(i.priority, 1)} for i in incidents]

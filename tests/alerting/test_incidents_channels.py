@@ -16,9 +16,11 @@ from alerting.errors import ConfigError
 from alerting.graph import ConsequenceGraph
 from alerting.referential import Referential
 from alerting.store import AlertStore
+from ingestion.stream.clock import SimulatedClock
 from lakehouse.audit import AuditLog
 
 T0 = datetime(2026, 3, 9, 8, tzinfo=UTC)
+NOW = SimulatedClock(T0 + timedelta(hours=1))  # the simulated "now" of these replays
 
 
 def traffic(engine, seg, minutes, occ):
@@ -43,7 +45,7 @@ def test_graph_lists_consequences_and_rejects_unknown_ids(tmp_path):
 
 
 def test_related_alerts_group_and_escalate_then_survive_restart(lh, channels_file):
-    engine = Engine(lh, channels=channels_file)
+    engine = Engine(lh, channels=channels_file, clock=NOW)
     water = json.dumps({"ts": T0.isoformat(), "sector_id": "SEC01", "flow_m3h": 1.0}).encode()
     engine.process("city/water/WM01A", water)
     d1 = traffic(engine, "SEG001", range(0, 40, 5), 80)  # jam on Rue Nationale
@@ -62,7 +64,7 @@ def test_related_alerts_group_and_escalate_then_survive_restart(lh, channels_fil
             parse_cap(lh.storage.read_bytes(key))  # every CAP produced validates (XSD + CAP rules)
 
     AlertStore(lh).add_action(inc.incident_id, "ack", "Mme Martin")
-    restarted = Engine(lh, channels=channels_file)
+    restarted = Engine(lh, channels=channels_file, clock=NOW)
     restarted.tick((T0 + timedelta(hours=3)).timestamp())
     again = restarted.manager.incidents[inc.incident_id]
     assert again.status == "acknowledged" and again.acked_by == "Mme Martin"
@@ -110,7 +112,7 @@ def test_webhook_channel_through_apprise_and_audit(lh, tmp_path):
     )
     try:
         audit = AuditLog(lh)
-        engine = Engine(lh, channels=conf, audit=audit)
+        engine = Engine(lh, channels=conf, audit=audit, clock=NOW)
         assert [len(a.channels) for a in engine.dispatcher.audiences] == [1, 1]  # unset SMS gateway skipped
         for i in range(6):
             body = json.dumps({"ts": T0.isoformat(), "circuit_id": "LC02", "status": "fault"}).encode()

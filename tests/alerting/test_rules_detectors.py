@@ -15,6 +15,7 @@ from alerting.errors import ConfigError
 from alerting.referential import Referential
 from alerting.rules import load_constants, load_rules
 from alerting.windows import LOCAL_TZ
+from ingestion.stream.clock import SimulatedClock
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 
@@ -25,7 +26,7 @@ def msg(kind, entity, when, **fields):
 
 @pytest.fixture
 def engine(lh, channels_file):
-    return Engine(lh, channels=channels_file, persist=False)
+    return Engine(lh, channels=channels_file, persist=False, clock=SimulatedClock(T0 + timedelta(days=1)))
 
 
 def test_threshold_needs_duration_and_has_hysteresis(engine):

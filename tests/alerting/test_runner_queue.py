@@ -13,7 +13,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from alerting.engine import Engine
-from alerting.runner import Inbox, MqttRunner
+from alerting.runner import MqttRunner
+from ingestion.stream.clock import SimulatedClock
+from ingestion.stream.inbox import Inbox
 
 pytestmark = pytest.mark.mqtt
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
@@ -38,7 +40,7 @@ def test_inbox_blocks_when_full_and_keeps_order():
 def test_no_message_lost_and_order_per_series_under_back_pressure(mqtt_broker, mqtt_lh):
     lh = mqtt_lh
     root = f"test-{uuid.uuid4().hex[:8]}"
-    engine = Engine(lh, root=root, channels=False, persist=False)
+    engine = Engine(lh, root=root, channels=False, persist=False, clock=SimulatedClock(T0 + timedelta(hours=5)))
     seen: dict[str, list[int]] = {}
 
     def slow_observer(eng, decisions):  # a slow evaluation, so the tiny inbox fills up

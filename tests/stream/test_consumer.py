@@ -7,16 +7,20 @@ import json
 import socket
 import threading
 import uuid
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
 
 from ingestion.demo.publisher import publish, publish_stream
 from ingestion.stream.broker import EmbeddedBroker
+from ingestion.stream.clock import SimulatedClock
 from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
 from lakehouse.errors import SettingsError
 from lakehouse.platform import Lakehouse
 from lakehouse.settings import MqttSettings
+
+MARCH_10 = SimulatedClock(datetime(2026, 3, 10, 12, tzinfo=UTC))  # the simulated "now" of these messages
 
 
 def _run(consumer: StreamConsumer, **kwargs) -> threading.Thread:
@@ -29,7 +33,7 @@ def _run(consumer: StreamConsumer, **kwargs) -> threading.Thread:
 @pytest.mark.mqtt
 def test_invalid_messages_are_quarantined_with_topic_index_and_reason(mqtt_lake):
     root = f"t{uuid.uuid4().hex[:8]}"
-    consumer = StreamConsumer(mqtt_lake, ConsumerConfig(topic_root=root, client_id=f"q-{root}"))
+    consumer = StreamConsumer(mqtt_lake, ConsumerConfig(topic_root=root, client_id=f"q-{root}", clock=MARCH_10))
     runner = _run(consumer, idle_exit_s=1.5, max_seconds=30)
     ts = "2026-03-10T08:00:00+01:00"
     msgs = [
@@ -97,7 +101,10 @@ def test_embedded_broker_end_to_end_with_demo_replay(keyed_local_lake):
     local_lakehouse = keyed_local_lake  # citizen reports are in the replay: the key file must exist
     port = _free_port()
     with EmbeddedBroker(port=port):
-        consumer = StreamConsumer(local_lakehouse, ConsumerConfig(port=port, client_id="e2e"))
+        consumer = StreamConsumer(
+            local_lakehouse,
+            ConsumerConfig(port=port, client_id="e2e", clock=SimulatedClock(datetime(2026, 3, 15, 0, 30, tzinfo=UTC))),
+        )
         runner = _run(consumer, idle_exit_s=2, max_seconds=60)
         sent = publish(
             port=port,
@@ -115,7 +122,7 @@ def test_embedded_broker_end_to_end_with_demo_replay(keyed_local_lake):
         f"'{local_lakehouse.lake.dataset_glob('raw', 'iot', 'streetlight')}')"
     ).fetchone()
     assert lamps[0] == report.datasets["iot.streetlight"].rows_raw > 0
-    assert str(lamps[1].astimezone(__import__("datetime").timezone.utc)).startswith("2026-03-15 00:00")
+    assert str(lamps[1].astimezone(UTC)).startswith("2026-03-15 00:00")
 
 
 @pytest.mark.mqtt
@@ -123,7 +130,7 @@ def test_consumer_restart_does_not_duplicate_written_but_unacked_messages(mqtt_l
     """A consumer that wrote a batch but died before acknowledging gets it again: it must skip it."""
     local_lakehouse = mqtt_lake
     root = f"r{uuid.uuid4().hex[:8]}"
-    config = ConsumerConfig(topic_root=root, client_id=f"crash-{root}")
+    config = ConsumerConfig(topic_root=root, client_id=f"crash-{root}", clock=MARCH_10)
     first = StreamConsumer(local_lakehouse, config)
     first.client.ack = lambda mid, qos: None  # simulate a crash between the lake write and the acknowledgement
     runner = _run(first, idle_exit_s=1.5, max_seconds=30)
@@ -185,7 +192,7 @@ def test_consumer_authenticates_with_the_settings_credentials(mqtt_broker, tmp_p
         tmp_path / "data", {**env, "HYPERVISEUR_MQTT_PASSWORD_FILE": str(secret), "HYPERVISEUR_MQTT_TOPIC_ROOT": root}
     )
     assert lake.settings.mqtt.password == mqtt_broker["password"] and lake.settings.mqtt.topic_root == root
-    consumer = StreamConsumer(lake, ConsumerConfig(client_id=f"ok-{root}"))
+    consumer = StreamConsumer(lake, ConsumerConfig(client_id=f"ok-{root}", clock=MARCH_10))
     runner = _run(consumer, idle_exit_s=1.5, max_seconds=30)
     body = json.dumps({"ts": "2026-03-10T08:00:00Z", "energy_kwh": 2.5, "period_s": 60})
     publish_stream([(0, f"{root}/energy/BAT07", body.encode())], mqtt_settings=lake.settings.mqtt)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ingestion.demo.publisher import publish_stream
+from ingestion.stream.clock import SimulatedClock
 from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
 from tests.stream.conftest import keyed_lake
 
@@ -28,7 +29,12 @@ def _messages(n: int):
 
 def test_10k_messages_exactly_once_across_broker_restart(own_mosquitto, tmp_path):
     local_lakehouse = keyed_lake(tmp_path / "data", own_mosquitto.env)  # broker address and account: the settings
-    consumer = StreamConsumer(local_lakehouse, ConsumerConfig(client_id="exactly-once", batch_size=2000))
+    consumer = StreamConsumer(
+        local_lakehouse,
+        ConsumerConfig(
+            client_id="exactly-once", batch_size=2000, clock=SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
+        ),
+    )
     runner = threading.Thread(target=lambda: consumer.run(idle_exit_s=6, max_seconds=120))
     runner.start()
     assert consumer.subscribed.wait(15), "le consommateur ne s'est pas abonné"
