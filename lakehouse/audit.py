@@ -348,9 +348,7 @@ def _create_if_absent(storage, key: str, data: bytes) -> bool:
     if isinstance(storage, S3Storage):
         from minio.error import S3Error
 
-        from lakehouse.storage import _s3_error
-
-        with storage._errors(key):  # network errors -> StorageError naming the setting
+        def put_if_absent() -> None:
             try:
                 storage.client._put_object(
                     storage.bucket, key, data, headers={"If-None-Match": "*", "Content-Type": "application/json"}
@@ -360,8 +358,10 @@ def _create_if_absent(storage, key: str, data: bytes) -> bool:
                     exc.code in ("PreconditionFailed", "ConditionalRequestConflict")
                     or (exc.response is not None and exc.response.status in (409, 412))
                 ):
-                    raise _s3_error(exc, storage.s3) from None
-                # Taken, unless by our own PUT retried by the HTTP client after a lost answer.
+                    raise
+                # Taken, unless by our own PUT retried after a lost answer: the read-back tells.
+
+        storage._call(put_if_absent, key)  # transient faults retried like every lake write
         return storage.read_bytes(key) == data
     # Other backends (test doubles): best effort, not safe against concurrent writers.
     if storage.exists(key):

@@ -3,6 +3,11 @@
 A batch id is derived from the batch's content (schema + rows), so writing the same rows
 again overwrites the same object instead of adding a duplicate. The manifest is written
 last: a batch without manifest is an interrupted write, and the next retry replaces it.
+
+A batch whose object no longer matches its manifest (checksum, readable Parquet) is
+corrupt: :meth:`Lake.check_batches` names it, :meth:`Lake.isolate` moves it out of its zone
+to ``_meta/corrupt/<key>`` (kept for investigation) and drops its manifest, so readers of
+the dataset work again and re-ingesting the source file writes the batch afresh, once.
 """
 
 from __future__ import annotations
@@ -219,4 +224,35 @@ class Lake:
         return [BatchManifest(**self.read_json(o.key)) for o in self.storage.list(prefix)]
 
     def read_table(self, key: str) -> pa.Table:
-        return pq.read_table(pa.BufferReader(self.storage.read_bytes(key)))
+        data = self.storage.read_bytes(key)
+        try:
+            return pq.read_table(pa.BufferReader(data))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise LakehouseError(f"fichier Parquet illisible (corrompu ?) : {self.storage.uri(key)} ({exc})") from None
+
+    # -- integrity ------------------------------------------------------------------------
+    def check_batches(self, zone: Zone | str, source: str, dataset: str) -> dict[str, str]:
+        """``{key: French reason}`` of the dataset's batches whose object is missing or corrupt."""
+        bad = {}
+        for m in self.manifests(zone, source, dataset):
+            try:
+                data = self.storage.read_bytes(m.key)
+            except ObjectNotFound:
+                bad[m.key] = "objet absent alors que son manifeste existe"
+                continue
+            if hashlib.sha256(data).hexdigest() != m.checksum:
+                bad[m.key] = f"contenu altéré : {len(data)} octets au lieu de {m.bytes}, empreinte SHA-256 différente"
+        return bad
+
+    def isolate(self, zone: Zone | str, source: str, dataset: str, key: str, reason: str) -> str:
+        """Move a corrupt batch to ``_meta/corrupt/<key>`` with its reason, drop its manifest."""
+        batch_id = key.rsplit("/", 1)[1].removesuffix(".parquet")
+        target = f"{Zone.META.value}/corrupt/{key}"
+        try:
+            self.storage.write_bytes(target, self.storage.read_bytes(key))
+        except ObjectNotFound:
+            pass
+        self.write_json(target + ".json", {"key": key, "reason": reason, "isolated_at": datetime.now(UTC).isoformat()})
+        self.storage.delete(key)
+        self.storage.delete(self.manifest_key(zone, source, dataset, batch_id))
+        return target

@@ -4,14 +4,27 @@ Keys are ``/``-separated paths relative to the lake root (``raw/iot/air/…``). 
 atomic: a reader sees the previous object or the new one, never a partial file. Locally
 that is a temp file in ``<root>/.tmp`` then ``os.replace``; on S3 it is a single PUT
 (or a multipart upload, which only becomes visible when completed).
+
+Faults. A full local disk (``ENOSPC``, in the lake folder or the scratch folder) raises
+:class:`StorageError` « espace disque insuffisant » naming the folder; the temp file is
+removed, so nothing partial is published. On S3, a transient fault (connection refused or
+reset, timeout, HTTP 5xx) is retried for the whole operation with exponential backoff, at
+most ``MAX_ATTEMPTS`` times and ``HYPERVISEUR_S3_RETRY_S`` seconds in all; the HTTP pool
+itself only retries twice within a second (blips), so the two layers never multiply into a
+storm. Refusals (4xx: keys, rights, missing bucket) are never retried. Every write is
+idempotent (same key, same content), so retrying one is safe.
 """
 
 from __future__ import annotations
 
+import errno
 import io
+import itertools
+import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -24,6 +37,26 @@ from lakehouse.errors import ObjectNotFound, StorageError
 from lakehouse.settings import PREFIX, S3Settings, Settings
 
 TMP_DIR = ".tmp"
+MAX_ATTEMPTS = 10  # per S3 operation, first try included
+BACKOFF_FIRST_S = 0.5  # then doubled after each failure…
+BACKOFF_MAX_S = 8.0  # …up to this pause
+
+log = logging.getLogger(__name__)
+
+
+class StorageUnavailable(StorageError):
+    """The store could not be reached or failed on its side (5xx): a transient fault."""
+
+
+def backoff(budget_s: float) -> Iterator[float]:
+    """Pauses before each retry of a transient fault: 0.5 s, 1 s, 2 s… capped at
+    ``BACKOFF_MAX_S``, at most ``MAX_ATTEMPTS`` − 1 of them, ending before ``budget_s`` runs out."""
+    t0 = time.monotonic()
+    for retry in range(MAX_ATTEMPTS - 1):
+        pause = min(BACKOFF_FIRST_S * 2**retry, BACKOFF_MAX_S)
+        if time.monotonic() - t0 + pause > budget_s:
+            return
+        yield pause
 
 
 @dataclass(frozen=True)
@@ -88,15 +121,36 @@ class Storage(ABC):
         """
         _check_key(key)
         scratch = self.scratch_dir()
-        scratch.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="tmp-", suffix=suffix, dir=scratch)
-        os.close(fd)
-        tmp = Path(name)
-        try:
-            yield tmp
-            self.put_file(key, tmp)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with disk_errors(scratch):
+            scratch.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix="tmp-", suffix=suffix, dir=scratch)
+            os.close(fd)
+            tmp = Path(name)
+            try:
+                yield tmp
+                self.put_file(key, tmp)
+            finally:
+                tmp.unlink(missing_ok=True)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    # pyarrow reports ENOSPC as a bare OSError whose text carries the errno.
+    return isinstance(exc, OSError) and (exc.errno == errno.ENOSPC or "[errno 28]" in str(exc).lower())
+
+
+@contextmanager
+def disk_errors(folder: Path):
+    """Turn a full disk into a French :class:`StorageError` naming ``folder``."""
+    try:
+        yield
+    except OSError as exc:
+        if not _disk_full(exc):
+            raise
+        usage = shutil.disk_usage(folder if folder.exists() else folder.parent)
+        raise StorageError(
+            f"espace disque insuffisant sur {folder} ({usage.free // 1024**2} Mo libres sur "
+            f"{usage.total // 1024**2} Mo) : écriture annulée, rien n'a été publié"
+        ) from exc
 
 
 class LocalStorage(Storage):
@@ -173,9 +227,9 @@ class LocalStorage(Storage):
 
 
 class S3Storage(Storage):
-    """S3 bucket through the ``minio`` client."""
+    """S3 bucket through the ``minio`` client; transient faults retried (module docstring)."""
 
-    def __init__(self, s3: S3Settings, scratch: Path):
+    def __init__(self, s3: S3Settings, scratch: Path, retry_s: float = 60.0):
         import urllib3
         from minio import Minio
 
@@ -183,9 +237,11 @@ class S3Storage(Storage):
         self.bucket = s3.bucket
         self.url = f"s3://{s3.bucket}"
         self._scratch = Path(scratch)
+        self.retry_s = retry_s
+        self.retries = 0  # operations retried since creation (for reports and tests)
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=5, read=120),
-            retries=urllib3.Retry(total=3, backoff_factor=0.3, status_forcelist=(500, 502, 503, 504)),
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
             maxsize=16,
         )
         self.client = Minio(
@@ -203,7 +259,7 @@ class S3Storage(Storage):
     @contextmanager
     def _errors(self, key: str | None = None):
         """Turn client errors into StorageError naming the variable to fix."""
-        from minio.error import S3Error
+        from minio.error import InvalidResponseError, S3Error, ServerError
         from urllib3.exceptions import HTTPError as Urllib3Error
 
         try:
@@ -211,24 +267,53 @@ class S3Storage(Storage):
         except S3Error as exc:
             if exc.code in ("NoSuchKey", "NoSuchObject") or (exc.code == "ResourceNotFound" and key):
                 raise ObjectNotFound(f"objet absent du lac : s3://{self.bucket}/{key}") from None
+            if exc.response is not None and exc.response.status >= 500:
+                raise StorageUnavailable(
+                    f"le serveur S3 {self.s3.endpoint} a échoué ({exc.response.status} {exc.code})"
+                ) from None
             raise _s3_error(exc, self.s3) from None
+        except (ServerError, InvalidResponseError) as exc:
+            status = exc.status_code if isinstance(exc, ServerError) else getattr(exc, "_code", 0)
+            if isinstance(status, int) and status >= 500:
+                raise StorageUnavailable(f"le serveur S3 {self.s3.endpoint} a échoué (HTTP {status})") from None
+            raise StorageError(f"réponse inattendue du serveur S3 {self.s3.endpoint} (HTTP {status})") from None
         except Urllib3Error as exc:
-            raise StorageError(
-                f"serveur S3 injoignable à {self.s3.endpoint} ({type(exc).__name__})", PREFIX + "S3_ENDPOINT"
+            raise StorageUnavailable(
+                f"serveur S3 injoignable à {self.s3.endpoint} ({_cause(exc)})", PREFIX + "S3_ENDPOINT"
             ) from None
 
+    def _call(self, operation, key: str | None = None):
+        """Run ``operation()`` (one whole S3 request); retry transient faults with backoff."""
+        t0, pauses = time.monotonic(), backoff(self.retry_s)
+        for attempt in itertools.count(1):
+            try:
+                with self._errors(key):
+                    return operation()
+            except StorageUnavailable as exc:
+                pause = next(pauses, None)
+                if pause is None:
+                    raise StorageUnavailable(
+                        f"{exc.args[0]} ; abandon après {attempt} tentative(s) en {time.monotonic() - t0:.0f} s "
+                        f"(HYPERVISEUR_S3_RETRY_S={self.retry_s:g})",
+                        exc.variable,
+                    ) from None
+                log.warning("S3 : %s ; nouvel essai %d dans %.1f s", exc, attempt + 1, pause)
+                self.retries += 1
+                time.sleep(pause)
+
     def list(self, prefix: str = "") -> list[ObjectInfo]:
-        with self._errors():
+        def listing():
             objs = self.client.list_objects(self.bucket, prefix=prefix or None, recursive=True)
-            found = [
+            return [
                 ObjectInfo(o.object_name, o.size, o.last_modified)
                 for o in objs
                 if not o.is_dir and not o.object_name.endswith("/")
             ]
-        return sorted(found, key=lambda o: o.key)
+
+        return sorted(self._call(listing), key=lambda o: o.key)
 
     def read_bytes(self, key: str) -> bytes:
-        with self._errors(key):
+        def read():
             resp = self.client.get_object(self.bucket, _check_key(key))
             try:
                 return resp.read()
@@ -236,40 +321,42 @@ class S3Storage(Storage):
                 resp.close()
                 resp.release_conn()
 
+        return self._call(read, key)
+
     def write_bytes(self, key: str, data: bytes) -> None:
-        with self._errors(key):
-            self.client.put_object(self.bucket, _check_key(key), io.BytesIO(data), len(data))
+        self._call(lambda: self.client.put_object(self.bucket, _check_key(key), io.BytesIO(data), len(data)), key)
 
     def put_file(self, key: str, local_path: Path) -> None:
-        with self._errors(key):
-            self.client.fput_object(self.bucket, _check_key(key), str(local_path), part_size=64 * 1024 * 1024)
+        self._call(
+            lambda: self.client.fput_object(self.bucket, _check_key(key), str(local_path), part_size=64 * 1024 * 1024),
+            key,
+        )
 
     def download(self, key: str, local_path: Path) -> None:
-        with self._errors(key):
-            self.client.fget_object(self.bucket, _check_key(key), str(local_path))
+        with disk_errors(Path(local_path).parent):
+            self._call(lambda: self.client.fget_object(self.bucket, _check_key(key), str(local_path)), key)
 
     def delete(self, key: str) -> None:
-        with self._errors(key):
-            self.client.remove_object(self.bucket, _check_key(key))
+        self._call(lambda: self.client.remove_object(self.bucket, _check_key(key)), key)
 
     def exists(self, key: str) -> bool:
-        from minio.error import S3Error
-
         try:
-            with self._errors(key):
-                self.client.stat_object(self.bucket, _check_key(key))
+            self._call(lambda: self.client.stat_object(self.bucket, _check_key(key)), key)
             return True
         except ObjectNotFound:
             return False
-        except StorageError as exc:
-            if isinstance(exc.__cause__, S3Error) and exc.__cause__.code == "NoSuchKey":
-                return False
-            raise
 
     def check(self) -> None:
         # A listing (GET) rather than HEAD: its error body tells a wrong key from a wrong secret.
-        with self._errors():
-            next(iter(self.client.list_objects(self.bucket)), None)
+        self._call(lambda: next(iter(self.client.list_objects(self.bucket)), None))
+
+
+def _cause(exc: Exception) -> str:
+    """The root network cause of a urllib3 error, e.g. ``ConnectionRefusedError``."""
+    reason = getattr(exc, "reason", None) or exc
+    while reason.__context__ is not None and not isinstance(reason, OSError):
+        reason = reason.__context__
+    return type(reason).__name__
 
 
 def _s3_error(exc, s3: S3Settings) -> StorageError:
@@ -289,5 +376,5 @@ def _s3_error(exc, s3: S3Settings) -> StorageError:
 
 def get_storage(settings: Settings) -> Storage:
     if settings.s3:
-        return S3Storage(settings.s3, scratch=settings.data_dir / TMP_DIR)
+        return S3Storage(settings.s3, scratch=settings.data_dir / TMP_DIR, retry_s=settings.limits.s3_retry_s)
     return LocalStorage(settings.lake_dir)

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from lakehouse.audit import AuditLog
-from lakehouse.errors import ObjectNotFound
+from lakehouse.errors import LakehouseError, ObjectNotFound
 from lakehouse.settings import OpenDataSettings
+from lakehouse.storage import backoff
 from opendata import catalog, export, gate, site, vocab
 from opendata.metadata import declared, load_manifest
 from opendata.profile import profile
@@ -35,6 +38,8 @@ BASE_URL_ENV = "HYPERVISEUR_OPENDATA_BASE_URL"
 MEMORY_ENV = "HYPERVISEUR_OPENDATA_MEMORY_LIMIT"
 KEEP_VERSIONS = 3
 AUDIT_EVENT = "export"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -154,6 +159,40 @@ def export_dataset(
     }
 
 
+def _transient(exc: Exception) -> bool:
+    """A lake read that failed on the network or on a server error (not a refusal, not a 404)."""
+    import duckdb
+
+    if isinstance(exc, duckdb.HTTPException):
+        return exc.status_code >= 500
+    return isinstance(exc, duckdb.IOException)
+
+
+def _export_retrying(lh, dataset: str, metadata, formats, memory_limit) -> dict:
+    """:func:`export_dataset`, retried with backoff while the S3 lake is unreachable.
+
+    Each attempt is a new version; an interrupted one has no manifest, so it is never online
+    and :func:`_prune` removes it later. The retry budget is the storage's
+    (``HYPERVISEUR_S3_RETRY_S``).
+    """
+    import duckdb
+
+    pauses = backoff(lh.settings.limits.s3_retry_s) if lh.settings.s3 else iter(())
+    while True:
+        try:
+            return export_dataset(lh, dataset, metadata, formats, memory_limit)
+        except duckdb.Error as exc:
+            if not _transient(exc):
+                raise
+            pause = next(pauses, None)
+            if pause is None:
+                raise LakehouseError(
+                    f"export de « {dataset} » impossible, lac injoignable : {str(exc).splitlines()[0]}"
+                ) from exc
+            log.warning("export de %s : lac injoignable (%s) ; nouvel essai dans %.1f s", dataset, exc, pause)
+            time.sleep(pause)
+
+
 def _prune(lh, dataset: str, keep: int = KEEP_VERSIONS) -> None:
     prefix = f"{ZONE}/{dataset}/"
     versions = sorted({o.key[len(prefix) :].split("/", 1)[0] for o in lh.storage.list(prefix)} - {"latest"})
@@ -246,7 +285,7 @@ def publish(
             report.unchanged[name] = previous["version"]
             audit.append(AUDIT_EVENT, actor, {"dataset": name, "decision": "unchanged", "version": previous["version"]})
             continue
-        doc = export_dataset(lh, name, meta, formats, memory_limit)
+        doc = _export_retrying(lh, name, meta, formats, memory_limit)
         doc["fingerprint"] = fingerprint
         lh.lake.write_json(f"{ZONE}/{name}/{doc['version']}/manifest.json", doc)
         lh.lake.write_json(latest_manifest_key(name), doc)

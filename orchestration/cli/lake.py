@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from orchestration.cli.common import console, french_errors, lakehouse
+from orchestration.cli.common import actor_option, console, french_errors, lakehouse
 
 
 @click.group()
@@ -43,3 +43,45 @@ def datasets(zone: str | None) -> None:
     for e in sorted(lh.registry.list(zone), key=lambda e: (e.zone, e.name)):
         table.add_row(e.name, e.zone, e.owner_service, e.level or "à classer", e.path)
     console.print(table)
+
+
+@lake.command("verifier")
+@click.option(
+    "--zone",
+    "zones",
+    multiple=True,
+    type=click.Choice(["raw", "quarantine"]),
+    default=("raw", "quarantine"),
+    show_default=True,
+    help="Zone(s) à vérifier.",
+)
+@click.option("--isoler", is_flag=True, help="Mettre de côté (_meta/corrupt/) les lots absents ou altérés.")
+@actor_option()
+@french_errors
+def verify(zones: tuple[str, ...], isoler: bool, actor: str) -> None:
+    """Vérifier chaque lot contre l'empreinte de son manifeste ; code 1 si un lot est absent ou altéré.
+
+    Un lot altéré fait échouer toute lecture de son jeu de données : avec --isoler, il est déplacé
+    dans _meta/corrupt/ (avec sa raison, inscrite au journal d'audit) et la réingestion du fichier
+    source le réécrit une fois.
+    """
+    from lakehouse.audit import AuditLog
+
+    lh = lakehouse()
+    audit = AuditLog(lh) if isoler else None
+    checked, bad = 0, 0
+    for entry in sorted(lh.registry.list(), key=lambda e: (e.zone, e.name)):
+        if entry.zone not in zones:
+            continue
+        _, source, dataset = entry.path.rstrip("/").split("/", 2)
+        checked += 1
+        for key, reason in lh.lake.check_batches(entry.zone, source, dataset).items():
+            bad += 1
+            console.print(f"[red]lot défectueux[/] {key} : {reason}", highlight=False)
+            if audit:
+                target = lh.lake.isolate(entry.zone, source, dataset, key, reason)
+                audit.append("lake.batch_isolated", actor, {"key": key, "reason": reason, "moved_to": target})
+                console.print(f"  isolé dans {target}", highlight=False)
+    console.print(f"{checked} jeu(x) de données vérifié(s), {bad} lot(s) défectueux")
+    if bad and not isoler:
+        raise SystemExit(1)
