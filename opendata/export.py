@@ -5,6 +5,14 @@ caps it, spilling if needed). GeoJSON is built row by row in SQL (one Feature te
 row) and written from Arrow record batches, so memory stays bounded by the batch size.
 Timestamps are written in ISO 8601 UTC in the text formats; Parquet keeps native types.
 Columns whose name starts with ``_`` are lake bookkeeping and never exported.
+
+Spreadsheet formulas (OWASP "CSV injection"): in the CSV export only, a TEXT cell starting
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading single quote
+(``=HYPERLINK(…)`` → ``'=HYPERLINK(…)``), so a spreadsheet opening the file shows text
+instead of running a formula. Numeric and time columns are never touched (``-3.5`` stays a
+number). Parquet and JSON keep the original value: they carry types, are read by programs
+rather than spreadsheets, and a re-user must get the data exactly as published; the quote
+is the CSV's presentation safeguard, not a change of the data.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ NUMERIC = (
     "REAL",
 )
 GEOJSON_BATCH_ROWS = 50_000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # first characters a spreadsheet may evaluate
 
 
 @dataclass(frozen=True)
@@ -113,10 +122,20 @@ def text_expr(col: Column) -> str:
     return q
 
 
-def text_select(cols: list[Column], source: str) -> str:
+def csv_expr(col: Column) -> str:
+    """``text_expr`` with spreadsheet formulas neutralised in text columns (see the module docstring)."""
+    if col.type != "VARCHAR":
+        return text_expr(col)
+    q = quote(col.name)
+    starts = ", ".join(sql_string(c) for c in FORMULA_STARTS)
+    quote_char = sql_string("'")
+    return f"CASE WHEN left({q}, 1) IN ({starts}) THEN {quote_char} || {q} ELSE {q} END"
+
+
+def text_select(cols: list[Column], source: str, expr=text_expr) -> str:
     return (
         "SELECT "
-        + ", ".join(f"{text_expr(c)} AS {quote(c.name)}" for c in cols)
+        + ", ".join(f"{expr(c)} AS {quote(c.name)}" for c in cols)
         + f" FROM read_parquet({sql_string(source)})"
     )
 
@@ -168,7 +187,9 @@ def write(con, source: str, fmt: str, path: Path, cols: list[Column], geo: Geome
     """Write ``source`` (a Parquet URI) as ``fmt`` to the local ``path``."""
     target = sql_string(str(path))
     if fmt == "csv":
-        con.execute(f"COPY ({text_select(cols, source)}) TO {target} (FORMAT csv, HEADER true, DELIMITER ',')")
+        con.execute(
+            f"COPY ({text_select(cols, source, csv_expr)}) TO {target} (FORMAT csv, HEADER true, DELIMITER ',')"
+        )
     elif fmt == "json":
         con.execute(f"COPY ({text_select(cols, source)}) TO {target} (FORMAT json, ARRAY true)")
     elif fmt == "parquet":
