@@ -14,12 +14,13 @@ Two sources, both read through Superset's REST API with the admin account:
   one ``superset.access`` record with the user, roles, database (one per clearance:
   public, masked, clear), dataset, chart, dashboard, format and row count.
 
-What Superset 6.1 logs decides what can be recorded: its action log keeps the request
-(datasource, queries, format, ``is_cached``) but not the number of rows a chart request
-returned. ``rows`` is therefore taken from the log entry when present (``rowcount``, added
-by an event-logger hook on the Superset side) and otherwise left empty, with the requested
-``row_limit`` recorded instead. For SQL Lab exports, ``rows`` is the row count of the
-exported query (from the query table).
+Superset 6.1's action log keeps the request (datasource, queries, format, ``is_cached``)
+but not the number of rows a chart request returned: the event logger of
+``superset_config.py`` (``superset/access_log.py``) adds ``rowcount``, counted on the
+response (JSON answers and CSV files). ``rows`` is that count; it stays empty only where
+the response could not be counted (Excel, zipped or streamed exports, entries logged before
+the hook), and the requested ``row_limit`` is recorded beside it. For SQL Lab exports,
+``rows`` is the row count of the exported query (from the query table).
 
 No duplicates: the lake cursor (``_meta/superset/query_log_cursor.json``) keeps, for each
 source, the newest timestamp harvested and the ids already recorded within a safety margin
@@ -285,7 +286,7 @@ class _Harvest:
             **(self._dataset(dataset_id) if dataset_id is not None else {"database": None, "dataset": None}),
             "result_type": body.get("result_type"),
             "is_cached": body.get("is_cached"),
-            "rows": body.get("rowcount"),  # not logged by Superset 6.1 unless a hook adds it
+            "rows": body.get("rowcount"),  # counted on the response by superset/access_log.py
             "row_limit": max(limits) if limits else form.get("row_limit"),
         }
 

@@ -105,17 +105,15 @@ def _extension_file(name: str) -> str:
     return str(folder / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension")
 
 
-def _load_lockdown():
-    """``superset/lockdown.py`` by path: Superset's own ``superset`` package shadows this folder."""
-    spec = importlib.util.spec_from_file_location(
-        "hyperviseur_lockdown", Path(__file__).resolve().parent / "lockdown.py"
-    )
+def _load(name: str):
+    """``superset/<name>.py`` by path: Superset's own ``superset`` package shadows this folder."""
+    spec = importlib.util.spec_from_file_location(f"hyperviseur_{name}", Path(__file__).resolve().parent / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-_lockdown = _load_lockdown()
+_lockdown = _load("lockdown")
 
 
 @event.listens_for(Engine, "connect")
@@ -143,16 +141,7 @@ DUCKDB_THREADS = int(os.environ.get("HYPERVISEUR_SUPERSET_THREADS_PER_QUERY", "2
 STATEMENT_TIMEOUT_S = float(os.environ.get("HYPERVISEUR_SUPERSET_STATEMENT_TIMEOUT_S", "30"))
 
 
-def _load_sql_guard():
-    """``superset/sql_guard.py`` by path (Superset's own ``superset`` package shadows this folder)."""
-    path = Path(__file__).resolve().parent / "sql_guard.py"
-    spec = importlib.util.spec_from_file_location("hyperviseur_sql_guard", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_sql_guard = _load_sql_guard()
+_sql_guard = _load("sql_guard")
 ForbiddenStatement = _sql_guard.ForbiddenStatement
 
 
@@ -177,6 +166,13 @@ def _is_admin(security_manager) -> bool:
         return False
 
 
-# Who ran what, when: SQL Lab keeps every query in its `query` table, which
-# `hyperviseur superset harvest` copies into the platform audit log.
+# Who ran what, when: SQL Lab keeps every query in its `query` table, and the action log
+# (`logs` table) every chart data request and CSV export, with the row count of the answer
+# (`access_log.py`); `hyperviseur superset harvest` copies both into the platform audit log.
 QUERY_LOGGER = None
+_access_log = _load("access_log")
+EVENT_LOGGER = _access_log.RowCountEventLogger()
+
+
+def FLASK_APP_MUTATOR(app) -> None:
+    _access_log.install(app, EVENT_LOGGER)

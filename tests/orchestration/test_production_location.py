@@ -100,7 +100,14 @@ def test_dbt_target_setting_reaches_dbt(tmp_path):
     env.update(HYPERVISEUR_DATA_DIR=str(tmp_path / "data"), HYPERVISEUR_DBT_TARGET="trino")
     args = [launcher, "debug", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     proc = subprocess.run(args, env=env, capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode != 0 and "trino" in proc.stdout + proc.stderr  # the repo profile has no trino output
+    assert proc.returncode == 2 and "HYPERVISEUR_DBT_TRINO_PASSWORD" in proc.stderr  # fails closed without it
+    password = tmp_path / "trino-password"
+    password.write_text("s3cret\n")
+    env["HYPERVISEUR_DBT_TRINO_PASSWORD_FILE"] = str(password)
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "trino" in out  # reached dbt: the repo profile has no trino output
+    assert "s3cret" not in out
     env["HYPERVISEUR_DBT_TARGET"] = "inconnue"
     proc = subprocess.run(args, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "HYPERVISEUR_DBT_TARGET" in proc.stderr

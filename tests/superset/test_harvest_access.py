@@ -3,6 +3,8 @@ Superset into the signed audit log, with user, roles, database (clearance) and r
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import secrets
 
@@ -10,6 +12,7 @@ import pytest
 
 from lakehouse.audit import AuditLog, ensure_audit_key
 from lakehouse.platform import Lakehouse
+from superset.bundle import DATABASES
 from superset.harvest import ACCESS_EVENT_TYPE, EVENT_TYPE, harvest_access, harvest_queries
 
 
@@ -21,27 +24,39 @@ def audit_lake(superset_instance, tmp_path):
     return lh
 
 
+ROW_LIMIT = 1000
+COUNTED = "mart_air_quality_atmo_daily"  # masked dataset: one row per station and day
+
+
 def _a_chart(client) -> dict:
     charts = list(client.iterate("/api/v1/chart/"))
     assert charts, "aucun graphique visible pour cet utilisateur"
     return charts[0]
 
 
-def _chart_query(chart: dict, fmt: str) -> dict:
-    datasource = {"id": chart["datasource_id"], "type": chart.get("datasource_type") or "table"}
+def _grouped_query(dataset_id: int, chart_id: int, column: str, fmt: str) -> dict:
+    """One row per distinct ``column`` (fewer than ``ROW_LIMIT``), as a table chart asks for it."""
+    datasource = {"id": dataset_id, "type": "table"}
     return {
         "datasource": datasource,
         "queries": [
-            {"metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "n"}], "row_limit": 10}
+            {
+                "columns": [column],
+                "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "n"}],
+                "row_limit": ROW_LIMIT,
+            }
         ],
-        "form_data": {
-            "slice_id": chart["id"],
-            "datasource": f"{datasource['id']}__{datasource['type']}",
-            "viz_type": "table",
-        },
+        "form_data": {"slice_id": chart_id, "datasource": f"{dataset_id}__table", "viz_type": "table"},
         "result_format": fmt,
         "result_type": "full",
     }
+
+
+def _distinct(run_sql, client, column: str) -> int:
+    """The expected row count, from SQL Lab (same user, same row-level security)."""
+    rows, error = run_sql(client, f"SELECT count(DISTINCT {column}) AS n FROM masked.{COUNTED}")
+    assert error is None, error
+    return rows[0]["n"]
 
 
 def test_sql_lab_chart_data_and_csv_export_are_harvested_once(superset_instance, users, admin, run_sql, audit_lake):
@@ -50,11 +65,18 @@ def test_sql_lab_chart_data_and_csv_export_are_harvested_once(superset_instance,
     rows, error = run_sql(analyst, marker)
     assert error is None and len(rows) == 1
     chart = _a_chart(analyst)
-    for fmt in ("json", "csv"):  # what a dashboard tile, then its « Télécharger en CSV », sends
+    dataset_id = admin.find("/api/v1/dataset/", "table_name", COUNTED)["id"]
+    # a dashboard tile (JSON, one row per day), then a « Télécharger en CSV » (one row per station)
+    expected = {"json": _distinct(run_sql, analyst, "local_date"), "csv": _distinct(run_sql, analyst, "station_id")}
+    assert min(expected.values()) > 1 and max(expected.values()) < ROW_LIMIT and expected["json"] != expected["csv"]
+    for fmt, column in (("json", "local_date"), ("csv", "station_id")):
         # as Superset's front end does: the chart id in the URL's form_data, which its action log keeps
         params = {"form_data": json.dumps({"slice_id": chart["id"]})}
-        answer = analyst.post("/api/v1/chart/data", _chart_query(chart, fmt), params=params)
-        assert answer["result"][0]["rowcount"] == 1 if fmt == "json" else answer.count("\n") >= 1
+        answer = analyst.post("/api/v1/chart/data", _grouped_query(dataset_id, chart["id"], column, fmt), params=params)
+        if fmt == "json":
+            assert answer["result"][0]["rowcount"] == expected["json"]
+        else:
+            assert len(list(csv.reader(io.StringIO(answer.lstrip("\ufeff"))))) - 1 == expected["csv"]
 
     counts = harvest_access(audit_lake, admin)
     assert counts["queries"] >= 1 and counts["access"] >= 2, counts
@@ -67,13 +89,18 @@ def test_sql_lab_chart_data_and_csv_export_are_harvested_once(superset_instance,
     assert q["payload"]["database"] and q["payload"]["rows"] == 1 and q["payload"]["status"] == "success"
 
     mine = [r for r in records if r["event_type"] == ACCESS_EVENT_TYPE and r["actor"] == "analyste"]
-    on_chart = [r for r in mine if r["payload"]["chart_id"] == chart["id"]]
-    assert {r["payload"]["format"] for r in on_chart} >= {"json", "csv"}, [r["payload"] for r in mine]
-    for r in on_chart:
-        p = r["payload"]
-        assert p["roles"] == ["Analyst"] and p["database"] and p["dataset"] and p["log_id"]
-        assert "rows" in p and "row_limit" in p
-    assert [r for r in on_chart if r["payload"]["kind"] == "export" and r["payload"]["format"] == "csv"]
+    counted = [
+        r["payload"]
+        for r in mine
+        if r["payload"]["chart_id"] == chart["id"] and r["payload"]["dataset"] == f"masked.{COUNTED}"
+    ]
+    on_chart = {p["format"]: p for p in counted}
+    assert len(counted) == 2 and set(on_chart) == {"json", "csv"}, [r["payload"] for r in mine]
+    for fmt, p in on_chart.items():
+        assert p["roles"] == ["Analyst"] and p["log_id"]
+        assert p["database"] == DATABASES["masked"] and p["dataset"] == f"masked.{COUNTED}"
+        assert p["rows"] == expected[fmt] and p["row_limit"] == ROW_LIMIT, p  # the answer's rows, not the limit
+    assert on_chart["csv"]["kind"] == "export" and on_chart["json"]["kind"] == "chart.data"
 
     # No duplicates: a second harvest records nothing new from these users.
     assert harvest_access(audit_lake, admin) == {"queries": 0, "access": 0}

@@ -1,0 +1,93 @@
+"""Row counts of chart data answers in Superset's action log (CNIL access log).
+
+Superset 6.1 logs every chart data request (``ChartDataRestApi.data`` / ``data_from_cache``,
+dashboards, Explore and CSV downloads alike) in its ``logs`` table, but not how many rows
+the answer held. :class:`RowCountEventLogger` (``EVENT_LOGGER`` of ``superset_config.py``)
+holds those two log entries back until the response exists; the ``after_request`` hook that
+:func:`install` adds (``FLASK_APP_MUTATOR``) counts the rows OF THE RESPONSE and writes the
+entry with ``rowcount`` (sum over the queries) and ``rowcounts`` (one per query):
+
+- JSON: the ``rowcount`` Superset gives for each query;
+- CSV: the records of the file, header excluded (Superset's ``CSV_EXPORT`` encoding and
+  separator);
+- an error answer: 0 (no row left the server);
+- Excel, zipped multi-query exports and streamed CSV: not counted (``rowcount`` null), so
+  the harvest keeps the requested ``row_limit`` for them.
+
+An entry still held when the request ends without a response (unhandled error) is written
+by the ``teardown_request`` hook, without a count. ``superset/harvest.py`` copies the
+counts into the platform audit log.
+
+Loaded by path by ``superset_config.py`` (Superset's own ``superset`` package shadows this
+folder); runs only inside Superset's virtualenv.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+
+from flask import g, has_request_context
+
+from superset.utils.log import DBEventLogger
+
+COUNTED_ACTIONS = frozenset({"ChartDataRestApi.data", "ChartDataRestApi.data_from_cache"})
+_PENDING = "hyperviseur_pending_logs"
+
+log = logging.getLogger(__name__)
+
+
+def response_rowcounts(response, csv_export: dict) -> list[int] | None:
+    """Rows per query of a chart data response; None when they cannot be read from it."""
+    if response.status_code >= 400:
+        return [0]
+    if response.is_streamed:
+        return None
+    if response.mimetype == "application/json":
+        body = response.get_json(silent=True)
+        queries = body.get("result") if isinstance(body, dict) else None
+        counts = [q.get("rowcount") for q in queries or [] if isinstance(q, dict)]
+        return counts if counts and all(isinstance(c, int) for c in counts) else None
+    if response.mimetype == "text/csv":
+        text = response.get_data().decode(csv_export.get("encoding") or "utf-8", errors="replace").lstrip("\ufeff")
+        records = sum(1 for _ in csv.reader(io.StringIO(text), delimiter=csv_export.get("sep", ",")))
+        return [max(records - 1, 0)]
+    return None
+
+
+class RowCountEventLogger(DBEventLogger):
+    """Superset's database event logger; chart data entries wait for their response's row count."""
+
+    def log_with_context(self, action: str, *args, **kwargs) -> None:
+        if action in COUNTED_ACTIONS and has_request_context():
+            g.setdefault(_PENDING, []).append((action, args, kwargs))
+            return
+        super().log_with_context(action, *args, **kwargs)
+
+    def flush(self, rowcounts: list[int] | None = None) -> None:
+        """Write the entries held for this request, with the response's row counts when known."""
+        pending = g.pop(_PENDING, [])
+        for action, args, kwargs in pending:
+            counted = {"rowcount": sum(rowcounts), "rowcounts": rowcounts} if rowcounts is not None else {}
+            super().log_with_context(action, *args, **{**kwargs, **counted})
+
+
+def install(app, event_logger: RowCountEventLogger) -> None:
+    """Add the hooks that complete the held entries (``FLASK_APP_MUTATOR``)."""
+
+    @app.after_request
+    def _log_rowcount(response):
+        if g.get(_PENDING):
+            try:
+                rowcounts = response_rowcounts(response, app.config.get("CSV_EXPORT") or {})
+            except Exception:  # a count that fails must not lose the entry
+                log.exception("nombre de lignes de la réponse illisible")
+                rowcounts = None
+            event_logger.flush(rowcounts)
+        return response
+
+    @app.teardown_request
+    def _log_unanswered(_exc):
+        if g.get(_PENDING):
+            event_logger.flush()
