@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SERVICES := $(BIN)/python infra/local/services.py
 PIP_QUIET := -q
 
-.PHONY: run test lint bench install superset-env om-env checks-env chromium up stop clean help
+.PHONY: run test lint bench install superset-env om-env checks-env chromium sso-env up stop clean help
 
 help:
 	@echo "make run    — installe, exécute la chaîne sur le territoire de démonstration, laisse les interfaces ouvertes"
@@ -60,12 +60,16 @@ om-env: .venv-om/.installed
 
 checks-env: .venv-checks/.installed
 
+# Single sign-on (issue 14): LemonLDAP::NG, OpenLDAP, nginx from Debian packages (idempotent).
+sso-env:
+	@bash infra/sso/install.sh
+
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 # -- the two commands --------------------------------------------------------------------
-run: install superset-env
+run: install superset-env sso-env
 	$(BIN)/hyperviseur demo run
 	$(MAKE) --no-print-directory up
 
@@ -79,7 +83,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
 
-test: install superset-env om-env checks-env chromium lint
+test: install superset-env om-env checks-env chromium sso-env lint
 	$(SERVICES) start test
 	set -o pipefail; rc=0; $(BIN)/python -m pytest -q -ra --durations=25 $(PYTEST_ARGS) || rc=$$?; \
 	  $(SERVICES) stop test; exit $$rc

@@ -11,7 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.table import Table
 
-from alerting.incidents import FAMILY_LABELS_FR, STATUS_FR, Incident
+from alerting.incidents import FAMILY_LABELS_FR, STATUS_FR, Incident, readable
 from alerting.messages import consequences_fr, lead_signal
 from alerting.store import AlertStore
 from alerting.windows import LOCAL_TZ
@@ -23,20 +23,29 @@ def current_incidents(lh) -> list[Incident]:
     """Incidents of the snapshot with pending operator actions applied (read-only)."""
     store = AlertStore(lh)
     state = store.load()
-    incidents = {d["incident_id"]: Incident.from_dict(d) for d in state.get("incidents", [])}
+    incidents = {i.incident_id: i for i in readable(state.get("incidents", []))}
     for _, act in store.actions_after(state.get("last_action", "")):
         inc = incidents.get(act.get("incident_id"))
         if inc is None:
             continue
         if act["action"] == "ack" and inc.status == "open":
             inc.status, inc.acked_by, inc.acked_at = "acknowledged", act.get("actor"), act.get("ts")
+            inc.acked_identity = act.get("identity")
         elif act["action"] == "close":
             inc.status, inc.closed_by, inc.closed_at = "closed", act.get("actor"), act.get("ts")
+            inc.closed_identity = act.get("identity")
     return sorted(incidents.values(), key=lambda i: (i.status == "closed", -i.priority))
 
 
-def when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts, LOCAL_TZ).strftime("%d/%m %H:%M") if ts else "—"
+def when(ts) -> str:
+    """Local day and time of an epoch time; "—" when absent, "date invalide" when no date holds it
+    (a stored state may carry an absurd time: the view shows it, it does not crash on it)."""
+    if ts is None or ts == "":
+        return "—"
+    try:
+        return datetime.fromtimestamp(ts, LOCAL_TZ).strftime("%d/%m %H:%M")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "date invalide"
 
 
 def table(incidents: list[Incident]) -> Table:
@@ -64,7 +73,16 @@ def table(incidents: list[Incident]) -> Table:
     return t
 
 
-def render_page(incidents: list[Incident], *, actions: bool = False) -> str:
+def render_page(
+    incidents: list[Incident],
+    *,
+    actions: bool = False,
+    csrf: str | None = None,
+    user: dict | None = None,
+    logout: str | None = None,
+) -> str:
+    """The French HTML page; with ``actions``, the buttons (forms carrying the ``csrf`` token) and
+    the signed-on ``user`` (``sub``, ``name``, ``groups``) given by the served page."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["when"] = when
     rows = [
@@ -78,5 +96,10 @@ def render_page(incidents: list[Incident], *, actions: bool = False) -> str:
         for i in incidents
     ]
     return env.get_template("incidents.html").render(
-        rows=rows, actions=actions, generated=datetime.now(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+        rows=rows,
+        actions=actions,
+        csrf=csrf,
+        user=user,
+        logout=logout,
+        generated=datetime.now(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"),
     )

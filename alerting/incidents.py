@@ -8,6 +8,7 @@ Times are event times of the stream (the engine's clock), so replays behave like
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -40,6 +41,7 @@ FAMILY_LABELS_FR = {
 STATUS_FR = {"open": "ouvert", "acknowledged": "pris en compte", "closed": "clos"}
 GROUP_WINDOW_S = 6 * 3600
 MAX_HISTORY = 50
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,10 +67,13 @@ class Incident:
     signals: dict = field(default_factory=dict)  # signal key -> summary
     escalation_level: int = 0
     last_escalated_at: float | None = None
-    acked_by: str | None = None
+    acked_by: str | None = None  # subject (login) of the signed-on user, or the CLI's --par
     acked_at: float | None = None
     closed_by: str | None = None
     closed_at: float | None = None
+    # the signed-on user of the operators' page: {"sub", "name", "groups", "auth_level"}
+    acked_identity: dict | None = None
+    closed_identity: dict | None = None
     cap_sequence: int = 0
     cap_refs: list = field(default_factory=list)  # "sender,identifier,sent" of messages already sent
     history: list = field(default_factory=list)
@@ -80,9 +85,23 @@ class Incident:
     def from_dict(cls, d: dict) -> Incident:
         return cls(**d)
 
-    def log(self, ts: float, what: str) -> None:
-        self.history.append({"ts": ts, "evenement": what})
+    def log(self, ts: float, what: str, by: dict | None = None) -> None:
+        entry = {"ts": ts, "evenement": what}
+        if by:
+            entry["par"] = by
+        self.history.append(entry)
         del self.history[:-MAX_HISTORY]
+
+
+def readable(items: list) -> list[Incident]:
+    """The incidents of a stored snapshot; a record that is not an incident is skipped, with a warning."""
+    out = []
+    for d in items:
+        try:
+            out.append(Incident.from_dict(d))
+        except TypeError as exc:
+            log.warning("incident illisible dans l'état enregistré, ignoré : %s", exc)
+    return out
 
 
 @dataclass
@@ -90,6 +109,13 @@ class Decision:
     action: str  # "new" | "update" | "clear" | "escalate" | "close"
     incident: Incident
     decided_at: float = field(default_factory=time.time)  # wall clock, for end-to-end latency accounting
+
+
+def _who(actor: str, identity: dict | None) -> str:
+    """For a signed-on user "Claire Dubois (astreinte ; Agent_eau, Operator)", else the actor."""
+    if not identity:
+        return actor
+    return f"{identity.get('name') or actor} ({actor} ; {', '.join(identity.get('groups') or [])})"
 
 
 class IncidentManager:
@@ -103,8 +129,7 @@ class IncidentManager:
 
     # -- state ---------------------------------------------------------------------------
     def load(self, items: list[dict]) -> None:
-        for d in items:
-            inc = Incident.from_dict(d)
+        for inc in readable(items):
             self.incidents[inc.incident_id] = inc
             if inc.status != "closed":
                 for key, s in inc.signals.items():
@@ -225,19 +250,23 @@ class IncidentManager:
         self.dirty = True
 
     # -- operators and time ----------------------------------------------------------------
-    def acknowledge(self, incident_id: str, actor: str, ts: float) -> Incident:
+    def acknowledge(self, incident_id: str, actor: str, ts: float, identity: dict | None = None) -> Incident:
+        """``identity``: the signed-on user ({"sub", "name", "groups", …}) when the action comes
+        from the operators' page; kept on the incident and in its history."""
         inc = self._get(incident_id)
         if inc.status == "open":
             inc.status, inc.acked_by, inc.acked_at = "acknowledged", actor, ts
-            inc.log(ts, f"pris en compte par {actor}")
+            inc.acked_identity = identity
+            inc.log(ts, f"pris en compte par {_who(actor, identity)}", identity)
             self.dirty = True
         return inc
 
-    def close(self, incident_id: str, actor: str, ts: float) -> Decision:
+    def close(self, incident_id: str, actor: str, ts: float, identity: dict | None = None) -> Decision:
         inc = self._get(incident_id)
         if inc.status != "closed":
             inc.status, inc.closed_by, inc.closed_at = "closed", actor, ts
-            inc.log(ts, f"clos par {actor}")
+            inc.closed_identity = identity
+            inc.log(ts, f"clos par {_who(actor, identity)}", identity)
             for key in list(inc.signals):
                 if self.by_signal.get(key) == incident_id:
                     del self.by_signal[key]

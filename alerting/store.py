@@ -34,16 +34,16 @@ class AlertStore:
         doc = {"saved_at": time.time(), "incidents": incidents, "last_action": last_action, "stats": stats or {}}
         self.storage.write_bytes(STATE, json.dumps(doc, ensure_ascii=False, default=str).encode())
 
-    def add_action(self, incident_id: str, action: str, actor: str) -> str:
+    def add_action(self, incident_id: str, action: str, actor: str, identity: dict | None = None) -> str:
+        """``identity``: the signed-on user (``sub``, ``name``, ``groups``) when the action comes
+        from the operators' page behind the sign-on; ``actor`` is then their subject."""
         if action not in ("ack", "close"):
             raise ValueError(action)
         key = f"{ACTIONS}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
-        self.storage.write_bytes(
-            key,
-            json.dumps(
-                {"incident_id": incident_id, "action": action, "actor": actor, "ts": time.time()}, ensure_ascii=False
-            ).encode(),
-        )
+        record = {"incident_id": incident_id, "action": action, "actor": actor, "ts": time.time()}
+        if identity:
+            record["identity"] = identity
+        self.storage.write_bytes(key, json.dumps(record, ensure_ascii=False).encode())
         return key
 
     def actions_after(self, last_key: str) -> list[tuple[str, dict]]:

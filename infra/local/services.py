@@ -2,7 +2,7 @@
 """Start, stop and check the local servers: the tests' S3 server and MQTT broker, and the
 user interfaces `make run` leaves up.
 
-    python infra/local/services.py start [test|ui|s3|mqtt|dagster|superset|portal|alerts]
+    python infra/local/services.py start [test|ui|s3|mqtt|sso|dagster|superset|portal|alerts]
     python infra/local/services.py stop [test|ui|<service>]
     python infra/local/services.py restart mqtt
     python infra/local/services.py status [test|ui]
@@ -18,6 +18,12 @@ user interfaces `make run` leaves up.
   in the run folder (mode 600), with the broker's hashed password file and ACL.
 - UI: Dagster webserver, Superset (through its own launcher), the open-data portal and the
   operators' incident page, each with a readiness check on its HTTP port.
+- SSO (issue 14): the identity provider (infra/sso/idp.py, LemonLDAP::NG + OpenLDAP, run dir
+  ``<run dir>/sso``); Dagster is reached through its sign-on gateway (infra/sso/gateway.py,
+  nginx + LL::NG handler) on HYPERVISEUR_DAGSTER_PORT, the webservers on internal ports
+  (HYPERVISEUR_DAGSTER_ADMIN_PORT 3001, HYPERVISEUR_DAGSTER_READONLY_PORT 3002 --read-only).
+  The operators' incident page (``alerts``) listens on a Unix socket in ``<run dir>/alerts-page``
+  (mode 0700) behind its own gateway on HYPERVISEUR_ALERTS_PORT (``<run dir>/alerts-gateway``).
 
 Everything binds 127.0.0.1. State (PID files, logs, data, credentials) lives in
 ``$HYPERVISEUR_RUN_DIR`` (default ``/tmp/hyperviseur-services``).
@@ -387,17 +393,127 @@ DEMO_LOCATION = "orchestration.demo.definitions"  # `make run` shows the demo te
 
 
 def start_dagster() -> None:
+    """Dagster behind the sign-on (issue 14): users reach 127.0.0.1:<DAGSTER_PORT>, the gateway
+    (nginx + LL::NG handler, infra/sso/gateway.py), which sends Admin to the normal webserver
+    and Steward to a second one in --read-only mode, both on internal loopback ports (locally
+    still reachable by anyone on the machine; in production, network policies)."""
     home = _data_dir() / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():  # same instance as `hyperviseur run`; no call home
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    port = _port("DAGSTER", 3000)
-    _start_ui(
-        "dagster",
-        [str(BIN / "dagster-webserver"), "-h", HOST, "-p", str(port), "-m", DEMO_LOCATION],
-        f"http://{HOST}:{port}/server_info",
-        env={"DAGSTER_HOME": str(home)},
+    env = {"DAGSTER_HOME": str(home)}
+    argv = [str(BIN / "dagster-webserver"), "-h", HOST, "-m", DEMO_LOCATION]
+    webservers = {
+        "dagster": (_port("DAGSTER_ADMIN", 3001), []),
+        "dagster-readonly": (_port("DAGSTER_READONLY", 3002), ["--read-only"]),
+    }
+    # Both load in parallel, except on a fresh instance: two first starts race on its schema.
+    fresh = not (home / "history" / "runs.db").exists()
+    pending = []
+    for name, (port, extra) in webservers.items():
+        url = f"http://{HOST}:{port}/server_info"
+        if _running_pid(name) and _http_ok(url):
+            continue
+        if _port_open(port):
+            raise ServiceError(f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)")
+        _spawn(name, [*argv, "-p", str(port), *extra], REPO, env)
+        pending.append((name, url))
+        if fresh:
+            _wait(lambda url=url: _http_ok(url), name, 120, RUN_DIR / f"{name}.log")
+    for name, url in pending:
+        _wait(lambda url=url: _http_ok(url), name, 120, RUN_DIR / f"{name}.log")
+    start_dagster_gateway()
+
+
+def _sso_run_dir() -> Path:
+    return RUN_DIR / "sso"
+
+
+def start_sso() -> None:
+    """The identity provider (LemonLDAP::NG portal + OpenLDAP), infra/sso/idp.py."""
+    run_dir = _sso_run_dir()
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "infra" / "sso" / "idp.py"),
+            "start",
+            "--run-dir",
+            str(run_dir),
+            "--port",
+            str(_port("SSO", 8070)),
+            "--ldap-port",
+            str(_port("SSO_LDAP", 3890)),
+        ],
+        check=False,
     )
+    if r.returncode:
+        raise ServiceError("the identity provider did not start (see above; packages: make sso-env)")
+    shutil.copyfile(run_dir / "portal.pid", _pid_file("sso"))
+
+
+def stop_sso(name: str = "sso") -> None:
+    subprocess.run(
+        [sys.executable, str(REPO / "infra" / "sso" / "idp.py"), "stop", "--run-dir", str(_sso_run_dir())], check=False
+    )
+    _pid_file(name).unlink(missing_ok=True)
+
+
+def start_dagster_gateway() -> None:
+    if not _running_pid("sso"):
+        start_sso()
+    gateway_dir = RUN_DIR / "dagster-gateway"
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "infra" / "sso" / "gateway.py"),
+            "start",
+            "--run-dir",
+            str(gateway_dir),
+            "--idp-run-dir",
+            str(_sso_run_dir()),
+            "--port",
+            str(_port("DAGSTER", 3000)),
+            "--admin-port",
+            str(_port("DAGSTER_ADMIN", 3001)),
+            "--readonly-port",
+            str(_port("DAGSTER_READONLY", 3002)),
+        ],
+        check=False,
+    )
+    if r.returncode:
+        raise ServiceError("the sign-on gateway in front of Dagster did not start (see above)")
+    shutil.copyfile(gateway_dir / "nginx.pid", _pid_file("dagster-gateway"))
+
+
+def stop_dagster(name: str = "dagster") -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "infra" / "sso" / "gateway.py"),
+            "stop",
+            "--run-dir",
+            str(RUN_DIR / "dagster-gateway"),
+        ],
+        check=False,
+    )
+    _pid_file("dagster-gateway").unlink(missing_ok=True)
+    _stop("dagster-readonly")
+    _stop("dagster")
+
+
+def sso_accounts() -> list[str]:
+    """The demo accounts of the identity provider, for the end of `make run` (as Superset's login)."""
+    path = _sso_run_dir() / "accounts.json"
+    if not path.exists():
+        return []
+    users = json.loads(path.read_text())["users"]
+    lines = [f"Comptes de démonstration (fichier {path}, mode 600) :"]
+    for uid, u in users.items():
+        line = f"  {uid:<13} {', '.join(u['groups']):<20} mot de passe : {u['password']}"
+        if u.get("totp_secret"):
+            line += f"  TOTP : otpauth://totp/Hyperviseur:{uid}?secret={u['totp_secret']}&issuer=Hyperviseur"
+        lines.append(line)
+    return lines
 
 
 def start_dagster_daemon() -> None:
@@ -421,13 +537,63 @@ def start_portal() -> None:
     _start_ui("portal", [str(BIN / "hyperviseur"), "opendata", "serve", "--port", str(port)], f"http://{HOST}:{port}/")
 
 
+def _alerts_socket() -> Path:
+    return RUN_DIR / "alerts-page" / "page.sock"  # directory mode 0700: only the gateway reaches it
+
+
+def _socket_ok(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as s:
+        return path.exists() and s.connect_ex(str(path)) == 0
+
+
 def start_alerts_page() -> None:
+    """The operators' incident page behind the sign-on (issue 14): the page listens on a Unix
+    socket in a private directory, the gateway (nginx + LL::NG handler, rule "alerts": Operator
+    or Admin) on 127.0.0.1:<ALERTS_PORT> is its only way in and gives it the user's identity."""
     port = _port("ALERTS", 8090)
-    _start_ui(
-        "alerts",
-        [str(BIN / "hyperviseur"), "alerts", "page", "--servir", "--port", str(port)],
-        f"http://{HOST}:{port}/",
+    if not _running_pid("sso"):
+        start_sso()
+    sock = _alerts_socket()
+    sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sock.parent.chmod(0o700)
+    if not (_running_pid("alerts") and _socket_ok(sock)):
+        _stop("alerts")
+        if _port_open(port):
+            raise ServiceError(f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)")
+        issuer = json.loads((_sso_run_dir() / "state.json").read_text())["issuer"]
+        argv = [str(BIN / "hyperviseur"), "alerts", "page", "--servir", "--socket", str(sock)]
+        _spawn("alerts", [*argv, "--hote", f"{HOST}:{port}", "--portail", issuer], REPO)
+        _wait(lambda: _socket_ok(sock), "alerts", 60, RUN_DIR / "alerts.log")
+    gateway_dir = RUN_DIR / "alerts-gateway"
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "infra" / "sso" / "gateway.py"),
+            "start",
+            "--application",
+            "alerts",
+            "--run-dir",
+            str(gateway_dir),
+            "--idp-run-dir",
+            str(_sso_run_dir()),
+            "--port",
+            str(port),
+            "--upstream-socket",
+            str(sock),
+        ],
+        check=False,
     )
+    if r.returncode:
+        raise ServiceError("the sign-on gateway in front of the operators' page did not start (see above)")
+    shutil.copyfile(gateway_dir / "nginx.pid", _pid_file("alerts-gateway"))
+
+
+def stop_alerts_page(name: str = "alerts") -> None:
+    gateway = [sys.executable, str(REPO / "infra" / "sso" / "gateway.py"), "stop"]
+    subprocess.run([*gateway, "--run-dir", str(RUN_DIR / "alerts-gateway")], check=False)
+    _pid_file("alerts-gateway").unlink(missing_ok=True)
+    _stop("alerts")
+    _alerts_socket().unlink(missing_ok=True)
 
 
 def start_superset() -> None:
@@ -449,12 +615,15 @@ STARTERS = {
     "portal": start_portal,
     "alerts": start_alerts_page,
 }
-STOPPERS = {"superset": stop_superset}
-GROUPS = {"test": ["s3", "mqtt"], "ui": ["dagster", "dagster-daemon", "superset", "portal", "alerts"]}
+STARTERS["sso"] = start_sso
+STOPPERS = {"superset": stop_superset, "sso": stop_sso, "dagster": stop_dagster}
+STOPPERS["alerts"] = stop_alerts_page
+GROUPS = {"test": ["s3", "mqtt"], "ui": ["sso", "dagster", "dagster-daemon", "superset", "portal", "alerts"]}
 
 
 def urls() -> list[str]:
     return [
+        f"Authentification unique (SSO)   http://{HOST}:{_port('SSO', 8070)}",
         f"Dagster (lignage, exécutions)   http://{HOST}:{_port('DAGSTER', 3000)}",
         f"Superset (tableaux de bord)     http://{HOST}:{_port('SUPERSET', 8088)}",
         f"Portail open data               http://{HOST}:{_port('PORTAL', 8080)}",
@@ -486,6 +655,7 @@ def main(argv: list[str]) -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     if action == "urls":
         print("\n".join(urls()))
+        print("\n".join(sso_accounts()))
         return 0
     try:
         for name in names:

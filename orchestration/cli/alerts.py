@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import socketserver
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from html import escape as html_escape
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import click
@@ -23,15 +31,25 @@ def alerts() -> None:
 @click.option(
     "--racine", "root", default=None, help="Racine des sujets MQTT (défaut : HYPERVISEUR_MQTT_TOPIC_ROOT ou city)."
 )
+@click.option(
+    "--horloge-simulee",
+    "simulated_now",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+    default=None,
+    help="Rejeu de démonstration seulement : juger les horodatages par rapport à cette date "
+    "(UTC, ex. 2026-03-15) et non à l'horloge murale.",
+)
 @french_errors
-def engine_cmd(duration: float | None, root: str | None) -> None:
+def engine_cmd(duration: float | None, root: str | None, simulated_now) -> None:
     """Écouter les flux MQTT et lever les alertes (consommateur indépendant de l'ingestion)."""
     from alerting.engine import Engine
     from alerting.runner import MqttRunner
+    from ingestion.stream.clock import SimulatedClock, wall_clock
     from lakehouse.audit import AuditLog
 
     lh = lakehouse()
-    engine = Engine(lh, root=root, audit=AuditLog(lh))
+    clock = SimulatedClock(simulated_now) if simulated_now else wall_clock
+    engine = Engine(lh, root=root, audit=AuditLog(lh), clock=clock)
     runner = MqttRunner(engine, lh.settings.mqtt_host, lh.settings.mqtt_port).start()
     console.print(
         f"Moteur d'alertes à l'écoute de {engine.root}/# sur {lh.settings.mqtt_host}:{lh.settings.mqtt_port} "
@@ -48,11 +66,12 @@ def engine_cmd(duration: float | None, root: str | None) -> None:
     engine.dispatcher.flush()
     queue = runner.stats
     console.print(
-        f"{engine.stats['messages']} messages, {engine.stats['signals']} signaux, "
+        f"{engine.stats['messages']} messages ({engine.stats['rejected']} refusé(s), "
+        f"{engine.stats['out_of_window']} hors de la fenêtre de temps), {engine.stats['signals']} signaux, "
         f"{len(engine.manager.open_incidents())} incident(s) ouvert(s) ; file de réception : "
         f"pic {queue['peak']} message(s), {queue['full_waits']} attente(s) de place "
-        f"({queue['full_wait_s']:.1f} s), réception → décision p99 {queue['internal_p99_ms']} ms, "
-        f"{queue['errors']} erreur(s) d'évaluation."
+        f"({queue['full_wait_s']:.1f} s), {queue['dropped']} message(s) QoS 0 abandonné(s), "
+        f"réception → décision p99 {queue['internal_p99_ms']} ms, {queue['errors']} erreur(s) d'évaluation."
     )
 
 
@@ -87,6 +106,18 @@ def _action(incident_id: str, action: str, actor: str) -> None:
     if incident_id not in {i.incident_id for i in current_incidents(lh)}:
         click.secho(f"Erreur : incident « {incident_id} » inconnu", fg="red", err=True)
         sys.exit(1)
+    # On the command line, the only authenticated identity is the system account: it is the
+    # audit record's actor, the declared --par name only a detail (fail closed without audit key).
+    import getpass
+
+    from lakehouse.audit import AuditLog
+
+    account = getpass.getuser()
+    AuditLog(lh).append(
+        f"incident.{action}",
+        account,
+        {"incident_id": incident_id, "action": action, "par": actor, "interface": "ligne de commande"},
+    )
     AlertStore(lh).add_action(incident_id, action, actor)
 
 
@@ -114,14 +145,35 @@ def close(incident_id: str, actor: str) -> None:
 @click.option(
     "--sortie", "out", type=click.Path(path_type=Path), default=None, help="Écrire la page HTML dans ce fichier."
 )
-@click.option("--servir", "serve", is_flag=True, help="Servir la page (avec boutons) sur 127.0.0.1.")
-@click.option("--port", type=int, default=8090, show_default=True)
-@actor_option("Agent inscrit pour les actions faites depuis la page.")
+@click.option(
+    "--servir",
+    "serve",
+    is_flag=True,
+    help="Servir la page (avec boutons) sur la socket Unix --socket, derrière la passerelle d'authentification.",
+)
+@click.option(
+    "--socket",
+    "socket_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Socket Unix de la page (dans un dossier privé, mode 0700, que seule la passerelle atteint).",
+)
+@click.option(
+    "--hote",
+    "public_host",
+    default="127.0.0.1:8090",
+    show_default=True,
+    help="Adresse publique de la page (celle de la passerelle) : en-têtes Host et Origin attendus.",
+)
+@click.option("--portail", "portal", default=None, help="Adresse du portail d'authentification (lien de déconnexion).")
 @french_errors
-def page(out: Path | None, serve: bool, port: int, actor: str) -> None:
-    """Page des incidents pour les opérateurs (HTML, en français)."""
+def page(out: Path | None, serve: bool, socket_path: Path | None, public_host: str, portal: str | None) -> None:
+    """Page des incidents pour les opérateurs (HTML, en français).
+
+    Servie (``--servir``), elle n'écoute que sur une socket Unix : on l'atteint par la passerelle
+    d'authentification unique (infra/sso/gateway.py), qui lui transmet l'identité de l'agent
+    connecté ; chaque action est inscrite au journal d'audit sous cette identité."""
     from alerting.feed import current_incidents, render_page
-    from alerting.store import AlertStore
 
     lh = lakehouse()
     if not serve:
@@ -132,37 +184,254 @@ def page(out: Path | None, serve: bool, port: int, actor: str) -> None:
         else:
             click.echo(html)
         return
+    if socket_path is None:
+        raise click.UsageError("--servir demande --socket (la page n'est servie que derrière la passerelle)")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = render_page(current_incidents(lh), actions=True).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self):
-            parts = self.path.strip("/").split("/")
-            known = {i.incident_id for i in current_incidents(lh)}
-            if len(parts) == 2 and parts[0] in ("acquitter", "clore") and parts[1] in known:
-                AlertStore(lh).add_action(parts[1], "ack" if parts[0] == "acquitter" else "close", actor)
-                self.send_response(303)
-                self.send_header("Location", "/")
-            else:
-                self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    console.print(f"Page des incidents : http://127.0.0.1:{port}/ (Ctrl+C pour arrêter)")
+    server = incidents_server(lh, socket_path, public_host, portal)
+    console.print(
+        f"Page des incidents sur {socket_path}, publiée par la passerelle sur http://{public_host}/ "
+        "(Ctrl+C pour arrêter)"
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         thread.join()
     except KeyboardInterrupt:
         server.shutdown()
+    finally:
+        server.server_close()
+        socket_path.unlink(missing_ok=True)
+
+
+# Groups allowed to act on incidents (the gateway's rule "alerts" in infra/sso/idp.py, checked again here).
+OPERATOR_GROUPS = ("Operator", "Admin")
+# LL::NG authenticationLevel of a session opened with the TOTP (idp.py totp2fAuthnLevel); password only: 2.
+SECOND_FACTOR_LEVEL = 5
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The signed-on user, as the gateway's handler states it (never from the client)."""
+
+    subject: str
+    name: str
+    groups: tuple[str, ...]
+    auth_level: int
+    session_start: str
+
+    def to_dict(self) -> dict:
+        return {"sub": self.subject, "name": self.name, "groups": list(self.groups), "auth_level": self.auth_level}
+
+
+def _header(headers, name: str) -> str:
+    # http.server decodes header bytes as Latin-1; the handler sends UTF-8 (accented names)
+    raw = headers.get(name) or ""
+    try:
+        return raw.encode("latin-1").decode("utf-8").strip()
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw.strip()
+
+
+def identity_from_headers(headers) -> Identity | None:
+    """The identity headers set by the gateway (Hv-User, Hv-Name, Hv-Groups, Hv-Auth-Level,
+    Hv-Session-Start); None when the subject is missing."""
+    subject = _header(headers, "Hv-User")
+    if not subject:
+        return None
+    level = _header(headers, "Hv-Auth-Level")
+    groups = tuple(sorted({g.strip() for g in _header(headers, "Hv-Groups").split(";") if g.strip()}))
+    return Identity(
+        subject=subject,
+        name=_header(headers, "Hv-Name") or subject,
+        groups=groups,
+        auth_level=int(level) if level.isdigit() else 0,
+        session_start=_header(headers, "Hv-Session-Start"),
+    )
+
+
+def _private_socket(path: Path) -> Path:
+    """``path`` in a directory only this user can enter (created mode 0700); a stale socket is removed,
+    a live one (another page) refused."""
+    import socket
+
+    path = path.resolve()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.parent.stat()
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise click.ClickException(
+            f"le dossier {path.parent} de la socket doit être privé (mode 0700, propriétaire uid {os.geteuid()})"
+        )
+    if path.exists():
+        with socket.socket(socket.AF_UNIX) as probe:
+            if probe.connect_ex(str(path)) == 0:
+                raise click.ClickException(f"une page des incidents écoute déjà sur {path}")
+        path.unlink()
+    return path
+
+
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        old = os.umask(0o177)  # the socket is created mode 0600
+        try:
+            super().server_bind()
+        finally:
+            os.umask(old)
+        os.chmod(self.server_address, 0o600)
+
+
+def incidents_server(lh, socket_path: Path, public_host: str = "127.0.0.1:8090", portal: str | None = None):
+    """The incidents page over HTTP on the Unix socket ``socket_path``; not started.
+
+    Only the sign-on gateway reaches the socket (private directory), and it sets the identity
+    headers (see :func:`identity_from_headers`). Every request needs an identity in the groups
+    Operator or Admin and ``Host: public_host``; a POST (``/acquitter/<id>``, ``/clore/<id>``)
+    needs ``Origin: http://<public_host>`` and the form's CSRF token (HMAC, with a secret drawn
+    at each start, of the user and of their LL::NG session's start), and closing needs the
+    second factor (authentication level ≥ 5). Each action is appended to the audit log
+    (``incident.ack`` / ``incident.close``, actor = the subject, with name and groups; no audit
+    key: refused) and to the operators' actions with the same identity.
+
+    A body announced beyond ``max_http_body_bytes`` (``HYPERVISEUR_MAX_HTTP_BODY_BYTES``) is
+    refused (413) unread, a body without a length (chunked) too (411)."""
+    from urllib.parse import parse_qs
+
+    from alerting.feed import current_incidents, render_page
+    from alerting.store import AlertStore
+    from lakehouse.audit import AuditLog
+    from lakehouse.errors import LakehouseError
+
+    limit = lh.settings.limits.max_http_body_bytes
+    secret = secrets.token_bytes(32)
+    origin = f"http://{public_host}"
+    audit = AuditLog(lh)
+
+    def csrf_token(who: Identity) -> str:
+        return hmac.new(secret, f"{who.subject}\0{who.session_start}".encode(), hashlib.sha256).hexdigest()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Frame-Options", "DENY")
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+
+        def _refuse(self, status: int, reason: str) -> None:
+            self.close_connection = True
+            self._send(
+                status, f"Requête refusée : {reason}\n".encode(), "text/plain; charset=utf-8", {"Connection": "close"}
+            )
+
+        def _step_up(self) -> None:
+            """403, in French, with the portal's step-up link (second factor only, then back here)."""
+            back = base64.b64encode(f"{origin}/".encode()).decode()
+            link = (
+                f'<p><a id="second-facteur" href="{html_escape(portal.rstrip("/"))}/upgradesession?url={back}">'
+                "Se réauthentifier (mot de passe et code TOTP)</a>, puis recommencer.</p>"
+                if portal
+                else "<p>Se reconnecter au portail d'authentification avec son code TOTP, puis recommencer.</p>"
+            )
+            page = (
+                '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Second facteur requis</title>'
+                '</head><body style="font-family: sans-serif; max-width: 40em; margin: 4em auto">'
+                "<h1>Second facteur requis</h1><p>La clôture d'un incident (message CAP d'annulation diffusé au "
+                "public) demande le second facteur (code TOTP) : votre session a été ouverte sans lui.</p>"
+                f'{link}<p><a href="/">Retour à la page des incidents</a></p></body></html>'
+            )
+            self._send(403, page.encode(), "text/html; charset=utf-8")
+
+        def _body(self) -> tuple[tuple[int, str] | None, bytes]:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                return (411, "corps sans longueur (Transfer-Encoding: chunked) non accepté"), b""
+            raw = self.headers.get("Content-Length") or "0"
+            if not raw.isdigit():
+                return (400, f"Content-Length « {raw[:40]} » invalide"), b""
+            if int(raw) > limit:
+                return (
+                    413,
+                    f"corps de {raw} octets au-delà de la limite max_http_body_bytes = {limit} "
+                    "(HYPERVISEUR_MAX_HTTP_BODY_BYTES)",
+                ), b""
+            return None, self.rfile.read(int(raw))
+
+        def _who(self) -> Identity | None:
+            """The identity, or None once a refusal is sent (no identity, wrong group or Host)."""
+            who = identity_from_headers(self.headers)
+            if who is None:
+                self._refuse(401, "identité absente : la page s'ouvre par la passerelle d'authentification unique")
+                return None
+            if self.headers.get("Host") != public_host:
+                self._refuse(421, f"hôte « {(self.headers.get('Host') or '')[:80]} » non reconnu")
+                return None
+            if not any(g in OPERATOR_GROUPS for g in who.groups):
+                self._refuse(403, "réservé aux opérateurs d'astreinte et aux administrateurs")
+                return None
+            return who
+
+        def do_GET(self):
+            who = self._who()
+            if who is None:
+                return
+            if self.path.split("?")[0] != "/":
+                self._refuse(404, "page inconnue")
+                return
+            html = render_page(
+                current_incidents(lh),
+                actions=True,
+                csrf=csrf_token(who),
+                user=who.to_dict(),
+                logout=f"{portal.rstrip('/')}/?logout=1" if portal else None,
+            )
+            self._send(200, html.encode(), "text/html; charset=utf-8")
+
+        def do_POST(self):
+            refusal, body = self._body()
+            if refusal:
+                self._refuse(*refusal)
+                return
+            who = self._who()
+            if who is None:
+                return
+            if self.headers.get("Origin") != origin:
+                self._refuse(403, "origine de la requête absente ou étrangère à la page")
+                return
+            token = (parse_qs(body.decode("utf-8", "replace")).get("csrf") or [""])[0]
+            if not who.session_start or not hmac.compare_digest(token.encode(), csrf_token(who).encode()):
+                self._refuse(403, "jeton anti-falsification (CSRF) absent ou invalide : recharger la page")
+                return
+            parts = self.path.strip("/").split("/")
+            known = {i.incident_id for i in current_incidents(lh)}
+            if not (len(parts) == 2 and parts[0] in ("acquitter", "clore") and parts[1] in known):
+                self._refuse(404, "action ou incident inconnu")
+                return
+            action = "ack" if parts[0] == "acquitter" else "close"
+            if action == "close" and who.auth_level < SECOND_FACTOR_LEVEL:
+                self._step_up()
+                return
+            identity = who.to_dict()
+            try:  # fail closed: no action without its audit record
+                audit.append(
+                    f"incident.{action}",
+                    who.subject,
+                    {"incident_id": parts[1], "action": action, **identity, "interface": "page des opérateurs"},
+                )
+            except LakehouseError as exc:
+                self._refuse(503, f"journal d'audit indisponible, action non enregistrée ({exc})")
+                return
+            AlertStore(lh).add_action(parts[1], action, who.subject, identity=identity)
+            self._send(303, b"", "text/plain; charset=utf-8", {"Location": "/"})
+
+        def log_message(self, *args):
+            pass
+
+    return _UnixHTTPServer(str(_private_socket(Path(socket_path))), Handler)
 
 
 @alerts.command("cap-validate")
@@ -171,11 +440,15 @@ def cap_validate(files: tuple[Path, ...]) -> None:
     """Vérifier des messages CAP entrants (schéma OASIS, règles CAP, XML durci)."""
     from alerting.cap import parse_cap
     from alerting.errors import AlertingError, CapRejected
+    from lakehouse.settings import LimitsSettings
 
+    limits = LimitsSettings.from_env()
     bad = 0
     for path in files:
         try:
-            msg = parse_cap(path.read_bytes(), str(path))
+            with open(path, "rb") as f:  # never more than the limit + 1 byte: enough to refuse
+                data = f.read(limits.max_message_bytes + 1)
+            msg = parse_cap(data, str(path), limits)
             console.print(f"[green]accepté[/] {path} (CAP {msg.version}, {msg.identifier})", highlight=False)
         except CapRejected as exc:
             bad += 1
