@@ -411,10 +411,13 @@ class StreamConsumer:
         self._first_at = None
 
     def _fresh(self, rows: list[dict], digest, dataset: str) -> tuple[list[dict], list[bytes]]:
-        fresh, digests = [], []
+        """Rows not written recently nor earlier in this batch (a redelivery can arrive before
+        the first copy is flushed), with their digests; the others are counted as duplicates."""
+        fresh, digests, batch = [], [], set()
         for r in rows:
             d = digest(r)
-            if d not in self.recent:
+            if d not in self.recent and d not in batch:
+                batch.add(d)
                 fresh.append(r)
                 digests.append(d)
         skipped = len(rows) - len(fresh)
