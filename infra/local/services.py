@@ -37,13 +37,18 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # run as a script or loaded by path: infra.sso.processes from the root
+    sys.path.insert(0, str(REPO))
+
+from infra.sso.processes import pid_alive, spawn, stop_pid  # noqa: E402
 
 HOST = "127.0.0.1"
 RUN_DIR = Path(os.environ.get("HYPERVISEUR_RUN_DIR", "/tmp/hyperviseur-services"))
@@ -61,12 +66,7 @@ def _pid_file(name: str) -> Path:
 
 
 def _running_pid(name: str) -> int | None:
-    try:
-        pid = int(_pid_file(name).read_text())
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-        return None
+    return pid_alive(_pid_file(name))
 
 
 def _port_open(port: int) -> bool:
@@ -87,44 +87,11 @@ def _wait(check, what: str, timeout: float, log: Path) -> None:
 
 def _spawn(name: str, argv: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
     """Start ``argv`` in its own session, output to ``<run dir>/<name>.log``, PID file written."""
-    log = RUN_DIR / f"{name}.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=dict(os.environ, **(env or {})),
-        )
-    _pid_file(name).write_text(str(proc.pid))
-    return proc
+    return spawn(argv, RUN_DIR / f"{name}.log", _pid_file(name), env=dict(os.environ, **(env or {})), cwd=cwd)
 
 
 def _stop(name: str, timeout: float = 15) -> bool:
-    pid = _running_pid(name)
-    if pid is None:
-        _pid_file(name).unlink(missing_ok=True)
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        try:  # reap if it is our child
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.1)
-    else:
-        os.killpg(pid, signal.SIGKILL)
-    _pid_file(name).unlink(missing_ok=True)
-    return True
+    return stop_pid(_pid_file(name), timeout)
 
 
 # -- S3 (SeaweedFS) -----------------------------------------------------------------------
@@ -360,7 +327,6 @@ def _has_user(name: str) -> bool:
 
 # -- user interfaces left up by `make run` -----------------------------------------------------
 BIN = Path(sys.executable).parent
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _port(name: str, default: int) -> int:
@@ -429,74 +395,55 @@ def _sso_run_dir() -> Path:
     return RUN_DIR / "sso"
 
 
+def _sso_script(script: str, command: str, run_dir: Path, *args: str) -> bool:
+    """``python infra/sso/<script>.py <command> --run-dir <run_dir> <args>``, its output shown; True if it succeeded."""
+    argv = [sys.executable, str(REPO / "infra" / "sso" / f"{script}.py"), command, "--run-dir", str(run_dir), *args]
+    return subprocess.run(argv, check=False).returncode == 0
+
+
 def start_sso() -> None:
     """The identity provider (LemonLDAP::NG portal + OpenLDAP), infra/sso/idp.py."""
     run_dir = _sso_run_dir()
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "infra" / "sso" / "idp.py"),
-            "start",
-            "--run-dir",
-            str(run_dir),
-            "--port",
-            str(_port("SSO", 8070)),
-            "--ldap-port",
-            str(_port("SSO_LDAP", 3890)),
-        ],
-        check=False,
-    )
-    if r.returncode:
+    if not _sso_script(
+        "idp", "start", run_dir, "--port", str(_port("SSO", 8070)), "--ldap-port", str(_port("SSO_LDAP", 3890))
+    ):
         raise ServiceError("the identity provider did not start (see above; packages: make sso-env)")
     shutil.copyfile(run_dir / "portal.pid", _pid_file("sso"))
 
 
 def stop_sso(name: str = "sso") -> None:
-    subprocess.run(
-        [sys.executable, str(REPO / "infra" / "sso" / "idp.py"), "stop", "--run-dir", str(_sso_run_dir())], check=False
-    )
+    _sso_script("idp", "stop", _sso_run_dir())
+    _pid_file(name).unlink(missing_ok=True)
+
+
+def _start_gateway(name: str, what: str, *args: str) -> None:
+    """A sign-on gateway (infra/sso/gateway.py) in ``<run dir>/<name>`` with ``args``, in front of
+    ``what``; its nginx's PID file copied as ``<name>.pid``."""
+    gateway_dir = RUN_DIR / name
+    if not _sso_script("gateway", "start", gateway_dir, "--idp-run-dir", str(_sso_run_dir()), *args):
+        raise ServiceError(f"the sign-on gateway in front of {what} did not start (see above)")
+    shutil.copyfile(gateway_dir / "nginx.pid", _pid_file(name))
+
+
+def _stop_gateway(name: str) -> None:
+    _sso_script("gateway", "stop", RUN_DIR / name)
     _pid_file(name).unlink(missing_ok=True)
 
 
 def start_dagster_gateway() -> None:
     if not _running_pid("sso"):
         start_sso()
-    gateway_dir = RUN_DIR / "dagster-gateway"
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "infra" / "sso" / "gateway.py"),
-            "start",
-            "--run-dir",
-            str(gateway_dir),
-            "--idp-run-dir",
-            str(_sso_run_dir()),
-            "--port",
-            str(_port("DAGSTER", 3000)),
-            "--admin-port",
-            str(_port("DAGSTER_ADMIN", 3001)),
-            "--readonly-port",
-            str(_port("DAGSTER_READONLY", 3002)),
-        ],
-        check=False,
+    _start_gateway(
+        "dagster-gateway",
+        "Dagster",
+        *("--port", str(_port("DAGSTER", 3000))),
+        *("--admin-port", str(_port("DAGSTER_ADMIN", 3001))),
+        *("--readonly-port", str(_port("DAGSTER_READONLY", 3002))),
     )
-    if r.returncode:
-        raise ServiceError("the sign-on gateway in front of Dagster did not start (see above)")
-    shutil.copyfile(gateway_dir / "nginx.pid", _pid_file("dagster-gateway"))
 
 
 def stop_dagster(name: str = "dagster") -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "infra" / "sso" / "gateway.py"),
-            "stop",
-            "--run-dir",
-            str(RUN_DIR / "dagster-gateway"),
-        ],
-        check=False,
-    )
-    _pid_file("dagster-gateway").unlink(missing_ok=True)
+    _stop_gateway("dagster-gateway")
     _stop("dagster-readonly")
     _stop("dagster")
 
@@ -564,34 +511,15 @@ def start_alerts_page() -> None:
         argv = [str(BIN / "hyperviseur"), "alerts", "page", "--servir", "--socket", str(sock)]
         _spawn("alerts", [*argv, "--hote", f"{HOST}:{port}", "--portail", issuer], REPO)
         _wait(lambda: _socket_ok(sock), "alerts", 60, RUN_DIR / "alerts.log")
-    gateway_dir = RUN_DIR / "alerts-gateway"
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "infra" / "sso" / "gateway.py"),
-            "start",
-            "--application",
-            "alerts",
-            "--run-dir",
-            str(gateway_dir),
-            "--idp-run-dir",
-            str(_sso_run_dir()),
-            "--port",
-            str(port),
-            "--upstream-socket",
-            str(sock),
-        ],
-        check=False,
+    _start_gateway(
+        "alerts-gateway",
+        "the operators' page",
+        *("--application", "alerts", "--port", str(port), "--upstream-socket", str(sock)),
     )
-    if r.returncode:
-        raise ServiceError("the sign-on gateway in front of the operators' page did not start (see above)")
-    shutil.copyfile(gateway_dir / "nginx.pid", _pid_file("alerts-gateway"))
 
 
 def stop_alerts_page(name: str = "alerts") -> None:
-    gateway = [sys.executable, str(REPO / "infra" / "sso" / "gateway.py"), "stop"]
-    subprocess.run([*gateway, "--run-dir", str(RUN_DIR / "alerts-gateway")], check=False)
-    _pid_file("alerts-gateway").unlink(missing_ok=True)
+    _stop_gateway("alerts-gateway")
     _stop("alerts")
     _alerts_socket().unlink(missing_ok=True)
 

@@ -33,7 +33,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -41,6 +40,12 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # run as a script or loaded by path: infra.sso.processes from the root
+    sys.path.insert(0, str(REPO))
+
+from infra.sso.processes import pid_alive, spawn, stop_pid, tail  # noqa: E402
 
 HOST = "127.0.0.1"
 SUFFIX = "dc=val-de-lys,dc=fr"
@@ -154,19 +159,6 @@ def _ssha(password: str) -> str:
     salt = os.urandom(8)
     digest = hashlib.sha1(password.encode() + salt).digest()
     return "{SSHA}" + base64.b64encode(digest + salt).decode()
-
-
-def _pid_alive(pid_file: Path) -> int | None:
-    try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-        return None
-
-
-def _tail(path: Path, n: int = 3000) -> str:
-    return path.read_text(errors="replace")[-n:] if path.exists() else ""
 
 
 class Paths:
@@ -352,23 +344,17 @@ def start_slapd(p: Paths, accounts: dict, port: int) -> None:
     if r.returncode:
         raise IdPError(f"slapadd failed:\n{r.stdout}{r.stderr}")
     # -d 0: stay in the foreground (we own the process), log to stderr.
-    with open(p.slapd_log, "ab") as log:
-        proc = subprocess.Popen(
-            ["slapd", "-f", str(p.slapd_conf), "-h", f"ldap://{HOST}:{port}/", "-d", "0"],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    p.slapd_pid.write_text(f"{proc.pid}\n")
+    proc = spawn(
+        ["slapd", "-f", str(p.slapd_conf), "-h", f"ldap://{HOST}:{port}/", "-d", "0"], p.slapd_log, p.slapd_pid
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise IdPError(f"slapd exited with {proc.returncode}:\n{_tail(p.slapd_log)}")
+            raise IdPError(f"slapd exited with {proc.returncode}:\n{tail(p.slapd_log)}")
         if _port_open(port):
             return
         time.sleep(0.1)
-    raise IdPError(f"slapd not listening on {port} after 20s:\n{_tail(p.slapd_log)}")
+    raise IdPError(f"slapd not listening on {port} after 20s:\n{tail(p.slapd_log)}")
 
 
 # -- LemonLDAP::NG ----------------------------------------------------------------------------
@@ -622,79 +608,45 @@ def seed_totp(p: Paths, accounts: dict) -> None:
 def start_portal(p: Paths, port: int) -> None:
     p.psgi.write_text(PSGI.replace("@SHARE@", str(LLNG_SHARE)))
     env = dict(os.environ, LLNG_DEFAULTCONFFILE=str(p.llng_ini), PLACK_ENV="deployment")
-    with open(p.portal_log, "ab") as log:
-        proc = subprocess.Popen(
-            ["starman", "--listen", f"{HOST}:{port}", "--workers", "2", "--preload-app", str(p.psgi)],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=str(p.llng),
-            start_new_session=True,
-        )
-    p.portal_pid.write_text(f"{proc.pid}\n")
+    proc = spawn(
+        ["starman", "--listen", f"{HOST}:{port}", "--workers", "2", "--preload-app", str(p.psgi)],
+        p.portal_log,
+        p.portal_pid,
+        env=env,
+        cwd=p.llng,
+    )
     url = f"http://{HOST}:{port}/.well-known/openid-configuration"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise IdPError(f"portal exited with {proc.returncode}:\n{_tail(p.portal_log)}")
+            raise IdPError(f"portal exited with {proc.returncode}:\n{tail(p.portal_log)}")
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200 and json.load(r).get("issuer"):
                     return
         except urllib.error.HTTPError as e:
             if e.code == 500:  # LL::NG's "Initialization failed" is permanent: fail fast
-                _stop_pid(p.portal_pid)
-                raise IdPError(f"portal answers 500 (initialisation failed):\n{_tail(p.portal_log)}") from None
+                stop_pid(p.portal_pid)
+                raise IdPError(f"portal answers 500 (initialisation failed):\n{tail(p.portal_log)}") from None
         except (urllib.error.URLError, OSError, ValueError):
             pass
         time.sleep(0.2)
-    raise IdPError(f"portal not answering {url} after 60s:\n{_tail(p.portal_log)}")
+    raise IdPError(f"portal not answering {url} after 60s:\n{tail(p.portal_log)}")
 
 
 # -- commands ---------------------------------------------------------------------------------
-def _stop_pid(pid_file: Path, timeout: float = 10) -> bool:
-    pid = _pid_alive(pid_file)
-    if pid is None:
-        pid_file.unlink(missing_ok=True)
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-            # reap if it is our child (same python process started it)
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    pid_file.unlink(missing_ok=True)
-    return True
-
-
 def stop(run_dir: Path) -> None:
     p = Paths(run_dir)
-    portal = _stop_pid(p.portal_pid)
-    slapd = _stop_pid(p.slapd_pid)
+    portal = stop_pid(p.portal_pid)
+    slapd = stop_pid(p.slapd_pid)
     print(f"sso: portal {'stopped' if portal else 'not running'}, slapd {'stopped' if slapd else 'not running'}")
 
 
 def status(run_dir: Path) -> dict:
     p = Paths(run_dir)
     state = json.loads(p.state.read_text()) if p.state.exists() else {}
-    state["slapd_running"] = _pid_alive(p.slapd_pid) is not None
-    state["portal_running"] = _pid_alive(p.portal_pid) is not None
+    state["slapd_running"] = pid_alive(p.slapd_pid) is not None
+    state["portal_running"] = pid_alive(p.portal_pid) is not None
     return state
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from orchestration.cli.common import actor_option, console, french_errors, lakehouse
+from orchestration.cli.common import actor_option, console, french_errors, lakehouse, simulated_now_option
 
 
 @click.group()
@@ -31,14 +31,7 @@ def alerts() -> None:
 @click.option(
     "--racine", "root", default=None, help="Racine des sujets MQTT (défaut : HYPERVISEUR_MQTT_TOPIC_ROOT ou city)."
 )
-@click.option(
-    "--horloge-simulee",
-    "simulated_now",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
-    default=None,
-    help="Rejeu de démonstration seulement : juger les horodatages par rapport à cette date "
-    "(UTC, ex. 2026-03-15) et non à l'horloge murale.",
-)
+@simulated_now_option
 @french_errors
 def engine_cmd(duration: float | None, root: str | None, simulated_now) -> None:
     """Écouter les flux MQTT et lever les alertes (consommateur indépendant de l'ingestion)."""

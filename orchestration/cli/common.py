@@ -42,6 +42,17 @@ def actor_option(help_text: str = "Personne inscrite au journal d'audit pour cet
     )
 
 
+simulated_now_option = click.option(
+    "--horloge-simulee",
+    "simulated_now",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+    default=None,
+    help="Rejeu de démonstration seulement : juger les horodatages par rapport à cette date "
+    "(UTC, ex. 2026-03-15) et non à l'horloge murale.",
+)
+"""The date the stream's timestamps are judged against in a demonstration replay (``--horloge-simulee``)."""
+
+
 def period_options(scale: bool):
     """The simulated period of the demo (``--jours``, ``--graine``, ``--fin``, and ``--echelle``)."""
     from lakehouse.settings import DemoSettings

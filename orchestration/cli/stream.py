@@ -6,7 +6,7 @@ import click
 
 from ingestion.stream.clock import SimulatedClock, wall_clock
 from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
-from orchestration.cli.common import console, french_errors, lakehouse
+from orchestration.cli.common import console, french_errors, lakehouse, simulated_now_option
 
 
 @click.group()
@@ -39,14 +39,7 @@ def stream() -> None:
 @click.option(
     "--broker-embarque", "embedded_broker", is_flag=True, help="Démarrer le broker embarqué (amqtt) sur 127.0.0.1."
 )
-@click.option(
-    "--horloge-simulee",
-    "simulated_now",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
-    default=None,
-    help="Rejeu de démonstration seulement : juger les horodatages par rapport à cette date "
-    "(UTC, ex. 2026-03-15) et non à l'horloge murale.",
-)
+@simulated_now_option
 @french_errors
 def consume(
     host,

@@ -14,28 +14,12 @@ import threading
 
 import pytest
 from click.testing import CliRunner
+from incident_samples import incident
 
-from alerting.incidents import Incident
 from alerting.store import AlertStore
 from lakehouse.audit import AuditLog, ensure_audit_key
 from lakehouse.platform import Lakehouse
 from orchestration.cli.alerts import alerts, incidents_server
-
-SIGNAL = {"origin": "regle", "confidence": 0.9, "active": True, "headline_fr": "Débit anormal", "severity": "Severe"}
-
-
-def _incident(n: int, **times) -> dict:
-    base = {"opened_at": 1.7e9, "updated_at": 1.7e9}
-    return Incident(
-        incident_id=f"INC-{n}",
-        family="eau",
-        district_id="D1",
-        entity_type="sector",
-        entity_id="SEC01",
-        title=f"Fuite probable {n}",
-        signals={"k": SIGNAL},
-        **{**base, **times},
-    ).to_dict()
 
 
 @pytest.fixture
@@ -43,10 +27,10 @@ def absurd_lake(tmp_path) -> Lakehouse:
     lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": str(tmp_path / "data")})
     AlertStore(lh).save(
         [
-            _incident(1, opened_at=float("inf"), updated_at=float("inf")),
-            _incident(2, opened_at=1e18, acked_at=-1e300, acked_by="agent", status="acknowledged"),
-            _incident(3, opened_at=float("nan")),
-            _incident(4),
+            incident(1, opened_at=float("inf"), updated_at=float("inf")),
+            incident(2, opened_at=1e18, acked_at=-1e300, acked_by="agent", status="acknowledged"),
+            incident(3, opened_at=float("nan")),
+            incident(4),
             {"incident_id": "INC-5", "inconnu": True},  # not an incident at all: skipped with a warning
         ],
         "",

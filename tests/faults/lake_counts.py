@@ -1,8 +1,11 @@
-"""What a dataset holds in the lake, from the objects themselves (not from a run's report)."""
+"""What a dataset holds in the lake, from the objects themselves (not from a run's report), and
+whether re-running an ingestion after a fault completes it."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 from dataclasses import dataclass
 
 import pyarrow.compute as pc
@@ -44,3 +47,18 @@ def write_csv(path, rows: int, broken_every: int = 1000) -> int:
             broken += bool(extra)
             f.write(f"{i};2025-{1 + i % 12:02d}-{1 + i % 28:02d};Roubaix;{rng.random() * 1000:.6f}{extra}\n")
     return broken
+
+
+def rerun_completes(lh, audit, cmd: list[str], env: dict, path, rows: int, broken: int) -> Held:
+    """Re-run the ingestion ``cmd`` of the CSV ``path`` once the fault is gone: it succeeds, the
+    lake holds every row exactly once (the ``broken`` ones in quarantine) and no unfinished
+    write; the audit log, with the test's "start" and "end" records around it, verifies."""
+    rerun = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "aucune ligne perdue" in rerun.stdout
+    lake = held(lh, "fichiers", "releves")
+    assert (lake.raw, lake.quarantine, lake.raw_ids, lake.orphans) == (rows - broken, broken, rows - broken, [])
+    audit.append("ingestion", "test", {"file": str(path), "step": "end"})
+    result = audit.verify()
+    assert result.ok and result.records == 2, result.reason
+    return lake

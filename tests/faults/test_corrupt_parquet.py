@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 from lake_counts import held, write_csv
+from lake_env import lake_env
 
 from ingestion.sources.runner import ingest_path
 from lakehouse.audit import AuditLog
@@ -31,19 +32,6 @@ def _count(lh) -> int:
         return con.execute(f"SELECT count(*) FROM read_parquet('{glob}')").fetchone()[0]
     finally:
         con.close()
-
-
-def _env(lh) -> dict[str, str]:
-    env = {"HYPERVISEUR_DATA_DIR": str(lh.settings.data_dir)}
-    if lh.settings.s3:
-        s3 = lh.settings.s3
-        env.update(
-            HYPERVISEUR_S3_ENDPOINT=s3.endpoint,
-            HYPERVISEUR_S3_ACCESS_KEY=s3.access_key,
-            HYPERVISEUR_S3_SECRET_KEY=s3.secret_key,
-            HYPERVISEUR_S3_BUCKET=s3.bucket,
-        )
-    return env
 
 
 def test_corrupt_raw_object_is_named_isolated_and_restored(lakehouse, tmp_path):
@@ -67,9 +55,9 @@ def test_corrupt_raw_object_is_named_isolated_and_restored(lakehouse, tmp_path):
     bad = lh.lake.check_batches(Zone.RAW, "fichiers", "releves")
     assert list(bad) == [victim] and "contenu altéré" in bad[victim]
 
-    report = CliRunner().invoke(cli, ["lake", "verifier"], env=_env(lh))
+    report = CliRunner().invoke(cli, ["lake", "verifier"], env=lake_env(lh))
     assert report.exit_code == 1 and victim in report.output and "1 lot(s) défectueux" in report.output
-    fixed = CliRunner().invoke(cli, ["lake", "verifier", "--isoler", "--par", "test"], env=_env(lh))
+    fixed = CliRunner().invoke(cli, ["lake", "verifier", "--isoler", "--par", "test"], env=lake_env(lh))
     assert fixed.exit_code == 0, fixed.output
     moved = f"_meta/corrupt/{victim}"
     assert lh.storage.read_bytes(moved) == data[: len(data) // 2]

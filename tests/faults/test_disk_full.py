@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from lake_counts import held, write_csv
+from lake_counts import held, rerun_completes, write_csv
 
 from lakehouse.audit import AuditLog
 from lakehouse.platform import Lakehouse
@@ -64,14 +64,7 @@ def test_full_disk_fails_clearly_and_rerun_completes(small_lake, tmp_path):
     assert audit.verify().ok
 
     ballast.unlink()
-    rerun = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert "aucune ligne perdue" in rerun.stdout
-    lake = held(lh, "fichiers", "releves")
-    assert (lake.raw, lake.quarantine, lake.raw_ids, lake.orphans) == (ROWS - broken, broken, ROWS - broken, [])
-    audit.append("ingestion", "test", {"file": str(path), "step": "end"})
-    result = audit.verify()
-    assert result.ok and result.records == 2, result.reason
+    lake = rerun_completes(lh, audit, cmd, env, path, ROWS, broken)
     print(
         f"\ndisque plein : {first.stderr.strip()} ; {partial.raw} lignes laissées en raw ; "
         f"après libération : {lake.raw} raw + {lake.quarantine} quarantaine = {ROWS}, 0 doublon"

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from lake_counts import held, write_csv
+from lake_counts import held, rerun_completes, write_csv
 
 from ingestion.sources.runner import ingest_path
 from lakehouse.audit import AuditLog
@@ -105,14 +105,7 @@ def test_ingestion_fails_clearly_then_rerun_resumes(private_s3, csv_file, tmp_pa
     private_s3.start()
     partial = held(lh, "fichiers", "releves")  # what the failed run left (its rollback needs S3 too)
     assert partial.raw < ROWS - broken
-    rerun = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert "aucune ligne perdue" in rerun.stdout
-    lake = held(lh, "fichiers", "releves")
-    assert (lake.raw, lake.quarantine, lake.raw_ids, lake.orphans) == (ROWS - broken, broken, ROWS - broken, [])
-    audit.append("ingestion", "test", {"file": str(path), "step": "end"})
-    result = audit.verify()
-    assert result.ok and result.records == 2, result.reason
+    lake = rerun_completes(lh, audit, cmd, env, path, ROWS, broken)
     print(
         f"\nS3 arrêté : échec clair après {failed_after:.1f} s ; {partial.raw} lignes laissées en raw ; "
         f"la reprise complète sans doublon : {lake.raw} raw + {lake.quarantine} quarantaine = {ROWS}"

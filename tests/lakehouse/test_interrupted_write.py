@@ -7,31 +7,18 @@ import sys
 import time
 from pathlib import Path
 
+from lake_env import lake_env
+
 from lakehouse.lake import Zone
 
 ROWS = 6_000_000  # ≈ 96 MB of Parquet: above the 64 MB part size, so S3 uses a multipart upload
 WRITER = Path(__file__).with_name("interrupted_writer.py")
 
 
-def _env(lh):
-    env = dict(os.environ)
-    env["HYPERVISEUR_DATA_DIR"] = str(lh.settings.data_dir)
-    for k in (
-        "HYPERVISEUR_S3_ENDPOINT",
-        "HYPERVISEUR_S3_ACCESS_KEY",
-        "HYPERVISEUR_S3_SECRET_KEY",
-        "HYPERVISEUR_S3_BUCKET",
-    ):
-        env.pop(k, None)
-    if lh.settings.s3:
-        s3 = lh.settings.s3
-        env.update(
-            HYPERVISEUR_S3_ENDPOINT=s3.endpoint,
-            HYPERVISEUR_S3_ACCESS_KEY=s3.access_key,
-            HYPERVISEUR_S3_SECRET_KEY=s3.secret_key,
-            HYPERVISEUR_S3_BUCKET=s3.bucket,
-        )
-    return env
+def _env(lh) -> dict[str, str]:
+    """This process's environment, pointed at ``lh``."""
+    merged = {**os.environ, **lake_env(lh)}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def _partial_temp_file(lh) -> bool:

@@ -4,9 +4,13 @@ missing one is a failure (never a skip)."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from browser import chromium
 
 PROGRAMS = ("slapd", "slapadd", "starman", "nginx", "perl", "openssl")
 PERL_MODULES = (
@@ -27,3 +31,9 @@ def sso_prerequisites():
         pytest.fail(
             f"paquets de l'authentification unique absents ({', '.join(missing)}) : lancer infra/sso/install.sh"
         )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b

@@ -8,26 +8,22 @@ through the portal (password, then a pyotp TOTP code for Admin and Steward).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pyotp
 import pytest
 import requests
 from playwright.sync_api import expect
+from signon import cookie_header, free_ports, gateway, idp, llng_conf, session_field, sign_on
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from browser import chromium  # noqa: E402
 
 DEFS = Path(__file__).with_name("dagster_defs.py")
 LOCATION = DEFS.name  # a `-f` code location is named after its file
@@ -38,27 +34,6 @@ LAUNCH = (
     + json.dumps(LOCATION)
     + ', repositoryName: "__repository__", jobName: "job_releves"}}) { __typename } }'
 )
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"hv_sso_{name}", ROOT / "infra" / "sso" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-idp, gateway = _load("idp"), _load("gateway")
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _webserver(port: int, home: Path, log: Path, *extra: str) -> subprocess.Popen:
@@ -103,7 +78,7 @@ def stack(tmp_path_factory):
     for home in homes:
         home.mkdir()
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    port, admin_port, readonly_port = _free_ports(3)
+    port, admin_port, readonly_port = free_ports(3)
     procs: list[subprocess.Popen] = []
     try:
         # provider and gateway first: the webservers' code servers take random ports too
@@ -128,32 +103,6 @@ def stack(tmp_path_factory):
         for proc in procs:  # throw-away instances: no graceful shutdown needed
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(15)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-def sign_on(browser, stack, user: str, path: str, expect_totp: bool):
-    """Open `path` on the gateway with no session: sent to the portal; sign on there."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(stack["url"] + path)
-    assert page.url.startswith(stack["issuer"] + "/"), f"not sent to the login: {page.url}"
-    account = stack["users"][user]
-    page.fill("input[name=user]", user)
-    page.fill("input[name=password]", account["password"])
-    page.press("input[name=password]", "Enter")
-    if expect_totp:
-        page.wait_for_selector("input[name=code]", timeout=20000)  # the second factor is asked
-        page.fill("input[name=code]", pyotp.TOTP(account["totp_secret"]).now())
-        page.press("input[name=code]", "Enter")
-    page.wait_for_url(stack["url"] + path, timeout=30000)
-    if not expect_totp:
-        assert page.locator("input[name=code]").count() == 0
-    return context, page
 
 
 def graphql_in_page(page, query: str) -> dict:
@@ -184,10 +133,6 @@ WEBSOCKET_ACK = """async () => {
         setTimeout(() => done('timeout'), 15000);
     });
 }"""
-
-
-def cookie_header(context) -> str:
-    return "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
 
 
 @pytest.fixture(scope="module")
@@ -315,42 +260,12 @@ def test_logout_ends_access(admin, stack):
     assert r.status_code == 302
 
 
-AGE_SESSION = r"""
-use strict;
-use JSON qw(from_json);
-use Lemonldap::NG::Common::Session;
-my ( $confFile, $id, $utime ) = @ARGV;
-local $/;
-open my $c, '<', $confFile or die "$confFile: $!";
-my $conf = from_json(<$c>);
-my $s = Lemonldap::NG::Common::Session->new( {
-    storageModule      => $conf->{globalStorage},
-    storageModuleOptions => $conf->{globalStorageOptions},
-    cacheModule        => $conf->{localSessionStorage},
-    cacheModuleOptions => $conf->{localSessionStorageOptions},
-    id                 => $id,
-    kind               => 'SSO',
-} );
-die $s->error if $s->error;
-$s->update( { _utime => $utime } );
-die $s->error if $s->error;
-"""
-
-
 def test_expired_session_is_sent_back_to_the_login(browser, stack, tmp_path):
     context, page = sign_on(browser, stack, "agent.voirie", "/", expect_totp=False)
     assert page.goto(stack["url"] + "/").status == 403  # signed on, not allowed: the session is live
-    conf = json.loads((stack["sso_dir"] / "llng" / "conf" / "lmConf-1.json").read_text())
-    session_id = next(c["value"] for c in context.cookies() if c["name"] == conf["cookieName"])
     # the session was opened more than `timeout` seconds ago, as LL::NG itself would store it
-    script = tmp_path / "age-session.pl"
-    script.write_text(AGE_SESSION)
-    aged = int(time.time()) - conf["timeout"] - 60
-    subprocess.run(
-        ["perl", str(script), str(stack["sso_dir"] / "llng" / "conf" / "lmConf-1.json"), session_id, str(aged)],
-        check=True,
-        capture_output=True,
-    )
+    aged = int(time.time()) - llng_conf(stack)[1]["timeout"] - 60
+    session_field(stack, context, tmp_path, "_utime", aged)
     page.goto(stack["url"] + "/")
     assert page.url.startswith(stack["issuer"] + "/"), page.url
     expect(page.locator("input[name=password]")).to_be_visible()

@@ -9,7 +9,6 @@ acknowledges and closes incidents through the buttons; the audit log names them.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -25,52 +24,23 @@ from pathlib import Path
 import pyotp
 import pytest
 import requests
+from incident_samples import incident
 from playwright.sync_api import expect
+from signon import cookie_header, free_ports, gateway, idp, session_field, sign_on
 
 from alerting.engine import Engine
-from alerting.incidents import Incident
 from alerting.store import AlertStore
 from lakehouse.audit import AuditLog, ensure_audit_key
 from lakehouse.platform import Lakehouse
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from browser import chromium  # noqa: E402
 
 HYPERVISEUR = Path(sys.executable).parent / "hyperviseur"
-SIGNAL = {"origin": "regle", "confidence": 0.9, "active": True, "headline_fr": "Débit anormal", "severity": "Severe"}
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"hv_sso_op_{name}", ROOT / "infra" / "sso" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-idp, gateway = _load("idp"), _load("gateway")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _incident(n: int, title: str, priority: float) -> dict:
     now = time.time()
-    return Incident(
-        incident_id=f"INC-{n}",
-        family="eau",
-        district_id="D1",
-        entity_type="sector",
-        entity_id="SEC01",
-        title=title,
-        opened_at=now - 600,
-        updated_at=now - 60,
-        priority=priority,
-        signals={"k": SIGNAL},
-    ).to_dict()
+    return incident(n, title=title, priority=priority, opened_at=now - 600, updated_at=now - 60)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +57,7 @@ def stack(tmp_path_factory):
         ],
         "",
     )
-    port = _free_port()
+    (port,) = free_ports(1)
     public = f"127.0.0.1:{port}"
     # a folder every local user may enter, holding the page's private one (mode 0700, created by
     # the page itself): what keeps other users out is that folder, not the test's own directories
@@ -136,33 +106,6 @@ def stack(tmp_path_factory):
         shutil.rmtree(shared, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-def sign_on(browser, stack, user: str, expect_totp: bool):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(stack["url"] + "/")
-    assert page.url.startswith(stack["issuer"] + "/"), f"not sent to the login: {page.url}"
-    account = stack["users"][user]
-    page.fill("input[name=user]", user)
-    page.fill("input[name=password]", account["password"])
-    page.press("input[name=password]", "Enter")
-    if expect_totp:
-        page.wait_for_selector("input[name=code]", timeout=20000)
-        page.fill("input[name=code]", pyotp.TOTP(account["totp_secret"]).now())
-        page.press("input[name=code]", "Enter")
-    page.wait_for_url(stack["url"] + "/", timeout=30000)
-    return context, page
-
-
-def cookie_header(context) -> str:
-    return "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
-
-
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)
 
@@ -173,45 +116,9 @@ def actions(stack) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def operator(browser, stack):
-    context, page = sign_on(browser, stack, "astreinte", expect_totp=True)
+    context, page = sign_on(browser, stack, "astreinte", "/", expect_totp=True)
     yield context, page
     context.close()
-
-
-SET_LEVEL = r"""
-use strict;
-use JSON qw(from_json);
-use Lemonldap::NG::Common::Session;
-my ( $confFile, $id, $level ) = @ARGV;
-local $/;
-open my $c, '<', $confFile or die "$confFile: $!";
-my $conf = from_json(<$c>);
-my $s = Lemonldap::NG::Common::Session->new( {
-    storageModule        => $conf->{globalStorage},
-    storageModuleOptions => $conf->{globalStorageOptions},
-    cacheModule          => $conf->{localSessionStorage},
-    cacheModuleOptions   => $conf->{localSessionStorageOptions},
-    id                   => $id,
-    kind                 => 'SSO',
-} );
-die $s->error if $s->error;
-print $s->data->{authenticationLevel}, "\n";
-$s->update( { authenticationLevel => $level } ) if $level;
-die $s->error if $s->error;
-"""
-
-
-def session_level(stack, context, tmp_path, level: int | None = None) -> int:
-    """The LL::NG session's authenticationLevel (as stored by the portal); set it when ``level``."""
-    conf_file = stack["sso_dir"] / "llng" / "conf" / "lmConf-1.json"
-    cookie_name = json.loads(conf_file.read_text())["cookieName"]
-    session_id = next(c["value"] for c in context.cookies() if c["name"] == cookie_name)
-    script = tmp_path / "level.pl"
-    script.write_text(SET_LEVEL)
-    out = subprocess.run(
-        ["perl", str(script), str(conf_file), session_id, str(level or "")], check=True, capture_output=True, text=True
-    )
-    return int(out.stdout.strip())
 
 
 # -- tests ----------------------------------------------------------------------------------------
@@ -236,7 +143,9 @@ def test_no_session_is_sent_to_the_login(browser, stack):
 
 def test_operator_acknowledges_and_closes_with_their_identity(operator, stack, tmp_path):
     context, page = operator
-    assert session_level(stack, context, tmp_path) == 5  # the TOTP login's level (totp2fAuthnLevel)
+    assert (
+        session_field(stack, context, tmp_path, "authenticationLevel") == "5"
+    )  # the TOTP login's level (totp2fAuthnLevel)
     expect(page.locator("#session")).to_contain_text("Claire Dubois (astreinte ; Agent_eau, Operator)")
     for n in (1, 2, 3):
         expect(page.locator(f"#INC-{n}")).to_contain_text("ouvert")
@@ -313,7 +222,7 @@ def test_closing_needs_the_second_factor(operator, stack, tmp_path):
     """A session below level 5 (as after a password alone) may acknowledge but not close; the
     refusal links to the portal's step-up (second factor only), after which closing works."""
     context, page = operator
-    session_level(stack, context, tmp_path, level=2)
+    session_field(stack, context, tmp_path, "authenticationLevel", 2)
     page.goto(stack["url"] + "/")
     page.locator("#INC-3").get_by_role("button", name="Clore").click()
     expect(page.locator("h1")).to_have_text("Second facteur requis")
@@ -328,7 +237,7 @@ def test_closing_needs_the_second_factor(operator, stack, tmp_path):
     page.fill("input[name=code]", pyotp.TOTP(stack["users"]["astreinte"]["totp_secret"]).now())
     page.press("input[name=code]", "Enter")
     page.wait_for_url(stack["url"] + "/", timeout=30000)
-    assert session_level(stack, context, tmp_path) == 5
+    assert session_field(stack, context, tmp_path, "authenticationLevel") == "5"
     page.locator("#INC-3").get_by_role("button", name="Clore").click()
     page.wait_for_url(stack["url"] + "/")
     expect(page.locator("#INC-3")).to_contain_text("clos par Claire Dubois (astreinte)")
@@ -337,14 +246,14 @@ def test_closing_needs_the_second_factor(operator, stack, tmp_path):
 
 
 def test_admin_may_use_the_page(browser, stack):
-    context, page = sign_on(browser, stack, "admin", expect_totp=True)
+    context, page = sign_on(browser, stack, "admin", "/", expect_totp=True)
     expect(page.locator("#session")).to_contain_text("Thomas Garnier (admin ; Admin)")
     expect(page.locator("#INC-3")).to_be_visible()
     context.close()
 
 
 def test_analyst_is_refused_with_a_french_page(browser, stack):
-    context, page = sign_on(browser, stack, "analyste", expect_totp=False)  # signed on, then refused
+    context, page = sign_on(browser, stack, "analyste", "/", expect_totp=False)  # signed on, then refused
     response = page.goto(stack["url"] + "/")
     assert response.status == 403
     assert "Accès refusé" in page.content() and "Opérateur d'astreinte" in page.content()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
+from consumer_thread import run_in_thread
 
 from ingestion.demo.publisher import publish, publish_stream
 from ingestion.stream.broker import EmbeddedBroker
@@ -23,18 +24,11 @@ from lakehouse.settings import MqttSettings
 MARCH_10 = SimulatedClock(datetime(2026, 3, 10, 12, tzinfo=UTC))  # the simulated "now" of these messages
 
 
-def _run(consumer: StreamConsumer, **kwargs) -> threading.Thread:
-    t = threading.Thread(target=lambda: consumer.run(**kwargs))
-    t.start()
-    assert consumer.subscribed.wait(15)
-    return t
-
-
 @pytest.mark.mqtt
 def test_invalid_messages_are_quarantined_with_topic_index_and_reason(mqtt_lake):
     root = f"t{uuid.uuid4().hex[:8]}"
     consumer = StreamConsumer(mqtt_lake, ConsumerConfig(topic_root=root, client_id=f"q-{root}", clock=MARCH_10))
-    runner = _run(consumer, idle_exit_s=1.5, max_seconds=30)
+    runner = run_in_thread(consumer, idle_exit_s=1.5, max_seconds=30)
     ts = "2026-03-10T08:00:00+01:00"
     msgs = [
         (
@@ -105,7 +99,7 @@ def test_embedded_broker_end_to_end_with_demo_replay(keyed_local_lake):
             local_lakehouse,
             ConsumerConfig(port=port, client_id="e2e", clock=SimulatedClock(datetime(2026, 3, 15, 0, 30, tzinfo=UTC))),
         )
-        runner = _run(consumer, idle_exit_s=2, max_seconds=60)
+        runner = run_in_thread(consumer, idle_exit_s=2, max_seconds=60)
         sent = publish(
             port=port,
             start="2026-03-15T00:00:00Z",
@@ -133,7 +127,7 @@ def test_consumer_restart_does_not_duplicate_written_but_unacked_messages(mqtt_l
     config = ConsumerConfig(topic_root=root, client_id=f"crash-{root}", clock=MARCH_10)
     first = StreamConsumer(local_lakehouse, config)
     first.client.ack = lambda mid, qos: None  # simulate a crash between the lake write and the acknowledgement
-    runner = _run(first, idle_exit_s=1.5, max_seconds=30)
+    runner = run_in_thread(first, idle_exit_s=1.5, max_seconds=30)
     body = lambda i: json.dumps({"ts": f"2026-03-10T08:{i:02d}:00Z", "energy_kwh": 1.5 + i, "period_s": 60})  # noqa: E731
     publish_stream(
         ((0, f"{root}/energy/BAT01", body(i).encode()) for i in range(20)), mqtt_settings=local_lakehouse.settings.mqtt
@@ -142,7 +136,7 @@ def test_consumer_restart_does_not_duplicate_written_but_unacked_messages(mqtt_l
     assert first.stats.rows_raw == 20
 
     second = StreamConsumer(local_lakehouse, config)
-    runner = _run(second, idle_exit_s=2, max_seconds=30)
+    runner = run_in_thread(second, idle_exit_s=2, max_seconds=30)
     runner.join(40)
     assert second.stats.messages == 20 and second.stats.duplicates == 20 and second.stats.rows_raw == 0
     con = local_lakehouse.duckdb()
@@ -193,7 +187,7 @@ def test_consumer_authenticates_with_the_settings_credentials(mqtt_broker, tmp_p
     )
     assert lake.settings.mqtt.password == mqtt_broker["password"] and lake.settings.mqtt.topic_root == root
     consumer = StreamConsumer(lake, ConsumerConfig(client_id=f"ok-{root}", clock=MARCH_10))
-    runner = _run(consumer, idle_exit_s=1.5, max_seconds=30)
+    runner = run_in_thread(consumer, idle_exit_s=1.5, max_seconds=30)
     body = json.dumps({"ts": "2026-03-10T08:00:00Z", "energy_kwh": 2.5, "period_s": 60})
     publish_stream([(0, f"{root}/energy/BAT07", body.encode())], mqtt_settings=lake.settings.mqtt)
     runner.join(40)

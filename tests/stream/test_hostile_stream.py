@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
+from consumer_thread import run_in_thread
 
 from ingestion.demo.publisher import publish_stream
 from ingestion.stream.clock import SimulatedClock
@@ -35,19 +36,12 @@ HOSTILE = {  # payload -> what the quarantine reason must say
 }
 
 
-def _run(consumer: StreamConsumer, **kwargs) -> threading.Thread:
-    t = threading.Thread(target=lambda: consumer.run(**kwargs))
-    t.start()
-    assert consumer.subscribed.wait(15)
-    return t
-
-
 @pytest.mark.mqtt
 def test_each_hostile_message_is_quarantined_with_its_reason_acknowledged_and_the_stream_goes_on(mqtt_lake):
     root = f"h{uuid.uuid4().hex[:8]}"
     config = ConsumerConfig(topic_root=root, client_id=f"hostile-{root}", clock=NOW)
     consumer = StreamConsumer(mqtt_lake, config)
-    runner = _run(consumer, idle_exit_s=2, max_seconds=60)
+    runner = run_in_thread(consumer, idle_exit_s=2, max_seconds=60)
     msgs = [GOOD % 0] + list(HOSTILE) + [GOOD % 1]
     stream = ((0, f"{root}/energy/BAT01", m.encode() if isinstance(m, str) else m) for m in msgs)
     publish_stream(stream, mqtt_settings=mqtt_lake.settings.mqtt)
@@ -65,7 +59,7 @@ def test_each_hostile_message_is_quarantined_with_its_reason_acknowledged_and_th
     assert max(n for *_, n in rows) <= mqtt_lake.settings.limits.max_cell_chars + 200  # a huge payload is truncated
 
     again = StreamConsumer(mqtt_lake, config)  # every message was acknowledged: nothing comes back
-    _run(again, idle_exit_s=1.5, max_seconds=20).join(30)
+    run_in_thread(again, idle_exit_s=1.5, max_seconds=20).join(30)
     assert again.stats.messages == 0
 
 
@@ -95,7 +89,7 @@ def test_qos0_flood_on_a_tiny_inbox_loses_nothing_silently(mqtt_broker, tmp_path
     consumer = StreamConsumer(
         lake, ConsumerConfig(topic_root=root, client_id=f"flood-{root}", batch_size=50, clock=NOW)
     )
-    runner = _run(consumer, idle_exit_s=2, max_seconds=60)
+    runner = run_in_thread(consumer, idle_exit_s=2, max_seconds=60)
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     lake.settings.mqtt.configure(pub)
     pub.connect(mqtt_broker["host"], mqtt_broker["port"])
