@@ -38,9 +38,9 @@ from governance.levels import PUBLIC, is_pii
 from governance.masking import key_id, masked_table, masking_key
 from governance.policies import CATALOGS, ROLES, in_clear_catalog
 from governance.state import Classifier
+from lakehouse.duck import open_catalog
 from lakehouse.errors import LakehouseError
 from lakehouse.lake import Lake, Zone
-from lakehouse.settings import LimitsSettings
 from lakehouse.storage import LocalStorage
 
 CATALOG_FILES = {name: f"serving_{name}.duckdb" for name in CATALOGS}
@@ -240,14 +240,7 @@ def build_serving_catalog(lh, models: list[str] | None = None, classifier: Class
 
 def catalog_views(path: Path) -> dict[str, str]:
     """``{schema.view: SQL}`` of a catalog file (opened read-only, nothing read from the lake)."""
-    import duckdb
-
-    limits = LimitsSettings.from_env()
-    con = duckdb.connect(
-        str(path),
-        read_only=True,
-        config={"memory_limit": limits.duckdb_memory_limit, "threads": limits.duckdb_threads},
-    )
+    con = open_catalog(path)
     try:
         rows = con.execute(
             "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"

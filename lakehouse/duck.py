@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from lakehouse.errors import LakehouseError
-from lakehouse.settings import Settings
+from lakehouse.settings import LimitsSettings, Settings
 
 DEFAULT_EXTENSIONS = ("httpfs", "spatial")
 
@@ -109,3 +109,12 @@ def connect(
         con.close()
         raise
     return con
+
+
+def open_catalog(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A serving catalog file opened read-only to read its metadata: no extension, no lake
+    access, bounded by the platform's DuckDB limits like every other connection."""
+    limits = LimitsSettings.from_env()
+    return duckdb.connect(
+        str(path), read_only=True, config={"memory_limit": limits.duckdb_memory_limit, "threads": limits.duckdb_threads}
+    )

@@ -14,10 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
+from lakehouse.duck import open_catalog
 from lakehouse.errors import LakehouseError
-from lakehouse.settings import LimitsSettings
 
 DATASET_SCHEMA = "masked"  # dashboards and agents read the masked views (public ones for PUBLIC marts)
 CLEAR_SCHEMA = "curated"
@@ -63,12 +61,7 @@ def serving_views(serving_db: Path) -> dict[str, dict[str, list[tuple[str, str]]
         raise LakehouseError(
             f"catalogue de service introuvable : {serving_db} (le construire avec la gouvernance avant Superset)"
         )
-    limits = LimitsSettings.from_env()
-    con = duckdb.connect(
-        str(serving_db),
-        read_only=True,
-        config={"memory_limit": limits.duckdb_memory_limit, "threads": limits.duckdb_threads},
-    )
+    con = open_catalog(serving_db)
     try:
         rows = con.execute(
             "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "

@@ -38,7 +38,10 @@ def _float(text: str) -> float:
 
 def _integer(text: str) -> int:
     if len(text.lstrip("-")) > sys.get_int_max_str_digits():
-        raise FormatError(f"nombre entier de {len(text)} chiffres (au plus {sys.get_int_max_str_digits()})")
+        raise FormatError(
+            f"nombre entier de {len(text)} chiffres, au-delà des {sys.get_int_max_str_digits()} chiffres "
+            "que Python convertit"
+        )
     return int(text)
 
 
@@ -54,7 +57,8 @@ def parse(text: str, where: str, limits: LimitsSettings):
         raise FormatError(f"{where} : {exc}") from None
     except RecursionError:  # the C parser stops at Python's recursion limit, far beyond ours
         check_depth(limits.max_nesting_depth + 1, where, limits)
-    check_depth(depth(text), where, limits)
+    if text.count("[") + text.count("{") > limits.max_nesting_depth:  # fewer brackets cannot nest deeper
+        check_depth(depth(text), where, limits)
     return value
 
 

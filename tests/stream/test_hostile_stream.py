@@ -26,7 +26,7 @@ HOSTILE = {  # payload -> what the quarantine reason must say
     b'{"ts": "0001-01-01T00:00:00+01:00", "energy_kwh": 1}': "ts = « 0001-01-01T00:00:00+01:00 » hors des dates",
     b'{"ts": "2026-03-10T08:00:00Z", "energy_kwh": '
     + b"9" * 5000
-    + b"}": "nombre entier de plus de 4300 chiffres refusé",
+    + b"}": "chiffres, au-delà des 4300 chiffres que Python convertit",
     b"[" * 100_000: "au-delà de la limite de 32 niveaux (HYPERVISEUR_MAX_NESTING_DEPTH)",
     b'{"ts": "2026-03-10T08:00:00Z", "energy_kwh": NaN}': "valeur « NaN » interdite en JSON",
     b'{"ts": "2026-03-10T08:00:00Z", "note": "' + b"x" * 300_000 + b'"}': "octets (HYPERVISEUR_MAX_MESSAGE_BYTES)",

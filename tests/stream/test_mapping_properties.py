@@ -54,7 +54,7 @@ def test_any_message_gives_rows_within_limits_or_a_payload_error(topic, payload)
         (b'{"ts":"0001-01-01T00:00:00+01:00"}', "ts = « 0001-01-01T00:00:00+01:00 » hors des dates représentables"),
         (
             b'{"ts":"2026-03-10T08:00:00Z","energy_kwh":' + b"7" * 5000 + b"}",
-            "nombre entier de plus de 4300 chiffres refusé",
+            "chiffres, au-delà des 4300 chiffres que Python convertit",
         ),
         (b"[" * 100_000, "au-delà de la limite de 32 niveaux (HYPERVISEUR_MAX_NESTING_DEPTH)"),
         (b'{"ts":"2026-03-10T08:00:00Z","energy_kwh":NaN}', "valeur « NaN » interdite en JSON"),
