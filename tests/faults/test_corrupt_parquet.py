@@ -13,7 +13,6 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 from lake_counts import held, write_csv
-from lake_env import lake_env
 
 from ingestion.sources.runner import ingest_path
 from lakehouse.audit import AuditLog
@@ -21,6 +20,7 @@ from lakehouse.duck import connect
 from lakehouse.errors import LakehouseError
 from lakehouse.lake import Zone
 from orchestration.cli import cli
+from tests.lake_env import lake_env
 
 ROWS = 120_000  # three reader chunks
 

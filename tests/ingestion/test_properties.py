@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from alerting.cap import parse_cap
@@ -356,10 +356,14 @@ def test_value_parsers_return_or_raise_value_error(value):
 
 @CHEAP
 @given(depth=st.integers(0, 5000), inner=st.sampled_from(["[]", "{}", '"]]]"', "1"]))
+@example(depth=32, inner="1")  # exactly at the limit: accepted
+@example(depth=33, inner="1")  # one beyond: refused
+@example(depth=32, inner="[]")
 def test_json_nesting_limit_is_exact_and_safe(depth, inner):
     text = "[" * depth + inner + "]" * depth
+    nesting = depth + (inner in ("[]", "{}"))  # an empty array or object is one level more
     try:
         jsontext.parse(text, "essai", LIMITS)
-        assert depth < LIMITS.max_nesting_depth
+        assert nesting <= LIMITS.max_nesting_depth
     except InputRejected as exc:
-        assert depth >= LIMITS.max_nesting_depth - 1 and "HYPERVISEUR_MAX_NESTING_DEPTH" in str(exc)
+        assert nesting > LIMITS.max_nesting_depth and "HYPERVISEUR_MAX_NESTING_DEPTH" in str(exc)

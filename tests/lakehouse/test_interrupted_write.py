@@ -7,9 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from lake_env import lake_env
-
 from lakehouse.lake import Zone
+from tests.lake_env import lake_env
 
 ROWS = 6_000_000  # ≈ 96 MB of Parquet: above the 64 MB part size, so S3 uses a multipart upload
 WRITER = Path(__file__).with_name("interrupted_writer.py")

@@ -96,7 +96,8 @@ def _env(s3_server, tmp_path, **over):
         ({"HYPERVISEUR_S3_ACCESS_KEY": "wrongkey"}, "HYPERVISEUR_S3_ACCESS_KEY"),
         ({"HYPERVISEUR_S3_SECRET_KEY": "wrongsecret"}, "HYPERVISEUR_S3_SECRET_KEY"),
         ({"HYPERVISEUR_S3_BUCKET": "no-such-bucket-here"}, "HYPERVISEUR_S3_BUCKET"),
-        ({"HYPERVISEUR_S3_ENDPOINT": "http://127.0.0.1:1"}, "HYPERVISEUR_S3_ENDPOINT"),
+        # nothing listens there: connections are retried (a restarting server) for the budget, kept short here
+        ({"HYPERVISEUR_S3_ENDPOINT": "http://127.0.0.1:1", "HYPERVISEUR_S3_RETRY_S": "2"}, "HYPERVISEUR_S3_ENDPOINT"),
     ],
 )
 def test_wrong_s3_setting_is_named_by_the_real_server(s3_server, tmp_path, override, variable):

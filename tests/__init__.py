@@ -1,0 +1,1 @@
+"""The test suite (a regular package, so that a `tests` package installed by a dependency never shadows it)."""
