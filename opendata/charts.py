@@ -33,7 +33,7 @@ def line_chart(points: list[list], title: str, description: str) -> str:
     path = " ".join(
         f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(xy(i, v) for i, v in enumerate(ys))
     )
-    first, last = points[0][0][:10], points[-1][0][:10]
+    first, last = (f"{p[0][8:10]}/{p[0][5:7]}/{p[0][:4]}" for p in (points[0], points[-1]))  # JJ/MM/AAAA
     return (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" '
         f'xmlns="http://www.w3.org/2000/svg">'

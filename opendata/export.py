@@ -74,6 +74,7 @@ class ExportedFile:
     path: Path
     bytes: int
     sha256: str
+    sha1: str  # the only algorithm DCAT-AP 2.1.1 admits for spdx:checksum
 
 
 def quote(name: str) -> str:
@@ -161,12 +162,14 @@ def geojson_select(cols: list[Column], geo: Geometry, source: str) -> str:
     return f"SELECT {feature} AS feature FROM read_parquet({sql_string(source)})"
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
+def digests(path: Path) -> tuple[str, str]:
+    """SHA-256 and SHA-1 of the file, in one read."""
+    h256, h1 = hashlib.sha256(), hashlib.sha1()  # SHA-1: a published checksum, not a security use
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+            h256.update(chunk)
+            h1.update(chunk)
+    return h256.hexdigest(), h1.hexdigest()
 
 
 def _write_geojson(con, sql: str, path: Path) -> None:
@@ -201,4 +204,4 @@ def write(con, source: str, fmt: str, path: Path, cols: list[Column], geo: Geome
         _write_geojson(con, geojson_select(cols, geo, source), path)
     else:
         raise ValueError(f"format inconnu « {fmt} »")
-    return ExportedFile(fmt, path, path.stat().st_size, sha256_of(path))
+    return ExportedFile(fmt, path, path.stat().st_size, *digests(path))

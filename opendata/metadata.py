@@ -5,9 +5,10 @@ The producer declares in the model's YAML::
     meta:
       opendata: {publish: true, title_fr: …, description_fr: …, licence: etalab-2.0|odbl,
                  themes: [ENVI], keywords: […], frequency: daily|hourly, spatial: Val-de-Lys,
-                 producer: …, contact_point: …}
+                 producer: …, contact_point: …,
+                 hvd_category: earth_observation_environment|mobility|… (High-Value Dataset)}
 
-and a ``description`` per column. Any dbt project name is accepted: models are looked up
+and a ``description`` per column, with its unit in the column's ``meta: {unit: "µg/m³"}``. Any dbt project name is accepted: models are looked up
 by their name, whatever ``model.<project>.`` prefix the manifest gives them.
 """
 
@@ -43,6 +44,8 @@ class DatasetMetadata:
     producer: str
     contact_point: str  # e-mail address or URL
     columns: dict[str, str] = field(default_factory=dict)  # column name -> description
+    units: dict[str, str] = field(default_factory=dict)  # column name -> unit (column meta ``unit``)
+    hvd_category: str | None = None  # key of vocab.HVD_CATEGORIES when the dataset is a High-Value Dataset
 
     def to_dict(self) -> dict:
         return {
@@ -58,6 +61,8 @@ class DatasetMetadata:
             "producer": self.producer,
             "contact_point": self.contact_point,
             "columns": dict(self.columns),
+            "units": dict(self.units),
+            "hvd_category": self.hvd_category,
         }
 
     @classmethod
@@ -129,12 +134,22 @@ def read(manifest: dict, name: str, source: str = "manifest.json") -> DatasetMet
         raise MetadataError(
             f"{where}.frequency : « {raw['frequency']} » inconnue (attendu : {', '.join(vocab.FREQUENCIES)})"
         )
+    hvd = raw.get("hvd_category") or None
+    if hvd is not None and hvd not in vocab.HVD_CATEGORIES:
+        raise MetadataError(
+            f"{where}.hvd_category : « {hvd} » inconnue (catégories HVD UE : {', '.join(vocab.HVD_CATEGORIES)})"
+        )
     keywords = raw.get("keywords") or []
     if not isinstance(keywords, list):
         raise MetadataError(f"{where}.keywords : une liste est attendue")
 
     columns = {
         col_name: (col.get("description") or "").strip() for col_name, col in (node.get("columns") or {}).items()
+    }
+    units = {
+        col_name: str(unit).strip()
+        for col_name, col in (node.get("columns") or {}).items()
+        if (unit := ((col.get("meta") or {}).get("unit") or ((col.get("config") or {}).get("meta") or {}).get("unit")))
     }
     return DatasetMetadata(
         name=name,
@@ -149,4 +164,6 @@ def read(manifest: dict, name: str, source: str = "manifest.json") -> DatasetMet
         producer=str(raw["producer"]).strip(),
         contact_point=str(raw["contact_point"]).strip(),
         columns=columns,
+        units=units,
+        hvd_category=hvd,
     )

@@ -4,8 +4,12 @@ Layout under the lake's ``opendata/`` zone::
 
     <dataset>/<version>/<dataset>.{csv,parquet,json,geojson} + manifest.json
     <dataset>/latest/…                      same files at a stable address
-    catalog.jsonld, catalog.ttl             DCAT-AP catalog of what is published now
+    catalog.jsonld, catalog.ttl             DCAT-AP catalog of what is published now (2.1.1 and 3.0.0)
+    catalog-dcat-ap-2.1.1.ttl, catalog-hvd.ttl   the same per profile (sizes/checksums; HVD only)
+    catalog/page-<n>.ttl                    the catalog in Hydra pages, beyond 100 datasets
     index.html, datasets/<dataset>.html, datasets/<dataset>.jsonld, assets/   the portal
+    datasets/<dataset>.schema.json          Table Schema of the dataset
+    api.html, api/openapi.json              the records API's page and description
 
 A dataset whose source, metadata and formats have not changed since its last version is
 not exported again. A dataset that is refused while an earlier version is online is
@@ -29,7 +33,7 @@ from lakehouse.audit import AuditLog
 from lakehouse.errors import LakehouseError, ObjectNotFound
 from lakehouse.settings import OpenDataSettings
 from lakehouse.storage import backoff
-from opendata import catalog, export, gate, site, vocab
+from opendata import catalog, export, gate, openapi, site, tableschema, vocab
 from opendata.metadata import declared, load_manifest
 from opendata.profile import profile
 
@@ -138,6 +142,7 @@ def export_dataset(
                     "path": latest_key.removeprefix(f"{ZONE}/"),  # relative to the portal's root
                     "bytes": done.bytes,
                     "sha256": done.sha256,
+                    "sha1": done.sha1,
                     "media_type": vocab.FORMATS[fmt].media_type,
                 }
             )
@@ -214,6 +219,17 @@ def online_manifests(lh) -> list[dict]:
     return [lh.lake.read_json(k) for k in keys]
 
 
+def kept_versions(lh, dataset: str) -> list[dict]:
+    """Manifests of every version of ``dataset`` still in the lake (at most ``KEEP_VERSIONS``)."""
+    prefix = f"{ZONE}/{dataset}/"
+    keys = [
+        o.key
+        for o in lh.storage.list(prefix)
+        if o.key.endswith("/manifest.json") and not o.key.startswith(prefix + "latest/")
+    ]
+    return [m for m in (_read_json(lh, k) for k in sorted(keys)) if m]
+
+
 def rebuild_portal(lh, manifests: list[dict] | None = None) -> None:
     """Write the DCAT-AP catalog and the static site for what is online now."""
     manifests = online_manifests(lh) if manifests is None else manifests
@@ -223,20 +239,24 @@ def rebuild_portal(lh, manifests: list[dict] | None = None) -> None:
     publisher = producers[0] if len(producers) == 1 else "Hyperviseur"
     territories = sorted({m["metadata"].get("spatial") for m in manifests if m["metadata"].get("spatial")})
     territory = ", ".join(territories) or "votre territoire"
-    graph = catalog.build(
-        manifests,
-        base,
-        title=f"Données ouvertes — {publisher}",
-        description=f"Catalogue des jeux de données ouverts publiés par {publisher} ({territory}).",
-        publisher=publisher,
-        now=now,
-    )
-    jsonld, turtle = catalog.serialise(graph)
+    identity = {
+        "title": f"Données ouvertes — {publisher}",
+        "description": f"Catalogue des jeux de données ouverts publiés par {publisher} ({territory}).",
+        "publisher": publisher,
+        "now": now,
+    }
+    graph = _write_catalogs(lh, manifests, base, identity)
     for m in manifests:
         record = catalog.dataset_record(graph, base, m["dataset"])
         lh.storage.write_bytes(f"{ZONE}/datasets/{m['dataset']}.jsonld", catalog.serialise(record)[0])
+        schema = tableschema.build(m, base)
+        lh.storage.write_bytes(
+            f"{ZONE}/datasets/{m['dataset']}.schema.json", json.dumps(schema, ensure_ascii=False, indent=1).encode()
+        )
+    spec = openapi.build(manifests, base, lh.settings.opendata)
+    lh.storage.write_bytes(f"{ZONE}/{catalog.API_OPENAPI}", json.dumps(spec, ensure_ascii=False, indent=1).encode())
     pages = site.render(
-        manifests,
+        [{**m, "versions": kept_versions(lh, m["dataset"])} for m in manifests],
         site_name=f"Données ouvertes — {territory}",
         publisher=publisher,
         territory=territory,
@@ -246,10 +266,26 @@ def rebuild_portal(lh, manifests: list[dict] | None = None) -> None:
         lh.storage.write_bytes(f"{ZONE}/{rel}", data)
     online = {m["dataset"] for m in manifests}
     for o in lh.storage.list(f"{ZONE}/datasets/"):
-        if o.key.rsplit("/", 1)[1].rsplit(".", 1)[0] not in online:
-            lh.storage.delete(o.key)  # page or record of a withdrawn dataset
-    lh.storage.write_bytes(f"{ZONE}/catalog.jsonld", jsonld)
-    lh.storage.write_bytes(f"{ZONE}/catalog.ttl", turtle)
+        if o.key.rsplit("/", 1)[1].split(".", 1)[0] not in online:
+            lh.storage.delete(o.key)  # page, record or schema of a withdrawn dataset
+
+
+def _write_catalogs(lh, manifests: list[dict], base: str, identity: dict):
+    """One catalog per DCAT-AP profile, plus Hydra pages when large; returns the ``common`` graph."""
+    graphs = {p: catalog.build(manifests, base, profile=p, **identity) for p in catalog.PROFILES}
+    written = set()
+    for n, page in enumerate(catalog.pages(manifests, base, **identity), start=1):
+        written.add(f"{ZONE}/{catalog.page_key(n)}")
+        lh.storage.write_bytes(f"{ZONE}/{catalog.page_key(n)}", catalog.serialise(page)[1])
+    for o in lh.storage.list(f"{ZONE}/{catalog.PAGES_DIR}/"):
+        if o.key not in written:
+            lh.storage.delete(o.key)  # a page beyond the catalog's current size
+    for name, (ttl_name, jsonld_name) in catalog.CATALOG_FILES.items():
+        jsonld, turtle = catalog.serialise(graphs[name])
+        lh.storage.write_bytes(f"{ZONE}/{ttl_name}", turtle)
+        if jsonld_name:
+            lh.storage.write_bytes(f"{ZONE}/{jsonld_name}", jsonld)
+    return graphs["common"]
 
 
 def publish(

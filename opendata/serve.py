@@ -18,6 +18,9 @@ Every request passes :class:`RequestGuard` before any file is looked up, with th
 - methods other than GET and HEAD: 501.
 
 Each refusal is a short French page (no stack trace) and closes the connection.
+
+Paths under ``/api/explore/`` are answered by the records API (:mod:`opendata.api`), with
+the client's address for its rate limit; everything else is a file of the ``opendata/`` zone.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from lakehouse.errors import LakehouseError, ObjectNotFound
+from opendata.api import PREFIX as API_PREFIX
+from opendata.api import RecordsApi
+from opendata.publish import base_url
 
 ZONE = "opendata"
 TYPES = {
@@ -153,14 +159,45 @@ def _target_refusal(target: str) -> tuple[int, str] | None:
     return None
 
 
-class LocalHandler(RequestGuard, SimpleHTTPRequestHandler):
+class ApiRoutes:
+    """Sends ``/api/explore/…`` to the records API; other paths to the file handler."""
+
+    api: RecordsApi | None = None  # set by make_server
+
+    def do_GET(self):
+        if not self._api(head_only=False):
+            super().do_GET()
+
+    def do_HEAD(self):
+        if not self._api(head_only=True):
+            super().do_HEAD()
+
+    def _api(self, head_only: bool) -> bool:
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        if self.api is None or not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+            return False
+        answer = self.api.handle(path, parts.query, self.client_address[0])
+        self.send_response(answer.status, MESSAGES.get(answer.status))
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head_only:
+            self.wfile.write(answer.body)
+        return True
+
+
+class LocalHandler(RequestGuard, ApiRoutes, SimpleHTTPRequestHandler):
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **TYPES}
 
     def log_message(self, fmt, *args):  # keep test and CLI output quiet
         pass
 
 
-class StorageHandler(RequestGuard, BaseHTTPRequestHandler):
+class StorageHandler(RequestGuard, ApiRoutes, BaseHTTPRequestHandler):
     """Answers GET/HEAD by reading ``opendata/<path>`` through the lake's Storage."""
 
     storage = None  # set by make_server
@@ -197,10 +234,12 @@ class StorageHandler(RequestGuard, BaseHTTPRequestHandler):
                 self.wfile.write(body)
 
     def do_GET(self):
-        self._send(head_only=False)
+        if not self._api(head_only=False):
+            self._send(head_only=False)
 
     def do_HEAD(self):
-        self._send(head_only=True)
+        if not self._api(head_only=True):
+            self._send(head_only=True)
 
 
 class PortalServer(ThreadingHTTPServer):
@@ -223,6 +262,7 @@ def make_server(lh, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPS
         "max_body_bytes": lh.settings.limits.max_http_body_bytes,
         "max_url_bytes": lh.settings.limits.max_http_url_bytes,
         "hosts": allowed_hosts(lh.settings, host),
+        "api": RecordsApi(lh, base_url(lh.settings)),
     }
     if lh.settings.s3:
         lh.storage.scratch_dir().mkdir(parents=True, exist_ok=True)

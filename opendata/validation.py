@@ -1,6 +1,7 @@
 """Check a DCAT-AP catalog against the official SHACL shapes of a release, offline.
 
-The shapes come from SEMIC's release folders (``releases/2.1.1``, ``releases/3.0.0``). Only
+The shapes come from SEMIC's release folders (``releases/2.1.1``, ``releases/3.0.0``); the HVD
+annex's shapes ship in the package (``opendata/shapes``, release ``hvd``). Only
 the shape files are loaded; the vocabularies they would import are not needed because the
 catalog describes every controlled value it uses (type and ``skos:inScheme``) inline.
 A result counts if it is a top-level ``sh:Violation``; warnings (e.g. a commune absent from
@@ -16,6 +17,7 @@ from pathlib import Path
 from rdflib import Graph, Namespace
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
+PACKAGE_SHAPES = Path(__file__).resolve().parent / "shapes"
 
 SHAPE_FILES = {
     "2.1.1": [
@@ -33,6 +35,7 @@ SHAPE_FILES = {
         "3.0.0/html/shacl/shapes_recommended.ttl",
         "3.0.0/html/shacl/deprecateduris.ttl",
     ],
+    "hvd": ["hvd-SHACL.ttl"],
 }
 
 
@@ -47,13 +50,17 @@ class Report:
         return not self.violations
 
 
-def validate(data: Graph, releases_dir: Path, release: str) -> Report:
-    """Validate ``data`` against every shape file of ``release`` (each file on its own)."""
+def validate(data: Graph, releases_dir: Path | None, release: str) -> Report:
+    """Validate ``data`` against every shape file of ``release`` (each file on its own).
+
+    ``releases_dir`` holds SEMIC's release folders; the ``hvd`` shapes are the package's own.
+    """
     import pyshacl
 
+    root = PACKAGE_SHAPES if release == "hvd" else Path(releases_dir)
     violations, warnings = [], Counter()
     for rel in SHAPE_FILES[release]:
-        shapes = Graph().parse(Path(releases_dir) / rel)
+        shapes = Graph().parse(root / rel)
         _, results, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", allow_warnings=True, advanced=True)
         for r in results.objects(None, SH.result):
             text = f"{rel} : {results.value(r, SH.focusNode)} {results.value(r, SH.resultPath)} — {results.value(r, SH.resultMessage)}"

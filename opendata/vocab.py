@@ -25,6 +25,14 @@ FRANCE = EU_AUTHORITY + "country/FRA"
 PUBLIC_ACCESS = EU_AUTHORITY + "access-right/PUBLIC"
 LOCAL_AUTHORITY = "http://purl.org/adms/publishertype/LocalAuthority"
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+SPDX = "http://spdx.org/rdf/terms#"
+# High-Value Datasets: the legal act (by its ELI) and the EU "HVD categories" vocabulary.
+HVD_LEGISLATION = "http://data.europa.eu/eli/reg_impl/2023/138/oj"
+HVD_LEGISLATION_TITLE = (
+    "Règlement d'exécution (UE) 2023/138 de la Commission établissant une liste d'ensembles de données "
+    "de forte valeur spécifiques et les modalités de leur publication et de leur réutilisation"
+)
+HVD_CATEGORY_SCHEME = "http://data.europa.eu/bna/asd487ae75"
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,19 @@ FREQUENCIES = {
     "quarterly": ("QUARTERLY", "trimestrielle"),
     "annual": ("ANNUAL", "annuelle"),
     "irregular": ("IRREG", "irrégulière"),
+}
+
+# Producer codes (meta.opendata.hvd_category) -> (EU HVD category concept, French label).
+HVD_CATEGORIES = {
+    "geospatial": ("http://data.europa.eu/bna/c_ac64a52d", "Données géospatiales"),
+    "earth_observation_environment": (
+        "http://data.europa.eu/bna/c_dd313021",
+        "Observation de la Terre et environnement",
+    ),
+    "meteorological": ("http://data.europa.eu/bna/c_164e0bf5", "Données météorologiques"),
+    "statistics": ("http://data.europa.eu/bna/c_e1da4e07", "Statistiques"),
+    "companies": ("http://data.europa.eu/bna/c_a9135398", "Entreprises et propriété d'entreprises"),
+    "mobility": ("http://data.europa.eu/bna/c_b79e35eb", "Mobilité"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import urllib.request
 
 import pytest
@@ -32,6 +33,12 @@ def _publish(lh):
             }
         ),
     )
+
+
+def _publish_more(lh):
+    """A second version of the air dataset: 24 more hours."""
+    ready(lh, AIR, air_table(96))
+    publish(lh, manifest=dbt_manifest({AIR: (opendata_meta("Qualité de l'air horaire"), {})}))
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +107,46 @@ def test_search_finds_a_dataset_and_its_page_serves_preview_and_downloads(browse
     page.close()
 
 
+def test_api_page_examples_answer_in_the_browser(browser, portal):
+    _, url = portal
+    page = browser.new_page()
+    page.goto(url + "index.html")
+    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="API").click()
+    page.wait_for_url("**/api.html")
+    assert page.get_by_role("heading", level=1).inner_text() == "API des données ouvertes"
+    assert "refine" in page.locator("#limites ~ ul").inner_text()
+    assert page.request.get(url + page.locator("a[data-openapi]").get_attribute("href")).json()["openapi"] == "3.1.0"
+    page.locator("a[data-example=aggregate]").click()
+    page.wait_for_url("**/records?*")
+    doc = page.evaluate("JSON.parse(document.body.innerText)")
+    assert doc["total_count"] == 3 and {r["station_id"] for r in doc["results"]} == {"ST01", "ST02", "ST03"}
+    assert doc["results"][0]["moyenne"] >= doc["results"][-1]["moyenne"]
+    page.close()
+
+
+def test_dataset_page_french_figures_versions_schema_and_map(browser, portal):
+    lh, url = portal
+    first = lh.lake.read_json(f"opendata/{AIR}/latest/manifest.json")["version"]
+    _publish_more(lh)
+    page = browser.new_page()
+    page.goto(url + f"datasets/{AIR}.html")
+    cells = page.locator("table.preview tbody tr").first.locator("td").all_inner_texts()
+    assert cells[:3] == ["ST01", "01/03/2026 00:00 UTC", "20"]
+    assert page.locator("table.preview tbody tr").nth(1).locator("td").nth(2).inner_text() == "23,5"
+    versions = page.locator("table.versions tbody tr")
+    assert versions.count() == 2 and first in versions.nth(1).inner_text()
+    assert "+72 ligne(s)" in versions.first.inner_text()
+    old_csv = versions.nth(1).locator("a.version-file[data-format=csv]")
+    response = page.request.get(page.url.rsplit("/", 1)[0] + "/" + old_csv.get_attribute("href"))
+    assert response.status == 200 and response.text().startswith("station_id,")
+    schema = page.request.get(page.url.rsplit("/", 1)[0] + "/" + page.locator("a[data-schema]").get_attribute("href"))
+    assert [f["name"] for f in schema.json()["fields"]][:3] == ["station_id", "observed_at", "no2_ugm3"]
+    assert page.locator("svg.map circle").count() == 3
+    page.locator("a[data-api]").click()
+    assert page.evaluate("JSON.parse(document.body.innerText)")["total_count"] == 288
+    page.close()
+
+
 def test_keyboard_reaches_search_and_skip_link(browser, portal):
     _, url = portal
     page = browser.new_page()
@@ -131,6 +178,10 @@ def test_portal_of_an_s3_lake_is_served_through_the_storage_api(s3_server, fresh
         with urllib.request.urlopen(url + f"{AIR}/latest/{AIR}.csv") as r:
             assert r.headers["Content-Type"].startswith("text/csv")
             assert r.read() == lh.storage.read_bytes(f"opendata/{AIR}/latest/{AIR}.csv")
+        with urllib.request.urlopen(
+            url + f"api/explore/v2.1/catalog/datasets/{AIR}/records?where=station_id%3D%27ST02%27"
+        ) as r:
+            assert json.loads(r.read())["total_count"] == 72  # the records API reads the published Parquet on S3
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(url + "../_meta/audit/head.json")
         assert err.value.code == 400  # traversal refused before any lookup (test_portal_http.py)
