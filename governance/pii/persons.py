@@ -1,0 +1,140 @@
+"""Person names the spaCy model misses in French administrative and clinical writing.
+
+Rules, strongest first (overlaps keep the strongest):
+1. after a title, glued or not: « Dr.Martin », « Mme LE GOFF », « M. J-L Abras » (0.9);
+2. a known first name (lexicon, any case) next to a surname, either order: « Jean DUPONT »,
+   « DUPONT Jean-Pierre », « Marie Dubois » (0.85);
+3. initials then a surname: « J-L ABRAS », « J. Dupont », « Z.Phillot » (0.7);
+4. an UPPERCASE word next to a Capitalised one: « FERRAND Kasia », « Kasia FERRAND » (0.6).
+Common words in capitals (« CENTRE », « SERVICE »…) and at sentence start (« Patient »)
+are not names. The first-name lexicon (``first_names.json``) comes from Faker's French
+locales (MIT licence); names it lacks are still caught by rules 1, 3, 4 and the spaCy model.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+
+from spacy.lang.fr.stop_words import STOP_WORDS
+
+from governance.pii import context
+from governance.pii.base import SpanRecognizer
+
+WS = r"[ \t\u00a0]"
+UP = "A-ZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸ"
+LOW = "a-zàâäçéèêëîïôöùûüÿœß"
+UPW = rf"[{UP}][{UP}'’]+(?:-[{UP}][{UP}'’]+)*"
+CAPW = rf"[{UP}][{LOW}'’]+(?:-[{UP}][{LOW}'’]+)*"
+WORD = rf"(?:{UPW}|{CAPW})"
+PARTICLE = r"(?:de|du|des|van|von|der|den|da|di|le|la|ben|el|al|d['’])"
+INIT = rf"[{UP}](?:\.?-[{UP}]\.?|\.)"
+TITLE = r"(?:M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Dr\.?|Drs|Pr\.?|Me|Monsieur|Madame|Mademoiselle|Docteur|Professeur|Maître)"
+NAME_AFTER_TITLE = re.compile(
+    rf"(?<![\w]){TITLE}(?:{WS}+|(?<=\.)|(?=[{UP}]))((?:{INIT}{WS}*)?(?:{PARTICLE}{WS}+)?{WORD}(?:{WS}+(?:{PARTICLE}{WS}+)?{WORD}){{0,2}})"
+)
+PAIR = re.compile(rf"(?<![\w\-])({WORD})(?:{WS}+({PARTICLE}){WS}+|{WS}+)({WORD})(?:{WS}+({WORD}))?(?![\w\-])")
+INITIALS = re.compile(rf"(?<![\w.\-])({INIT}){WS}?({PARTICLE}{WS}+)?({WORD})(?![\w\-])")
+TITLE_WORDS = {
+    "m",
+    "mm",
+    "mme",
+    "mmes",
+    "mlle",
+    "mr",
+    "dr",
+    "drs",
+    "pr",
+    "me",
+    "monsieur",
+    "madame",
+    "mademoiselle",
+    "docteur",
+    "professeur",
+    "maître",
+}
+NON_NAME_WORDS = (
+    "Centre Hospitalier Hôpital Clinique Service Mairie Cedex Rue Avenue Boulevard Place Chemin Route Compte Rendu "
+    "Objet Urgences Urgence Tél Tel Fax Siret Siren Nir Iban Rdv Ide Samu Smur Chu Chr Irm Ecg Ehpad Cpam Caf Rcs Sas "
+    "Sarl Tva Eur Pdf Rh Drh Pdg Nb Ps Ok France Patient Patiente Adresse Contact Demandeur Suivi Personne Dossier "
+    "Facture Commande Transmission Retour Fille Fils Mère Père Épouse Époux Cher Chère Bien Merci Bonjour Cordialement "
+    "Secrétariat Cardiologie Pneumologie Gériatrie Médecine Interne Cabinet Consultation Hospitalisation Ordonnance "
+    "Maire Président Présidente Directeur Directrice Préfet Préfecture Conseil Département Région Commune Ville "
+    "Madame Monsieur Docteur Professeur Courriel Mail Email Domicile Demeurant Né Née Nom Prénom Date Signé Signature "
+    "Glycémie Ta Fc Spo2 Hta Avc Bpco Pa Ecbu Nfs Crp Tdm Scanner Radio Bilan Traitement Conclusion Diagnostic Motif "
+    "Antécédents Examen Allergie Allergies Sortie Entrée État Civil Employeur Projet Réunion Équipe Société Entreprise "
+    "Groupe Direction Ressources Humaines Janvier Février Mars Avril Mai Juin Juillet Août Septembre Octobre Novembre "
+    "Décembre Lundi Mardi Mercredi Jeudi Vendredi Samedi Dimanche Ans Mois Jours Cher Confrère Chers Collègues Vu Appel "
+    "Transfert Unité Pôle Secteur Bureau Accueil Standard Poste Code Postal Numéro Sécurité Sociale Assuré Assurée "
+    "Carte Vitale Mutuelle Urgent Important Attention Note Notes Annexe Page Total Montant Prix Euros Euro Saint Sainte"
+)
+NOT_NAMES = {w.lower() for w in NON_NAME_WORDS.split()} | set(STOP_WORDS) | TITLE_WORDS
+TITLE_SCORE, LEXICON_SCORE, INITIALS_SCORE, SHAPE_SCORE = 0.9, 0.85, 0.7, 0.6
+
+
+@functools.lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    data = json.loads((Path(__file__).parent / "first_names.json").read_text(encoding="utf-8"))
+    return frozenset(n.lower() for n in data["names"])
+
+
+def is_first_name(word: str) -> bool:
+    return all(part.lower() in first_names() for part in word.split("-"))
+
+
+def is_name_word(word: str) -> bool:
+    return word.lower().strip("'’") not in NOT_NAMES and len(word) > 1
+
+
+def is_upper(word: str) -> bool:
+    return word.isupper() and len(word) >= 2
+
+
+def _overlapping(pattern: re.Pattern, text: str):
+    """Matches starting at every word, so « Patiente DUPONT Marie » also yields « DUPONT Marie »."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        yield m
+        pos = m.end(1) + 1
+
+
+class FrPersonRecognizer(SpanRecognizer):
+    ENTITIES = ("PERSON",)
+    CONTEXT = context.PERSON
+
+    def spans(self, text: str):
+        found = []
+        for m in NAME_AFTER_TITLE.finditer(text):
+            words = [w for w in re.split(rf"{WS}+", m.group(1)) if not re.fullmatch(PARTICLE, w, re.IGNORECASE)]
+            if words and is_name_word(words[0]):
+                end = self._trim(text, m.start(1), m.end(1))
+                found.append((m.start(1), end, TITLE_SCORE, "titre + nom"))
+        for m in _overlapping(PAIR, text):
+            a, b, c = m.group(1), m.group(3), m.group(4)
+            if not (is_name_word(a) and is_name_word(b)):
+                continue
+            end = m.end(4) if c and is_name_word(c) and (is_upper(c) or is_first_name(c)) else m.end(3)
+            if is_first_name(a) or (is_first_name(b) and is_upper(a)):
+                found.append((m.start(1), end, LEXICON_SCORE, "prénom connu + nom"))
+            elif is_upper(a) != is_upper(b) and len(a if is_upper(a) else b) >= 3:
+                found.append((m.start(1), end, SHAPE_SCORE, "NOM + Prénom"))
+        for m in INITIALS.finditer(text):
+            if m.group(1).rstrip(".").lower() in TITLE_WORDS or not is_name_word(m.group(3)):
+                continue
+            found.append((m.start(1), m.end(3), INITIALS_SCORE, "initiales + nom"))
+        kept = []
+        for s, e, score, why in sorted(found, key=lambda f: (-f[2], -(f[1] - f[0]))):
+            if not any(ks < e and s < ke for ks, ke, _, _ in kept):
+                kept.append((s, e, score, why))
+        for s, e, score, why in kept:
+            yield s, e, "PERSON", score, why
+
+    @staticmethod
+    def _trim(text: str, start: int, end: int) -> int:
+        """Drop trailing common words the title rule took (« Dr Martin Service »)."""
+        words = text[start:end].split(" ")
+        while len(words) > 1 and not is_name_word(words[-1]):
+            words.pop()
+        return start + len(" ".join(words))

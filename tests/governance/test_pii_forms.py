@@ -1,0 +1,155 @@
+"""Every written form of French personal data the recognisers must catch, and look-alikes they must not."""
+
+import pytest
+from stdnum.fr import nir
+
+from governance.analyzer import analyze
+from governance.pii import context
+from governance.recognizers import all_recognizers
+
+
+def found(text, entity):
+    return [text[r.start : r.end] for r in analyze(text) if r.entity_type == entity]
+
+
+def score(text, entity):
+    return max((r.score for r in analyze(text) if r.entity_type == entity), default=0.0)
+
+
+# -- NIR ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "nir_text",
+    ["1 85 05 78 006 084 91", "185057800608491", "1.85.05.78.006.084.91", "1 8 5 0 5 7 8 0 0 6 0 8 4 9 1"],
+)
+def test_nir_with_valid_key_scores_high_alone(nir_text):
+    assert found(f"Dossier transmis : {nir_text}.", "FR_NIR") == [nir_text]
+    assert score(f"Dossier transmis : {nir_text}.", "FR_NIR") >= 0.9
+
+
+@pytest.mark.parametrize("word", ["N° de sécurité sociale", "Assuré", "NIR", "sécu"])
+def test_nir_without_key_needs_a_context_word(word):
+    assert found("Réf. 1850578006084 archivée", "FR_NIR") == []
+    text = f"{word} : 1 85 05 78 006 084"
+    assert found(text, "FR_NIR") == ["1 85 05 78 006 084"]
+    assert 0.5 <= score(text, "FR_NIR") < 0.9
+
+
+@pytest.mark.parametrize("dept", ["2A", "2B"])
+def test_corsica_nir(dept):
+    body = f"2690{5}{dept}123456"
+    valid = body + nir.calc_check_digits(body)
+    spaced = f"{valid[0]} {valid[1:3]} {valid[3:5]} {valid[5:7]} {valid[7:10]} {valid[10:13]} {valid[13:]}"
+    assert found(f"Patiente {spaced} vue ce jour", "FR_NIR") == [spaced]
+
+
+# -- phones ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "06 12 34 56 78",
+        "06.12.34.56.78",
+        "06-12-34-56-78",
+        "06/12/34/56/78",
+        "0612345678",
+        "+33 6 12 34 56 78",
+        "+33 (0)6 12 34 56 78",
+        "0033 6 12 34 56 78",
+        "O6 12 34 56 78",  # letter O typed for zero
+        "+32 4 123 45 67",
+        "+41 22 123 45 67",
+        "+49 30 1234567",
+        "+39 02 1234 5678",
+        "+34 91 123 45 67",
+        "+352 21 12 34 56",
+    ],
+)
+def test_phone_forms(phone):
+    assert found(f"Secrétariat : {phone} merci", "PHONE_NUMBER") == [phone]
+
+
+def test_internal_extensions():
+    assert found("Joindre le service au 01 45 67 89 10 poste 4521", "PHONE_NUMBER") == ["01 45 67 89 10", "4521"]
+    assert found("Standard 01 45 67 89 10 p. 4521", "PHONE_NUMBER") == ["01 45 67 89 10", "4521"]
+    assert found("Voir le rapport p. 1234 et suivantes", "PHONE_NUMBER") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rendez-vous le 01/02/2024 10:30 au cabinet",
+        "SIRET 732 829 320 00074",
+        "SIRET employeur : 004 463 816 00829",
+        "Montant 1 234 567,89 € réglé",
+        "Commande n° 0612345678 expédiée",
+        "Facture 2024-0612345678",
+        "Ticket R2026-000123 du 12.03.2024",
+        "Né le 12/03/1985 à Lyon",
+    ],
+)
+def test_no_phone_nor_nir_in_numbers_dates_and_amounts(text):
+    hits = [r for r in analyze(text) if r.entity_type in ("PHONE_NUMBER", "FR_NIR")]
+    assert hits == [], text
+
+
+# -- places ------------------------------------------------------------------------------------
+def test_postcode_and_commune():
+    text = "3, AVENUE FOCH - 69006 LYON CEDEX 06"
+    assert found(text, "FR_ADDRESS") == ["3, AVENUE FOCH"]
+    assert found(text, "FR_POSTCODE") == ["69006"] and found(text, "LOCATION") == ["LYON"]
+    assert found("Envoi au 75700 PARIS CEDEX 07", "FR_POSTCODE") == ["75700"]
+    assert found("Montant 15000 EUR", "FR_POSTCODE") == [] and found("En 2024 Paris a gagné", "FR_POSTCODE") == []
+    assert found("Département 96000 Nulle-Part", "FR_POSTCODE") == []  # 96 is no département
+
+
+@pytest.mark.parametrize(
+    "text,address,postcode",
+    [
+        ("Domicile : douze rue des Lilas 75013 Paris", "douze rue des Lilas", "75013"),
+        ("vingt-deux avenue de la République, 13001 Marseille", "vingt-deux avenue de la République", "13001"),
+        ("Rue de la Loi 16, 1000 Bruxelles", "Rue de la Loi 16", "1000"),
+        ("Bahnhofstrasse 12, 8001 Zürich", "Bahnhofstrasse 12", "8001"),
+        ("Via Roma 10, 10121 Torino", "Via Roma 10", "10121"),
+        ("45 route de Chêne, CH-1208 Genève", "45 route de Chêne", "1208"),
+    ],
+)
+def test_french_and_foreign_addresses(text, address, postcode):
+    assert found(text, "FR_ADDRESS") == [address]
+    assert found(text, "FR_POSTCODE") == [postcode]
+
+
+# -- persons -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        ("Patient : Jean DUPONT, né le 3 mai", "Jean DUPONT"),
+        ("Patiente DUPONT Marie-Claire hospitalisée", "DUPONT Marie-Claire"),
+        ("Vu par J-L ABRAS ce matin", "J-L ABRAS"),
+        ("Courrier signé Z.Phillot hier", "Z.Phillot"),
+        ("adressé par le Dr.Martin pour avis", "Martin"),
+        ("adressé par le DrLEFEBVRE pour avis", "LEFEBVRE"),
+        ("Mme LE GOFF Anne a appelé", "LE GOFF Anne"),
+        ("Compte rendu rédigé par Kasia FERRAND", "Kasia FERRAND"),
+    ],
+)
+def test_person_forms(text, name):
+    assert found(text, "PERSON") == [name]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CENTRE HOSPITALIER UNIVERSITAIRE\nService de Cardiologie",
+        "Compte Rendu de consultation",
+        "Il habite 12 rue Victor Hugo.",
+        "Responsable : à désigner",
+    ],
+)
+def test_no_person_in_headers_streets_and_labels(text):
+    assert found(text, "PERSON") == [], text
+
+
+def test_context_words_are_defined_once():
+    lists = {v for k, v in vars(context).items() if k.isupper()}
+    for rec in all_recognizers():
+        if rec.context:
+            assert tuple(rec.context) in lists, rec.name
