@@ -33,6 +33,9 @@ class DatasetEntry:
     tags: list[str] = field(default_factory=list)
     column_tags: dict[str, list[str]] = field(default_factory=dict)
     encrypted_columns: list[str] = field(default_factory=list)  # encrypted at rest (lakehouse.encryption)
+    # How the source file was read: encoding, separator, header line, metadata block, column
+    # types and French formats (ingestion.formats.schema.TableSchema.to_dict), detected or given.
+    source_format: dict = field(default_factory=dict)
     updated_at: str = ""
 
     def __post_init__(self):
@@ -61,7 +64,7 @@ class DatasetRegistry:
             entry.schema = schema_as_list(schema)
         existing = self.find(entry.name, entry.zone)
         if existing:
-            for name in GOVERNED_FIELDS + ("schema",):
+            for name in GOVERNED_FIELDS + ("schema", "source_format"):
                 if getattr(entry, name) in (None, [], {}):
                     setattr(entry, name, getattr(existing, name))
         return self._save(entry)
@@ -94,6 +97,12 @@ class DatasetRegistry:
             for o in self.storage.list(prefix)
             if o.key.endswith(".json")
         ]
+
+    def record_source_format(self, name: str, zone: str, source_format: dict) -> DatasetEntry:
+        """Record how the file behind ``name`` was read (its detected or user-given schema)."""
+        entry = self.get(name, zone)
+        entry.source_format = dict(source_format)
+        return self._save(entry)
 
     def set_classification(self, name: str, zone: str, level: str, tags=None, column_tags=None) -> DatasetEntry:
         entry = self.get(name, zone)

@@ -5,4 +5,9 @@ fixed number of records, so chunk boundaries (hence lake batch ids) are determin
 numbers every record from the file so a rejection can point at it. Readers keep within
 :class:`~lakehouse.settings.LimitsSettings` (:mod:`~ingestion.formats.limits`) and raise only
 :class:`~ingestion.formats.errors.InputRejected` (or a subclass) for what they refuse.
+
+:mod:`~ingestion.formats.detect` proposes how to read a file and the type of each column
+(csv-detective), :mod:`~ingestion.formats.schema` holds that schema (a JSON file a user may
+edit) and types records with it; :mod:`~ingestion.formats.records` reads JSON lists of
+records (OpenDataSoft exports).
 """

@@ -30,6 +30,7 @@ class ReadOptions:
     encoding: str | None = None  # None = detect
     delimiter: str | None = None  # None = sniff
     header_rows: int | None = None  # None = 1 after skipping title lines
+    header_line: int | None = None  # physical line (sheet row) of the header; the records above are a metadata block
     sheet: str | None = None  # Excel sheet name, default first
     chunk_rows: int = CHUNK_ROWS
     limits: LimitsSettings = field(default_factory=LimitsSettings)
@@ -134,9 +135,25 @@ def _split_header(records, header_rows: int | None) -> tuple[list[str] | None, i
         first = second
 
 
+def _skip_metadata(records, header_line: int | None, meta: dict) -> Iterator:
+    """The records from ``header_line`` on; those above (a metadata block such as an Enedis
+    export's « Identifiant PRM;… » line and its value line) go to ``meta["metadata_rows"]``."""
+    if not header_line:
+        return records
+    kept: list[list[str]] = []
+    meta["metadata_rows"] = kept
+    for start, cells in records:
+        if start >= header_line:
+            return itertools.chain([(start, cells)], records)
+        kept.append([str(c) for c in cells])
+    return iter(())
+
+
 def _csv_chunks(path, lines: LineGuard, delimiter, options, tick, meta) -> Iterator[RecordChunk]:
     reader = csv.reader(lines, delimiter=delimiter)
-    header_cells, header_line, records = _split_header(_numbered(reader, lines), options.header_rows)
+    meta = dict(meta)
+    records = _skip_metadata(_numbered(reader, lines), options.header_line, meta)
+    header_cells, header_line, records = _split_header(records, options.header_rows)
     if header_cells is None:
         raise FormatError(f"{path.name} : fichier vide (aucune ligne d'en-tête)")
     columns = parse_headers(header_cells)
@@ -193,7 +210,9 @@ def read_excel(path: Path, options: ReadOptions, progress: ProgressFn | None = N
 
 
 def _excel_chunks(path: Path, ws, options: ReadOptions, progress: ProgressFn | None) -> Iterator[RecordChunk]:
-    header, header_line, records = _split_header(_sheet_rows(ws, path, options.limits), options.header_rows)
+    meta = {"sheet": ws.title}
+    records = _skip_metadata(_sheet_rows(ws, path, options.limits), options.header_line, meta)
+    header, header_line, records = _split_header(records, options.header_rows)
     if header is None:
         raise FormatError(f"{path.name} : feuille « {ws.title} » vide")
     header = [str(h) for h in header]
@@ -202,7 +221,7 @@ def _excel_chunks(path: Path, ws, options: ReadOptions, progress: ProgressFn | N
     columns = parse_headers(header)
     width = len(columns)
     unit = f"ligne de la feuille « {ws.title} »"
-    chunk = RecordChunk(columns, [], [], unit, meta={"sheet": ws.title, "header_line": header_line})
+    chunk = RecordChunk(columns, [], [], unit, meta={**meta, "header_line": header_line})
     for number, row in records:
         row = list(row[:width]) + [""] * (width - len(row))
         chunk.rows.append(row)
@@ -307,7 +326,8 @@ def _crs_from_prj(prj: str | None) -> str | None:
 
 # -- GeoJSON -----------------------------------------------------------------------------
 def read_geojson(path: Path, options: ReadOptions, progress: ProgressFn | None = None) -> Iterator[RecordChunk]:
-    """A FeatureCollection: properties become columns, the geometry's point/centroid x, y.
+    """A FeatureCollection: properties become columns, the geometry's point/centroid x, y
+    (any other JSON document is read as a list of records: :mod:`~ingestion.formats.records`).
 
     A feature that is not an object, or whose properties or geometry cannot be read, is a
     broken record (quarantined with its number); the others go on.
@@ -315,7 +335,10 @@ def read_geojson(path: Path, options: ReadOptions, progress: ProgressFn | None =
     limits = options.limits
     doc = jsontext.parse_bytes(read_document(path, limits), path.name, limits, options.encoding or "utf-8-sig")
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise FormatError(f"{path.name} : ce n'est pas une FeatureCollection GeoJSON")
+        from ingestion.formats.records import record_chunks  # OpenDataSoft records, JSON lists of objects
+
+        yield from record_chunks(doc, path, options, progress)
+        return
     features = doc.get("features") or []
     if not isinstance(features, list):
         raise FormatError(f"{path.name} : « features » n'est pas une liste")

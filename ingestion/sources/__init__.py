@@ -10,7 +10,19 @@ import importlib
 
 from ingestion.sources.base import Source
 
-MODULES = ("fiware", "sensorthings", "open311", "dansmarue", "business", "meteofrance", "social", "cctv")
+MODULES = (
+    "fiware",
+    "sensorthings",
+    "open311",
+    "dansmarue",
+    "business",
+    "meteofrance",
+    "social",
+    "cctv",
+    "opendatasoft",
+    "datagouv",
+    "enedis",
+)
 
 _REGISTRY: dict[str, type[Source]] = {}
 

@@ -4,7 +4,11 @@ Detection is automatic: encoding, delimiter, title lines, dBase-typed headers (w
 column types), decimal commas, ``#N/A``/``mq`` nulls, coordinate columns and their CRS
 (Lambert-93 is projected to WGS84). The YAML files of :mod:`ingestion.config` name each
 dataset (source, owner service, key) and override what cannot be guessed. A file that no
-entry matches still ingests, as ``fichiers.<folder or file name>`` with text columns.
+entry matches still ingests, as ``fichiers.<folder or file name>``, its header line (below a
+metadata block) and column types detected by :func:`~ingestion.formats.detect.detect`, or
+given by a schema file (``ctx.options["schema"]``, a
+:class:`~ingestion.formats.schema.TableSchema`). The schema each dataset was read with is
+put in ``ctx.options["schemas"]`` (a dict the caller passes) for the registry.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from ingestion import config as file_config
+from ingestion.formats.detect import DETECTED_SUFFIXES, detect
 from ingestion.formats.headers import HeaderField, snake
+from ingestion.formats.schema import ColumnSchema, TableSchema
+from ingestion.formats.schema import convert as convert_typed
 from ingestion.formats.tabular import ReadOptions, RecordChunk, read_records
 from ingestion.formats.values import (
     DEFAULT_NULLS,
@@ -38,6 +45,18 @@ ARROW = {
     "date": pa.date32(),
     "timestamp": UTC_TS,
     "dms": pa.float64(),
+    "bool": pa.bool_(),
+}
+# Detected (or user-given) column types → the kinds above.
+SCHEMA_KINDS = {
+    "integer": "int64",
+    "decimal": "float64",
+    "boolean": "bool",
+    "date": "date",
+    "datetime": "timestamp",
+    "text": "string",
+    "geometry": "string",
+    "json": "string",
 }
 LAT_NAMES = ("lat", "latitude", "coord_y", "point_y", "y", "y_wgs84")
 LON_NAMES = ("lon", "lng", "long", "longitude", "coord_x", "point_x", "x", "x_wgs84")
@@ -47,30 +66,48 @@ UNMATCHED_SOURCE, UNMATCHED_OWNER = "fichiers", "a_definir"
 @register
 class BusinessFileSource(Source):
     name = "fichiers"
-    label = "Fichiers métier : CSV, Excel, shapefile zippé, GeoJSON (configuration déclarative)"
-    suffixes = (".csv", ".tsv", ".xlsx", ".xlsm", ".zip", ".shp", ".geojson")
+    label = "Fichiers métier : CSV, Excel, shapefile zippé, GeoJSON, JSON d'enregistrements (types détectés)"
+    suffixes = (".csv", ".tsv", ".xlsx", ".xlsm", ".zip", ".shp", ".geojson", ".json")
+    dataset_source = UNMATCHED_SOURCE  # lake folder of the files no configuration entry names
+    key_columns: tuple[str, ...] = ()  # columns identifying a record when the file has them
 
     def read(self, path: Path, ctx: Context) -> Iterator[Batch]:
         entry = ctx.options.get("dataset_config") or file_config.find(path)
         plan = None
         read_opts = (entry.read if entry else {}) | {k: v for k, v in ctx.options.items() if k in file_config.READ_KEYS}
+        schema: TableSchema | None = ctx.options.get("schema")
+        if schema is None and entry is None and path.suffix.lower() in DETECTED_SUFFIXES:
+            schema = detect(path, ctx.limits, read_opts.get("sheet"))
         options = ReadOptions(
-            encoding=read_opts.get("encoding"),
-            delimiter=read_opts.get("delimiter"),
+            encoding=read_opts.get("encoding") or (schema.encoding if schema else None),
+            delimiter=read_opts.get("delimiter") or (schema.separator if schema else None),
             header_rows=read_opts.get("header_rows"),
-            sheet=read_opts.get("sheet"),
+            header_line=schema.header_line if schema else None,
+            sheet=read_opts.get("sheet") or (schema.sheet if schema else None),
             limits=ctx.limits,
         )
         for chunk in read_records(path, options, ctx.tick):
             if plan is None:
-                plan = Plan(path, entry, chunk, read_opts, ctx)
+                plan = Plan(path, entry, chunk, read_opts, ctx, schema, self.dataset_source, self.key_columns)
+                if schema is not None and isinstance(ctx.options.get("schemas"), dict):
+                    ctx.options["schemas"][plan.spec.qualified_name] = schema
             yield plan.batch(chunk)
 
 
 class Plan:
     """How the columns of one file become the dataset's typed columns (built from its header)."""
 
-    def __init__(self, path: Path, entry, first: RecordChunk, read_opts: dict, ctx: Context):
+    def __init__(
+        self,
+        path: Path,
+        entry,
+        first: RecordChunk,
+        read_opts: dict,
+        ctx: Context,
+        schema: TableSchema | None = None,
+        source: str = UNMATCHED_SOURCE,
+        key_columns: tuple[str, ...] = (),
+    ):
         self.entry = entry
         self.decimal = read_opts.get("decimal", "auto")
         self.date_format = read_opts.get("date_format")
@@ -78,11 +115,16 @@ class Plan:
         self.crs = read_opts.get("crs")
         self.nulls = tuple(read_opts.get("nulls") or DEFAULT_NULLS)
         overrides = entry.columns if entry else {}
+        self.schema = schema
         self.fields: list[tuple[int, str, str, dict]] = []  # (position, output name, type, override)
+        self.typed: dict[int, ColumnSchema] = {}  # position → detected or given column schema
         columns: list[Column] = []
         for i, hf in enumerate(first.columns):
             o = overrides.get(hf.name) or overrides.get(hf.original) or {}
-            kind = o.get("type") or hf.inferred_type
+            typed = schema and (schema.column(hf.name) or schema.column(hf.original))
+            if typed and not o.get("type"):
+                self.typed[i] = typed
+            kind = o.get("type") or (SCHEMA_KINDS[typed.type] if typed else hf.inferred_type)
             out_name = o.get("rename") or hf.name
             self.fields.append((i, out_name, kind, o))
             columns.append(
@@ -127,11 +169,12 @@ class Plan:
         else:
             stem = snake(path.parent.name if path.parent.name else path.stem)
             self.spec = DatasetSpec(
-                UNMATCHED_SOURCE,
+                source,
                 stem,
                 UNMATCHED_OWNER,
                 f"Fichier {path.name} (sans configuration : colonnes détectées)",
                 tuple(columns),
+                key=tuple(k for k in key_columns if k in names) if set(key_columns) <= names else (),
             )
 
     def _coordinates(self, first: RecordChunk) -> dict | None:
@@ -150,6 +193,9 @@ class Plan:
             }
         if first.geometry is not None:
             return {"geometry": True, "crs": declared.get("crs") or self.crs or first.crs}
+        latlon = [i for i, c in self.typed.items() if c.label == "latlon_wgs" or c.name == "geo_point_2d"]
+        if latlon:  # OpenDataSoft's geo_point_2d "48.87, 2.30"
+            return {"latlon": latlon[0], "format": None}
         lat = _pick(first.columns, LAT_NAMES)
         lon = _pick(first.columns, LON_NAMES)
         if lat is not None and lon is not None:
@@ -164,7 +210,7 @@ class Plan:
         for pos, (number, cells) in enumerate(zip(chunk.numbers, chunk.rows)):
             record, zone = {}, None
             for i, name, kind, o in self.fields:
-                value, tz = self._convert(cells[i], kind, o)
+                value, tz = self._convert(cells[i], kind, o, self.typed.get(i))
                 record[name] = value
                 zone = zone or tz
             if any(k == "timestamp" for _, _, k, _ in self.fields):
@@ -205,11 +251,13 @@ class Plan:
         except (ValueError, TypeError):
             return None, None  # the raw column keeps the value; lat/lon stay empty
 
-    def _convert(self, value, kind: str, o: dict):
+    def _convert(self, value, kind: str, o: dict, typed: ColumnSchema | None = None):
         """(typed value, source zone) — on failure the raw text, which validation quarantines."""
         if is_null(value, self.nulls):
             return None, None
         try:
+            if typed is not None:
+                return convert_typed(value, typed, self.tz, self.nulls)
             if kind == "string":
                 return (value.strip() if isinstance(value, str) else _plain(value)), None
             if kind == "float64":
@@ -222,7 +270,7 @@ class Plan:
             if kind == "date":
                 return parse_datetime(value, fmt, "UTC")[0].date(), None
             return parse_datetime(value, fmt, self.tz)
-        except ValueError:
+        except (ValueError, OverflowError):
             return (value if isinstance(value, str) else str(value)), None
 
 

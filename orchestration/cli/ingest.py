@@ -1,4 +1,10 @@
-"""`hyperviseur ingest <source> <chemin-ou-url>`: ingest files into the lake, with a French summary."""
+"""`hyperviseur ingest <source> <chemin-ou-url>`: ingest files into the lake, with a French summary.
+
+Files without a configuration entry are read as :func:`ingestion.formats.detect.detect`
+proposes (header below a metadata block, typed columns with their French formats);
+``--detecter`` only prints that proposal as a JSON schema, which the user may edit and give
+back with ``--schema``. The schema each dataset was read with is recorded in the registry.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,10 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ingestion.sources import available
+from ingestion.formats.detect import DETECTED_SUFFIXES, detect
+from ingestion.formats.errors import InputRejected
+from ingestion.formats.schema import TYPES, TableSchema
+from ingestion.sources import available, get
 from ingestion.sources.base import Context
 from ingestion.sources.runner import Progress as RunProgress
 from ingestion.sources.runner import RunReport, ingest_path
@@ -52,8 +61,19 @@ def _connectors_help() -> str:
 @click.option("--decimale", type=click.Choice([",", ".", "auto"]), default=None, help="Séparateur décimal.")
 @click.option("--format-date", default=None, help="Format des dates, ex. %d/%m/%y.")
 @click.option("--crs", default=None, help="Système de coordonnées des colonnes x/y, ex. EPSG:2154.")
+@click.option(
+    "--schema",
+    "schema_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Fichier JSON de schéma (types des colonnes, ligne d'en-tête…) à la place de la détection.",
+)
+@click.option("--detecter", is_flag=True, help="Afficher le schéma détecté (JSON) sans rien ingérer.")
 @french_errors
-def ingest(source, chemin, fuseau, encodage, separateur, decimale, format_date, crs) -> None:
+def ingest(source, chemin, fuseau, encodage, separateur, decimale, format_date, crs, schema_file, detecter) -> None:
+    if detecter:
+        _print_detected(source, Path(chemin))
+        return
     lh = lakehouse()
     overrides = {
         "encoding": encodage,
@@ -63,6 +83,13 @@ def ingest(source, chemin, fuseau, encodage, separateur, decimale, format_date, 
         "crs": crs,
     }
     ctx = Context(tz=fuseau, options={k: v for k, v in overrides.items() if v})
+    if schema_file:
+        try:
+            ctx.options["schema"] = TableSchema.load(schema_file)
+        except InputRejected as exc:
+            raise click.ClickException(str(exc)) from None
+    schemas: dict[str, TableSchema] = {}
+    ctx.options["schemas"] = schemas  # filled by the connectors with the schema each dataset was read with
     with tempfile.TemporaryDirectory() as tmp:
         path = _local(chemin, Path(tmp))
         if not path.exists():
@@ -76,7 +103,44 @@ def ingest(source, chemin, fuseau, encodage, separateur, decimale, format_date, 
             transient=True,
         ) as progress:
             run = ingest_path(lh, source, path, ctx, _Bar(progress))
+    for name, schema in schemas.items():
+        if name in run.report.datasets and lh.registry.find(name, Zone.RAW.value):
+            lh.registry.record_source_format(name, Zone.RAW.value, schema.to_dict())
+    _schemas(schemas)
     _summary(lh, run)
+
+
+def _print_detected(source: str, path: Path) -> None:
+    """``--detecter``: the proposed schema of each file, as JSON to edit and give to ``--schema``."""
+    if not path.exists():
+        raise click.ClickException(f"{path} : fichier ou dossier introuvable")
+    files, _ = get(source).files(path)
+    for f in files:
+        if f.suffix.lower() not in DETECTED_SUFFIXES:
+            console.print(f"{f.name} : pas de détection pour ce format", highlight=False)
+            continue
+        try:
+            click.echo(detect(f).to_json())
+        except InputRejected as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _schemas(schemas: dict[str, TableSchema]) -> None:
+    """The types each dataset was read with, in French."""
+    for name, schema in sorted(schemas.items()):
+        table = Table("Colonne", "Type", "Format", "Étiquette", title=f"Schéma de {name}")
+        for c in schema.columns:
+            table.add_row(c.original or c.name, TYPES[c.type], c.french_format or "—", c.label or "—")
+        console.print(table)
+        layout = [f"encodage {schema.encoding}"] if schema.encoding else []
+        if schema.separator:
+            layout.append(f"séparateur « {schema.separator} »")
+        if schema.header_line and schema.header_line > 1:
+            layout.append(f"en-tête ligne {schema.header_line}")
+        if schema.metadata:
+            layout.append(f"bloc de métadonnées : {len(schema.metadata)} paire(s) clé/valeur")
+        if layout:
+            console.print("Lecture : " + ", ".join(layout) + ".", highlight=False)
 
 
 def _local(target: str, tmp: Path) -> Path:

@@ -11,3 +11,11 @@ from lakehouse.encryption import create_key_file
 @pytest.fixture(autouse=True)
 def raw_encryption_key(tmp_path):
     return create_key_file(tmp_path / "data" / "keys" / "kms.json")
+
+
+@pytest.fixture(scope="session")
+def french_exports(tmp_path_factory):
+    """Invented Paris road-counter exports (CSV and OpenDataSoft JSON), written once per session."""
+    from french_export_samples import write_french_exports
+
+    return write_french_exports(tmp_path_factory.mktemp("french_exports"))

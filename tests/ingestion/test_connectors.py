@@ -50,6 +50,9 @@ def test_registry_lists_every_connector():
         "meteofrance",
         "social",
         "cctv",
+        "opendatasoft",
+        "datagouv",
+        "enedis",
     }
     assert {d.name for d in load()} >= {"traffic_counts", "lighting_supports", "bike_counts", "stations"}
 
@@ -235,7 +238,10 @@ def test_excel_export(local_lakehouse, tmp_path):
     name = next(iter(run.report.datasets))
     assert counts(run)[name] == (2, 2, 0, 0)
     got = rows(local_lakehouse, Zone.RAW, *name.split("."))
-    assert [r["numero"] for r in got] == ["I-1", "I-2"] and got[0]["cout"] == "1 250,50"
+    # title line skipped; no configuration: the types are detected (French date, decimal comma, thousands space)
+    assert [r["numero"] for r in got] == ["I-1", "I-2"]
+    assert [r["cout"] for r in got] == [1250.5, 99.5]
+    assert [str(r["date"]) for r in got] == ["2024-02-03", "2024-02-04"]
 
 
 def test_social_and_cctv(local_lakehouse):
