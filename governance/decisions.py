@@ -4,6 +4,11 @@ Files live in ``<data dir>/governance/decisions/<dataset>.yaml`` (the repo's ``d
 default, so they can be committed and reviewed like code). Every decision records who,
 when and why, and is also written to the audit log.
 
+Who: ``identity`` is the authenticated actor, the audit record's ``actor`` (its ``sub``). From
+the workspace (workspace/, behind the sign-on) it is the signed-on user (subject, name, groups,
+authentication level), and ``by`` is their subject; on the command line the only authenticated
+identity is the system account, and ``by`` is the name declared with ``--par`` (a detail).
+
 Actions:
 - ``accept``: the steward accepts the scanner's proposal for a column (tags copied);
 - ``override``: the steward sets a column's tags explicitly (an empty list = no personal data);
@@ -73,8 +78,10 @@ class DecisionStore:
         tags: list[str] | None = None,
         level: str | None = None,
         evidence: dict | None = None,
+        identity: dict | None = None,
     ) -> dict:
-        """Append one decision (validated) to the dataset's file and to the audit log."""
+        """Append one decision (validated) to the dataset's file and to the audit log (actor:
+        ``identity["sub"]``, else ``by``); fails closed (nothing written) without an audit key."""
         if action not in ACTIONS:
             raise LakehouseError(f"action inconnue « {action} » (attendu : {', '.join(ACTIONS)})")
         if not by or not by.strip():
@@ -104,9 +111,14 @@ class DecisionStore:
             decision["level"] = level
         if evidence:
             decision["evidence"] = evidence
+        if identity:
+            if not str(identity.get("sub") or "").strip():
+                raise LakehouseError("identité authentifiée sans sujet : décision refusée")
+            decision["identity"] = dict(identity)
+        actor = decision["identity"]["sub"] if identity else decision["by"]
+        AuditLog(self.lh).append("classification.decision", actor, {"dataset": dataset, **decision})
         decisions.append(decision)
         self._write(dataset, decisions)
-        AuditLog(self.lh).append("classification.decision", decision["by"], {"dataset": dataset, **decision})
         return decision
 
     def _write(self, dataset: str, decisions: list[dict]) -> None:
@@ -118,3 +130,47 @@ class DecisionStore:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
+
+
+# -- the steward's actions: one code path for the command line and the workspace -------------
+def accept(lh, dataset: str, columns, by: str, reason: str = "", *, identity: dict | None = None) -> list[dict]:
+    """Accept the scanner's proposal for ``columns`` (every pending column if none), with its evidence."""
+    from governance.state import Classifier
+
+    st = Classifier(lh).state(dataset)
+    targets = list(columns or []) or st.pending
+    unknown = [c for c in targets if c not in st.columns]
+    if unknown:
+        raise LakehouseError(f"colonnes inconnues dans {dataset} : {', '.join(unknown)}")
+    store = DecisionStore(lh)
+    out = []
+    for c in targets:
+        col = st.columns[c]
+        evidence = {
+            "scanned_at": st.scanned_at,
+            "entities": {e: v.get("hit_rate") for e, v in col.evidence.get("entities", {}).items()},
+        }
+        out.append(
+            store.record(
+                dataset, "accept", by, reason, column=c, tags=col.proposed_tags, evidence=evidence, identity=identity
+            )
+        )
+    return out
+
+
+def override(lh, dataset: str, column: str, tags, by: str, reason: str, *, identity: dict | None = None) -> dict:
+    """Set a column's tags (an empty list: no personal data); reason mandatory."""
+    if not (column or "").strip():
+        raise LakehouseError(f"{dataset} : colonne à étiqueter non indiquée")
+    return DecisionStore(lh).record(dataset, "override", by, reason, column=column, tags=list(tags), identity=identity)
+
+
+def declassify(lh, dataset: str, level: str, by: str, reason: str, *, identity: dict | None = None) -> dict:
+    """Lower the dataset's level below what lineage gives; reason mandatory."""
+    return DecisionStore(lh).record(dataset, "declassify", by, reason, level=level, identity=identity)
+
+
+def publication(lh, dataset: str, approve: bool, by: str, reason: str, *, identity: dict | None = None) -> dict:
+    """Approve (or revoke) open-data publication; the export guard still checks level and tags."""
+    action = "approve-publication" if approve else "revoke-publication"
+    return DecisionStore(lh).record(dataset, action, by, reason, identity=identity)

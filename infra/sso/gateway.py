@@ -160,6 +160,31 @@ http {
 }
 """
 
+
+def _socket_page(upstream: str) -> dict:
+    """The gateway settings of a page served on a Unix socket: the socket sits in a mode-0700
+    directory that only this nginx (same user) can reach, so the identity headers the page
+    receives can only come from here."""
+    return {
+        "BODY_LIMIT": "64k",
+        "UPSTREAMS": f"""
+    upstream {upstream} {{
+        server unix:@SOCKET@;
+    }}""",
+        "IDENTITY": """            auth_request_set $hv_name $upstream_http_hv_name;
+            auth_request_set $hv_groups $upstream_http_hv_groups;
+            auth_request_set $hv_level $upstream_http_hv_auth_level;
+            auth_request_set $hv_session $upstream_http_hv_session_start;""",
+        "PROXY": f"""            proxy_set_header Hv-Name $hv_name;
+            proxy_set_header Hv-Groups $hv_groups;
+            proxy_set_header Hv-Auth-Level $hv_level;
+            proxy_set_header Hv-Session-Start $hv_session;
+            proxy_set_header Hv-Role "";
+            proxy_set_header Connection "";
+            proxy_pass http://{upstream};""",
+    }
+
+
 # What differs between the applications behind the gateway (replaces @KEY@ in NGINX_CONF).
 APPLICATION_CONF = {
     # Role given by the handler (Hv-Role) -> dagster-webserver; never the admin one by default.
@@ -183,32 +208,19 @@ APPLICATION_CONF = {
             proxy_send_timeout 1h;
             proxy_pass http://$hv_backend;""",
     },
-    # The operators' incident page (``hyperviseur alerts page --servir --socket``): the page
-    # listens on a Unix socket in a mode-0700 directory that only this nginx (same user) can
-    # reach, so the identity headers it receives can only come from here.
-    "alerts": {
-        "BODY_LIMIT": "64k",
-        "UPSTREAMS": """
-    upstream hv_alerts_page {
-        server unix:@SOCKET@;
-    }""",
-        "IDENTITY": """            auth_request_set $hv_name $upstream_http_hv_name;
-            auth_request_set $hv_groups $upstream_http_hv_groups;
-            auth_request_set $hv_level $upstream_http_hv_auth_level;
-            auth_request_set $hv_session $upstream_http_hv_session_start;""",
-        "PROXY": """            proxy_set_header Hv-Name $hv_name;
-            proxy_set_header Hv-Groups $hv_groups;
-            proxy_set_header Hv-Auth-Level $hv_level;
-            proxy_set_header Hv-Session-Start $hv_session;
-            proxy_set_header Hv-Role "";
-            proxy_set_header Connection "";
-            proxy_pass http://hv_alerts_page;""",
-    },
+    # The operators' incident page (``hyperviseur alerts page --servir --socket``).
+    "alerts": _socket_page("hv_alerts_page"),
+    # The stewards' and agents' workspace (``python -m workspace --socket``); its body limit
+    # (forms only) is to be raised with the upload page (bring your own data).
+    "workspace": _socket_page("hv_workspace_page"),
 }
 FORBIDDEN_WHO = {
     "dagster": "Dagster : rôles Administrateur ou Référent données",
     "alerts": "page des incidents : rôles Opérateur d'astreinte ou Administrateur",
+    "workspace": "espace de travail : agents des services, analystes, référents données, administrateurs",
 }
+# Applications served on a Unix socket (--upstream-socket) in a private directory.
+SOCKET_APPLICATIONS = ("alerts", "workspace")
 
 
 class GatewayError(RuntimeError):
@@ -289,9 +301,9 @@ def start(
     Unix socket ``upstream_socket``, whose directory must be private: mode 0700, our user)."""
     if application not in FORBIDDEN_WHO:
         raise GatewayError(f"unknown application {application!r} ({', '.join(FORBIDDEN_WHO)})")
-    if application == "alerts":
+    if application in SOCKET_APPLICATIONS:
         if upstream_socket is None:
-            raise GatewayError("--upstream-socket is required for the operators' page")
+            raise GatewayError(f"--upstream-socket is required for the application {application!r}")
         upstream_socket = Path(upstream_socket).resolve()
         folder = upstream_socket.parent.stat()
         if folder.st_mode & 0o077 or folder.st_uid != os.geteuid():
@@ -400,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--admin-port", type=int, default=3001)
     ap.add_argument("--readonly-port", type=int, default=3002)
     ap.add_argument("--application", choices=sorted(FORBIDDEN_WHO), default="dagster")
-    ap.add_argument("--upstream-socket", type=Path, help="the operators' page's Unix socket (--application alerts)")
+    ap.add_argument("--upstream-socket", type=Path, help="the page's Unix socket (--application alerts or workspace)")
     args = ap.parse_args(argv)
     try:
         if args.command == "start":

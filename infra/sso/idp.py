@@ -86,7 +86,10 @@ TOTP_GROUPS = ("Steward", "Admin", "Operator")
 CLIENTS = {
     "superset": {
         "name": "Superset",
-        "redirect_uris": ["http://127.0.0.1:8088/oauth-authorized/hyperviseur"],
+        # Superset's callback (superset/sign_on.py PROVIDER) on its port
+        "redirect_uris": [
+            f"http://{HOST}:{os.environ.get('HYPERVISEUR_SUPERSET_PORT', '8088')}/oauth-authorized/hyperviseur"
+        ],
     },
     "hyperviseur-proxy": {
         "name": "Hyperviseur (proxy Dagster et page des opérateurs)",
@@ -107,6 +110,9 @@ GATEWAY_APPLICATIONS = {
     "dagster": "$hGroups->{Admin} or $hGroups->{Steward}",
     # The operators' incident page (orchestration/cli/alerts.py): Operator or Admin; anyone else: 403
     "alerts": "$hGroups->{Operator} or $hGroups->{Admin}",
+    # The workspace (workspace/): catalog for Steward, Admin, Analyst and every Agent_<service>;
+    # the page itself keeps decisions to Steward/Admin with the second factor (level >= 5)
+    "workspace": "$hGroups->{Steward} or $hGroups->{Admin} or $hGroups->{Analyst} or $groups =~ /(?:^|; )Agent_/",
 }
 GATEWAY_RULES = {
     HOST: {

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from lakehouse.registry import LEVELS
 from orchestration.cli.common import actor_option, console, french_errors, lakehouse
 
 BY = actor_option("Responsable des données qui décide (inscrit dans la décision et au journal d'audit).")
@@ -100,6 +101,15 @@ def review(dataset):
     console.print(t if n else "Aucune revue en attente.")
 
 
+def _cli_identity() -> dict:
+    """On the command line the only authenticated identity is the system account: it is the
+    audit record's actor, the name declared with ``--par`` only a detail (``by``), as for
+    ``hyperviseur alerts ack``. The workspace (workspace/) records the signed-on user instead."""
+    import getpass
+
+    return {"sub": getpass.getuser(), "interface": "ligne de commande"}
+
+
 @govern.command()
 @click.argument("dataset")
 @click.argument("columns", nargs=-1)
@@ -108,31 +118,10 @@ def review(dataset):
 @french_errors
 def accept(dataset, columns, actor, reason):
     """Accepter la proposition pour des colonnes (toutes les colonnes en attente si aucune n'est donnée)."""
-    from governance.decisions import DecisionStore
-    from governance.state import Classifier
+    from governance import decisions
 
-    lh = lakehouse()
-    st = Classifier(lh).state(dataset)
-    targets = list(columns) or st.pending
-    unknown = [c for c in targets if c not in st.columns]
-    if unknown:
-        raise click.UsageError(f"colonnes inconnues dans {dataset} : {', '.join(unknown)}")
-    store = DecisionStore(lh)
-    for c in targets:
-        col = st.columns[c]
-        store.record(
-            dataset,
-            "accept",
-            actor,
-            reason,
-            column=c,
-            tags=col.proposed_tags,
-            evidence={
-                "scanned_at": st.scanned_at,
-                "entities": {e: v.get("hit_rate") for e, v in col.evidence.get("entities", {}).items()},
-            },
-        )
-        console.print(f"{dataset}.{c} : accepté {', '.join(col.proposed_tags) or '(aucune étiquette)'}")
+    for d in decisions.accept(lakehouse(), dataset, columns, actor, reason, identity=_cli_identity()):
+        console.print(f"{dataset}.{d['column']} : accepté {', '.join(d['tags']) or '(aucune étiquette)'}")
 
 
 @govern.command()
@@ -146,10 +135,10 @@ def accept(dataset, columns, actor, reason):
 @french_errors
 def override(dataset, column, tags, actor, reason):
     """Fixer soi-même les étiquettes d'une colonne (motif obligatoire)."""
-    from governance.decisions import DecisionStore
+    from governance import decisions
 
     tag_list = [t.strip() for t in tags.split(",") if t.strip()]
-    d = DecisionStore(lakehouse()).record(dataset, "override", actor, reason, column=column, tags=tag_list)
+    d = decisions.override(lakehouse(), dataset, column, tag_list, actor, reason, identity=_cli_identity())
     console.print(
         f"{dataset}.{column} : étiquettes fixées à {', '.join(d['tags']) or '(aucune)'} (version {d['version']})"
     )
@@ -157,17 +146,15 @@ def override(dataset, column, tags, actor, reason):
 
 @govern.command()
 @click.argument("dataset")
-@click.option(
-    "--niveau", "level", required=True, type=click.Choice(["PUBLIC", "INTERNE", "CONFIDENTIEL", "DIFFUSION_RESTREINTE"])
-)
+@click.option("--niveau", "level", required=True, type=click.Choice(list(LEVELS)))
 @BY
 @REASON
 @french_errors
 def declassify(dataset, level, actor, reason):
     """Déclasser un jeu (ex. agrégé par quartier) sous le niveau hérité de ses sources (motif obligatoire)."""
-    from governance.decisions import DecisionStore
+    from governance import decisions
 
-    d = DecisionStore(lakehouse()).record(dataset, "declassify", actor, reason, level=level)
+    d = decisions.declassify(lakehouse(), dataset, level, actor, reason, identity=_cli_identity())
     console.print(f"{dataset} : déclassé au niveau {level} (version {d['version']})")
 
 
@@ -178,11 +165,11 @@ def declassify(dataset, level, actor, reason):
 @french_errors
 def approve_publication(dataset, actor, reason):
     """Approuver la publication en open data (le garde-fou d'export vérifie aussi niveau et étiquettes)."""
-    from governance.decisions import DecisionStore
+    from governance import decisions
     from governance.export_guard import refusal_reasons
 
     lh = lakehouse()
-    d = DecisionStore(lh).record(dataset, "approve-publication", actor, reason)
+    d = decisions.publication(lh, dataset, True, actor, reason, identity=_cli_identity())
     console.print(f"{dataset} : publication approuvée (version {d['version']})")
     remaining = refusal_reasons(lh, dataset)
     for r in remaining:
@@ -196,9 +183,9 @@ def approve_publication(dataset, actor, reason):
 @french_errors
 def revoke_publication(dataset, actor, reason):
     """Retirer l'approbation de publication."""
-    from governance.decisions import DecisionStore
+    from governance import decisions
 
-    DecisionStore(lakehouse()).record(dataset, "revoke-publication", actor, reason)
+    decisions.publication(lakehouse(), dataset, False, actor, reason, identity=_cli_identity())
     console.print(f"{dataset} : approbation de publication retirée")
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import expect
-from signon import cookie_header, free_ports, gateway, idp, llng_conf, session_field, sign_on
+from signon import cookie_header, free_ports, gateway, idp, llng_conf, open_at_login, session_field, sign_on
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
@@ -151,12 +151,8 @@ def steward(browser, stack):
 
 # -- tests ----------------------------------------------------------------------------------------
 def test_no_session_is_sent_to_the_login(browser, stack):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(stack["url"] + "/runs")
+    context, page = open_at_login(browser, stack, "/runs")
     assert page.url.startswith(stack["issuer"] + "/?url=")
-    expect(page.locator("input[name=user]")).to_be_visible()
-    expect(page.locator("input[name=password]")).to_be_visible()
     context.close()
     # nothing reaches Dagster without a session: not the API, not the websocket
     r = requests.post(

@@ -9,14 +9,12 @@ provider's JWKS (RS256, verified with `cryptography`) and TOTP codes computed wi
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import re
 import secrets
 import stat
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlparse
 
@@ -25,20 +23,9 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from signon import idp, page_forms
 
-ROOT = Path(__file__).resolve().parents[2]
-IDP_PATH = ROOT / "infra" / "sso" / "idp.py"
 REDIRECT_URI = "http://127.0.0.1:8088/oauth-authorized/hyperviseur"
-
-
-def _load_idp():
-    spec = importlib.util.spec_from_file_location("hv_sso_idp", IDP_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-idp = _load_idp()
 
 # Missing packages (slapd, starman, LL::NG, nginx) fail every test here: see conftest.py.
 
@@ -62,36 +49,8 @@ def discovery(sso):
 
 
 # -- a minimal relying party --------------------------------------------------------------------
-class _Forms(HTMLParser):
-    """Every <form> of a page: action, method and its named <input> values."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.forms.append(
-                {
-                    "action": a.get("action") or "",
-                    "method": (a.get("method") or "get").lower(),
-                    "id": a.get("id"),
-                    "fields": {},
-                }
-            )
-        elif tag == "input" and self.forms and a.get("name"):
-            self.forms[-1]["fields"][a["name"]] = a.get("value") or ""
-
-
-def _forms(html: str) -> list[dict]:
-    parser = _Forms()
-    parser.feed(html)
-    return parser.forms
-
-
 def _form_with(html: str, field: str) -> dict | None:
-    return next((f for f in _forms(html) if field in f["fields"]), None)
+    return next((f for f in page_forms(html) if field in f["fields"]), None)
 
 
 def _submit(session: requests.Session, page: requests.Response, form: dict, values: dict) -> requests.Response:

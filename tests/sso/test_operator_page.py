@@ -9,29 +9,25 @@ acknowledges and closes incidents through the buttons; the audit log names them.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pyotp
 import pytest
 import requests
-from incident_samples import incident
 from playwright.sync_api import expect
-from signon import cookie_header, free_ports, gateway, idp, session_field, sign_on
+from signon import cookie_header, refused_without_session, session_field, sign_on, socket_page
 
 from alerting.engine import Engine
 from alerting.store import AlertStore
 from lakehouse.audit import AuditLog, ensure_audit_key
 from lakehouse.platform import Lakehouse
+from tests.incident_samples import incident
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,53 +53,10 @@ def stack(tmp_path_factory):
         ],
         "",
     )
-    (port,) = free_ports(1)
-    public = f"127.0.0.1:{port}"
-    # a folder every local user may enter, holding the page's private one (mode 0700, created by
-    # the page itself): what keeps other users out is that folder, not the test's own directories
-    shared = Path(tempfile.mkdtemp(prefix="hv-operators-", dir="/tmp"))
-    shared.chmod(0o755)
-    sock = shared / "page" / "page.sock"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")}
     env["HYPERVISEUR_DATA_DIR"] = str(data)
-    log = base / "page.log"
-    proc = None
-    try:
-        sso = idp.start(base / "sso", port=0, ldap_port=0)
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                [str(HYPERVISEUR), "alerts", "page", "--servir", "--socket", str(sock), "--hote", public]
-                + ["--portail", sso["issuer"]],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while not sock.exists():
-            assert proc.poll() is None, f"page exited:\n{log.read_text(errors='replace')[-2000:]}"
-            assert time.monotonic() < deadline, f"page not listening:\n{log.read_text(errors='replace')[-2000:]}"
-            time.sleep(0.1)
-        gateway.start(base / "gateway", base / "sso", port, application="alerts", upstream_socket=sock)
-        yield {
-            "url": f"http://{public}",
-            "port": port,
-            "issuer": sso["issuer"],
-            "sso_dir": base / "sso",
-            "users": json.loads((base / "sso" / "accounts.json").read_text())["users"],
-            "lh": lh,
-            "sock": sock,
-            "shared": shared,
-            "page_pid": proc.pid,
-        }
-    finally:
-        gateway.stop(base / "gateway", quiet=True)
-        idp.stop(base / "sso")
-        if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(15)
-        shutil.rmtree(shared, ignore_errors=True)
+    with socket_page(base, [str(HYPERVISEUR), "alerts", "page", "--servir"], env, "alerts") as page:
+        yield page | {"lh": lh}
 
 
 def csrf_of(html: str) -> str:
@@ -123,21 +76,7 @@ def operator(browser, stack):
 
 # -- tests ----------------------------------------------------------------------------------------
 def test_no_session_is_sent_to_the_login(browser, stack):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(stack["url"] + "/")
-    assert page.url.startswith(stack["issuer"] + "/?url=")
-    expect(page.locator("input[name=password]")).to_be_visible()
-    context.close()
-    # an unauthenticated POST never reaches the page: sent to the login, nothing recorded
-    r = requests.post(
-        stack["url"] + "/clore/INC-3",
-        data={"csrf": "0" * 64},
-        headers={"Origin": stack["url"], "Hv-User": "admin", "Hv-Groups": "Admin", "Hv-Auth-Level": "5"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert r.status_code == 302 and r.headers["Location"].startswith(stack["issuer"] + "/")
+    refused_without_session(browser, stack, "/", "/clore/INC-3")
     assert actions(stack) == []
 
 

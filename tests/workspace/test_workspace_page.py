@@ -1,0 +1,244 @@
+"""The workspace behind the single sign-on, in Chromium (issues 14 and 16).
+
+A real identity provider (infra/sso/idp.py), the real gateway (infra/sso/gateway.py
+``--application workspace``: nginx + LemonLDAP::NG's handler) and the real workspace
+(``python -m workspace``, a subprocess on a Unix socket in a private directory) over a small
+governed lake: marts scanned by the real scanner, a dbt manifest, a quality result. A steward
+signs on with password + TOTP, reviews and accepts a proposal; an agent searches the catalog
+and is refused decisions. Screenshots of each page go to test-artifacts/workspace/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from playwright.sync_api import expect
+from signon import cookie_header, refused_without_session, session_field, sign_on, socket_page
+from workspace_fixtures import manifest, write_marts
+
+from governance.classify import scan_dataset
+from governance.decisions import DecisionStore
+from governance.scan import ScanConfig
+from lakehouse.audit import AuditLog, ensure_audit_key
+from lakehouse.platform import Lakehouse
+from quality.results import CheckOutcome, QualityResult
+from quality.results import save as save_quality
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "workspace"
+DATASET = "mart_citizen_reports"
+
+
+def _quality(lh) -> None:
+    outcomes = [
+        CheckOutcome("valeurs_non_nulles:report_id", "blocking", True, "identifiant toujours renseigné"),
+        CheckOutcome("valeurs_dans:status", "warning", False, "2 statut(s) hors de la liste attendue"),
+    ]
+    save_quality(lh, QualityResult.from_outcomes(DATASET, outcomes, rows=80))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, sso_ready):
+    base = tmp_path_factory.mktemp("workspace")
+    data = base / "data"
+    manifest_file = base / "manifest.json"
+    manifest_file.write_text(json.dumps(manifest()))
+    env_vars = {
+        "HYPERVISEUR_DATA_DIR": str(data),
+        "HYPERVISEUR_DBT_MANIFEST": str(manifest_file),
+        "HYPERVISEUR_MASKING_KEY": "cle-de-test-hors-depot",
+    }
+    saved = {k: os.environ.get(k) for k in env_vars}
+    os.environ.update(env_vars)  # the test's own Classifier reads the manifest from the environment
+    lh = Lakehouse.from_env(env_vars)
+    ensure_audit_key(lh.settings)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")} | env_vars
+    try:
+        with socket_page(base, [sys.executable, "-m", "workspace"], env, "workspace") as page:
+            # the lake, scanned while the workspace loads its own Presidio in the background
+            write_marts(lh, reports_rows=80)
+            scan_dataset(lh, DATASET, ScanConfig(sample_size=60))
+            _quality(lh)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            yield page | {"lh": lh}
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def steward(browser, stack):
+    context, page = sign_on(browser, stack, "referent", "/revue", expect_totp=True)
+    # the first review page may wait for the workspace's background load of Presidio (free-text samples)
+    page.set_default_timeout(90_000)
+    yield context, page
+    context.close()
+
+
+def decisions(stack) -> list[dict]:
+    return [r for r in AuditLog(stack["lh"]).records() if r["event_type"] == "classification.decision"]
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+# -- tests ----------------------------------------------------------------------------------------
+def test_no_session_is_sent_to_the_login(browser, stack):
+    refused_without_session(browser, stack, "/catalogue", f"/revue/{DATASET}/accepter")
+    assert decisions(stack) == []
+
+
+def test_steward_reviews_a_proposal_and_accepts_it(steward, stack):
+    context, page = steward
+    expect(page.locator("#session")).to_contain_text("Nicolas Petit (referent ; Analyst, Steward)")
+    expect(page.locator(f"#revue-{DATASET}")).to_contain_text("reporter_email")
+    shot(page, "3-revue-file")
+    page.locator(f"#revue-{DATASET}").get_by_role("link", name=DATASET).click()
+    page.wait_for_url(stack["url"] + f"/revue/{DATASET}")
+    row = page.locator("#col-reporter_email")
+    expect(row).to_contain_text("EMAIL_ADDRESS : 100 % des valeurs")  # the evidence
+    expect(row).to_contain_text("PII.Sensitive, PersonalData.Email")
+    row.locator("summary", has_text="Exemples masqués").click()
+    samples = row.locator(".echantillons code")
+    expect(samples.first).to_contain_text("•")
+    assert "@" in samples.first.inner_text() and not re.search(r"\w{3,}@", samples.first.inner_text())
+    description = page.locator("#col-description .echantillons code")  # free text: redacted, not shaped
+    assert description.count() >= 1
+    shot(page, "4-revue-proposition")
+    row.get_by_role("button", name="Accepter la proposition pour reporter_email").click()
+    page.wait_for_url(re.compile(re.escape(stack["url"] + f"/revue/{DATASET}?fait=1")))
+    expect(page.locator("#resultat")).to_contain_text("accept de reporter_email")
+    expect(page.locator("#resultat")).to_contain_text("par Nicolas Petit (referent)")
+    expect(page.locator("#col-reporter_email")).not_to_have_class(re.compile("en-attente"))
+    shot(page, "5-decision-enregistree")
+
+    identity = {"sub": "referent", "name": "Nicolas Petit", "groups": ["Analyst", "Steward"], "auth_level": 5}
+    [record] = decisions(stack)
+    assert record["actor"] == "referent"
+    assert {k: record["payload"]["identity"][k] for k in identity} == identity
+    assert record["payload"]["identity"]["interface"] == "espace de travail"
+    assert (record["payload"]["column"], record["payload"]["tags"]) == (
+        "reporter_email",
+        ["PII.Sensitive", "PersonalData.Email"],
+    )
+    assert AuditLog(stack["lh"]).verify().ok
+    [decision] = yaml.safe_load(DecisionStore(stack["lh"]).path(DATASET).read_text())["decisions"]
+    assert (decision["version"], decision["by"], decision["identity"]["sub"]) == (1, "referent", "referent")
+
+
+def test_catalog_and_dataset_page(steward, stack):
+    context, page = steward
+    page.goto(stack["url"] + "/catalogue")
+    for name in (DATASET, "mart_citizen_reports_daily", "mart_air_quality_hourly", "citizen.reports"):
+        expect(page.locator(f"[id='jeu-{name}']")).to_be_visible()
+    shot(page, "1-catalogue")
+    page.get_by_role("link", name=DATASET, exact=True).click()
+    page.wait_for_url(stack["url"] + f"/jeux/{DATASET}")
+    expect(page.locator("#niveau")).to_contain_text("Confidentiel")
+    expect(page.locator("#qualite")).to_contain_text("2 statut(s) hors de la liste attendue")
+    expect(page.locator("#opendata")).to_contain_text("non publié")
+    expect(page.locator("#fraicheur")).to_contain_text("UTC")
+    svg = page.locator("svg.lignee")
+    for node in ("citizen.reports", "stg_citizen_reports", "mart_citizen_reports_daily"):  # upstream and downstream
+        expect(svg.locator("a", has_text=node)).to_have_count(1)
+    expect(svg.locator("a[aria-current=page]")).to_contain_text(DATASET)
+    shot(page, "2-fiche-jeu")
+    svg.locator("a", has_text="mart_citizen_reports_daily").click()  # the graph's boxes are links
+    page.wait_for_url(stack["url"] + "/jeux/mart_citizen_reports_daily")
+
+
+def test_agent_searches_the_catalog_but_cannot_decide(browser, stack):
+    context, page = sign_on(browser, stack, "agent.eau", "/catalogue", expect_totp=False)
+    page.keyboard.press("Tab")  # keyboard first: the skip link, then the search field by its label
+    expect(page.locator(":focus")).to_have_text("Aller au contenu")
+    page.get_by_label("Rechercher (nom, description, colonne, étiquette, service)").fill("reporter_email")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/catalogue\?q=reporter_email"))
+    expect(page.locator("#resultats")).to_contain_text("1 jeu(x) de données")
+    expect(page.locator(f"[id='jeu-{DATASET}']")).to_be_visible()
+    expect(page.get_by_role("link", name="Revue des classifications")).to_have_count(0)
+    shot(page, "6-agent-recherche")
+    page.goto(stack["url"] + f"/jeux/{DATASET}")
+    expect(page.locator(".echantillons")).to_have_count(0)  # no samples, even masked, for agents
+    response = page.goto(stack["url"] + f"/revue/{DATASET}")
+    assert response.status == 403
+    expect(page.locator("h1")).to_have_text("Accès refusé")
+    shot(page, "7-agent-refus")
+    before = len(decisions(stack))
+    r = requests.post(
+        stack["url"] + f"/revue/{DATASET}/accepter",
+        data={"csrf": "0" * 64, "colonne": "reporter_phone"},
+        headers={"Cookie": cookie_header(context), "Origin": stack["url"], "Hv-Groups": "Steward"},
+        allow_redirects=False,
+    )
+    assert r.status_code == 403
+    assert len(decisions(stack)) == before
+    context.close()
+
+
+def test_post_without_csrf_foreign_origin_or_forged_host_is_refused(steward, stack):
+    context, page = steward
+    page.goto(stack["url"] + f"/revue/{DATASET}")
+    token = csrf_of(page.content())
+    cookie = cookie_header(context)
+    url = stack["url"] + f"/revue/{DATASET}/accepter"
+    before = len(decisions(stack))
+    for data in ({"colonne": "reporter_phone"}, {"csrf": "0" * 64, "colonne": "reporter_phone"}):
+        r = requests.post(url, data=data, headers={"Cookie": cookie, "Origin": stack["url"]}, allow_redirects=False)
+        assert r.status_code == 403 and "CSRF" in r.text, (data, r.status_code, r.text)
+    for headers in ({"Origin": "http://evil.example"}, {}):
+        r = requests.post(url, data={"csrf": token}, headers={"Cookie": cookie, **headers}, allow_redirects=False)
+        assert r.status_code == 403, (headers, r.status_code)
+    for host in ("evil.example", f"localhost:{stack['port']}"):
+        for method in ("get", "post"):
+            r = requests.request(
+                method,
+                stack["url"] + ("/catalogue" if method == "get" else f"/revue/{DATASET}/accepter"),
+                data={"csrf": token},
+                headers={"Host": host, "Cookie": cookie, "Origin": stack["url"]},
+                allow_redirects=False,
+            )
+            assert r.status_code == 421, (host, method, r.status_code)
+    r = requests.post(  # a valid form, but for a dataset nobody knows: no decision file created
+        stack["url"] + "/revue/inconnu/accepter",
+        data={"csrf": token},
+        headers={"Cookie": cookie, "Origin": stack["url"]},
+        allow_redirects=False,
+    )
+    assert r.status_code == 404 and not DecisionStore(stack["lh"]).path("inconnu").exists()
+    assert len(decisions(stack)) == before
+
+
+def test_a_decision_needs_the_second_factor(steward, stack, tmp_path):
+    context, page = steward
+    session_field(stack, context, tmp_path, "authenticationLevel", 2)
+    try:
+        page.goto(stack["url"] + f"/revue/{DATASET}")
+        before = len(decisions(stack))
+        page.locator("#col-reporter_phone").get_by_role("button", name="Accepter").click()
+        expect(page.locator("h1")).to_have_text("Second facteur requis")
+        expect(page.locator("#second-facteur")).to_have_attribute("href", re.compile(r"/upgradesession\?url="))
+        shot(page, "8-second-facteur")
+        assert len(decisions(stack)) == before
+    finally:
+        session_field(stack, context, tmp_path, "authenticationLevel", 5)
+    # a refused decision (reason missing) shows the review page again with the French reason
+    page.goto(stack["url"] + f"/revue/{DATASET}")
+    page.locator("#motif-publication").evaluate("e => e.removeAttribute('required')")
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.locator("#resultat")).to_contain_text("exige un motif")

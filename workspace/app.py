@@ -1,0 +1,216 @@
+"""The workspace's web application (Starlette, server-rendered Jinja2 pages, in French).
+
+Served on a Unix socket behind the sign-on gateway (``gateway.py --application workspace``),
+which is its only client and states who is signed on (lakehouse.web_identity). Every request
+is checked again here: identity present, ``Host`` = the public address, reading groups; every
+POST: ``Origin``, the CSRF token of the form, the deciding groups and the second factor. A
+decision goes through governance.decisions (the functions ``hyperviseur govern`` calls) with
+the signed-on identity, audited before it is recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, quote
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from governance import decisions
+from governance.levels import LEVEL_LABELS_FR
+from lakehouse.errors import LakehouseError
+from lakehouse.registry import LEVELS
+from lakehouse.web_identity import CSRF_REFUSAL, CsrfTokens, Identity, identity_from_headers, request_refusal
+from workspace.catalog import KIND_LABELS, ZONE_LABELS, Catalog
+from workspace.evidence import masked_samples
+from workspace.lineage_svg import render_svg
+
+HERE = Path(__file__).parent
+# Who may decide (the review queue and its forms): the second factor is required to decide.
+DECIDING_GROUPS = ("Steward", "Admin")
+# Who may read the catalog: the deciders, analysts and every service's agents (Agent_<service>).
+READING_GROUPS = (*DECIDING_GROUPS, "Analyst")
+AGENT_PREFIX = "Agent_"
+INTERFACE = "espace de travail"
+
+
+def can_read(who: Identity) -> bool:
+    return who.in_any(READING_GROUPS) or any(g.startswith(AGENT_PREFIX) for g in who.groups)
+
+
+def can_decide(who: Identity) -> bool:
+    return who.in_any(DECIDING_GROUPS)
+
+
+def date_fr(iso: str | None) -> str:
+    """``2026-03-01T08:30:00+00:00`` → ``01/03/2026 08:30 UTC`` (as stored: UTC); other text unchanged."""
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%d/%m/%Y %H:%M UTC") if iso else ""
+    except (TypeError, ValueError):
+        return str(iso)
+
+
+def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
+    """The application for the lakehouse ``lh``, published by the gateway at ``http://public_host``."""
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(labels=LEVEL_LABELS_FR, zones=ZONE_LABELS, kinds=KIND_LABELS, levels=LEVELS)
+    templates.env.filters["date_fr"] = date_fr
+    csrf = CsrfTokens()
+    limit = lh.settings.limits.max_http_body_bytes
+    origin = f"http://{public_host}"
+    logout = f"{portal.rstrip('/')}/?logout=1" if portal else None
+
+    def refuse(status: int, reason: str) -> Response:
+        return PlainTextResponse(f"Requête refusée : {reason}\n", status, headers={"Cache-Control": "no-store"})
+
+    def render(request: Request, who: Identity, name: str, status: int = 200, **context) -> Response:
+        context.update(who=who, csrf=csrf.token(who), logout=logout, can_decide=can_decide(who))
+        response = templates.TemplateResponse(request, name, context, status_code=status)
+        response.headers.update({"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+        return response
+
+    def page(*, decide: bool = False):
+        """Endpoint decorator: identity, Host, Origin, groups; for POST the form, CSRF and second factor.
+        The page itself (``fn``, synchronous: lake reads, DuckDB, Presidio) runs in the thread pool."""
+
+        def wrap(fn):
+            async def endpoint(request: Request) -> Response:
+                who = identity_from_headers(request.headers)
+                if who is None:
+                    return refuse(
+                        401, "identité absente : l'espace s'ouvre par la passerelle d'authentification unique"
+                    )
+                refusal = request_refusal(request.method, request.headers, public_host)
+                if refusal:
+                    return refuse(*refusal)
+                if not (can_decide(who) if decide else can_read(who)):
+                    return render(request, who, "forbidden.html.j2", 403, decide=decide)
+                if request.method != "POST":
+                    return await run_in_threadpool(fn, request, who)
+                length = request.headers.get("Content-Length") or ""
+                if not length.isdigit():
+                    return refuse(411, "corps sans longueur (Content-Length) non accepté")
+                if int(length) > limit:
+                    return refuse(413, f"corps de {length} octets au-delà de max_http_body_bytes = {limit}")
+                form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+                if not csrf.valid(who, (form.get("csrf") or [""])[0]):
+                    return refuse(403, CSRF_REFUSAL)
+                if not who.second_factor:
+                    back = base64.b64encode(f"{origin}{request.url.path.rsplit('/', 1)[0]}".encode()).decode()
+                    return render(request, who, "second_factor.html.j2", 403, portal=portal, back=back)
+                return await run_in_threadpool(fn, request, who, form)
+
+            return endpoint
+
+        return wrap
+
+    def first(form: dict, key: str) -> str:
+        return (form.get(key) or [""])[0].strip()
+
+    @page()
+    def home(request, who):
+        return RedirectResponse("/catalogue", 303)
+
+    @page()
+    def stylesheet(request, who):
+        css = (HERE / "static" / "workspace.css").read_text(encoding="utf-8")
+        return Response(css, media_type="text/css", headers={"Cache-Control": "no-store"})
+
+    @page()
+    def catalog_page(request, who):
+        query = request.query_params.get("q", "")[:200]
+        results = Catalog(lh).search(query)
+        return render(request, who, "catalog.html.j2", query=query, results=results)
+
+    @page()
+    def dataset_page(request, who):
+        cat = Catalog(lh)
+        try:
+            view = cat.get(request.path_params["name"])
+        except LakehouseError as exc:
+            return render(request, who, "error.html.j2", 404, message=str(exc))
+        svg = render_svg(view.name, cat.lineage.parents, cat.children(), lambda n: f"/jeux/{quote(n)}")
+        samples = _samples(view, cat) if can_decide(who) else {}
+        return render(request, who, "dataset.html.j2", d=view, svg=svg, samples=samples, review=False)
+
+    def _samples(view, cat) -> dict:
+        entry = cat.entries.get(view.name)
+        try:
+            return masked_samples(lh, view.name, view.state.columns, entry.encrypted_columns if entry else ())
+        except LakehouseError:
+            return {}  # not in the lake (a dbt source never loaded): no sample to show
+
+    @page(decide=True)
+    def review_queue(request, who):
+        return render(request, who, "review_queue.html.j2", queue=Catalog(lh).review_queue())
+
+    def show_review(request, who, message: str | None = None, status: int = 200):
+        """The proposal page of one dataset: evidence, masked samples, decision forms."""
+        cat = Catalog(lh)
+        try:
+            view = cat.get(request.path_params["name"])
+        except LakehouseError as exc:
+            return render(request, who, "error.html.j2", 404, message=str(exc))
+        done = view.state.decisions[-1] if request.query_params.get("fait") and view.state.decisions else None
+        return render(
+            request,
+            who,
+            "review.html.j2",
+            status,
+            d=view,
+            samples=_samples(view, cat),
+            done=done,
+            error=message,
+            review=True,
+        )
+
+    review_page = page(decide=True)(show_review)
+
+    def decision_endpoint(action):
+        @page(decide=True)
+        def endpoint(request, who, form):
+            name = request.path_params["name"]
+            if name not in Catalog(lh).names():  # no decision file for a dataset nobody knows
+                return render(request, who, "error.html.j2", 404, message=f"jeu de données inconnu : « {name} »")
+            try:
+                action(name, form, {**who.to_dict(), "interface": INTERFACE}, who.subject)
+            except LakehouseError as exc:  # e.g. a reason missing: the page again, with the message
+                return show_review(request, who, str(exc), 400)
+            # the page then shows the last recorded decision (read back from the file, not from the URL)
+            return RedirectResponse(f"/revue/{quote(name)}?fait=1#resultat", 303)
+
+        return endpoint
+
+    def accept(name, form, identity, by):
+        decisions.accept(lh, name, form.get("colonne") or [], by, first(form, "motif"), identity=identity)
+
+    def override(name, form, identity, by):
+        tags = [t.strip() for t in first(form, "etiquettes").split(",") if t.strip()]
+        decisions.override(lh, name, first(form, "colonne"), tags, by, first(form, "motif"), identity=identity)
+
+    def declassify(name, form, identity, by):
+        decisions.declassify(lh, name, first(form, "niveau"), by, first(form, "motif"), identity=identity)
+
+    def publication(name, form, identity, by):
+        approve = first(form, "decision") == "approuver"
+        decisions.publication(lh, name, approve, by, first(form, "motif"), identity=identity)
+
+    routes = [
+        Route("/", home),
+        Route("/workspace.css", stylesheet),
+        Route("/catalogue", catalog_page),
+        Route("/jeux/{name}", dataset_page),
+        Route("/revue", review_queue),
+        Route("/revue/{name}", review_page),
+        Route("/revue/{name}/accepter", decision_endpoint(accept), methods=["POST"]),
+        Route("/revue/{name}/etiquettes", decision_endpoint(override), methods=["POST"]),
+        Route("/revue/{name}/declasser", decision_endpoint(declassify), methods=["POST"]),
+        Route("/revue/{name}/publication", decision_endpoint(publication), methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
