@@ -194,6 +194,10 @@ def measure(label: str, size: dict, repeat: int, concurrent: int, compare: int, 
             HYPERVISEUR_DATA_DIR=str(data),
             HYPERVISEUR_SUPERSET_PORT=str(port),
             HYPERVISEUR_BENCH_SINGLE_CATALOG=str(single),
+            # nobody signs on during the bench (API login of the break-glass admin); Superset
+            # still refuses to start without a provider, so it gets an unreachable one
+            HYPERVISEUR_SSO_ISSUER="http://127.0.0.1:9",
+            HYPERVISEUR_SUPERSET_OIDC_CLIENT_SECRET="bench",
         )
         inst = _Instance.from_env(env)
         service.start(inst, wait=240)

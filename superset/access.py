@@ -249,21 +249,3 @@ class AccessProvisioner:
             self.c.put(f"/api/v1/dashboard/{dash['id']}", {"roles": [role_ids[n] for n in names], "published": True})
             granted[slug] = names
         return granted
-
-    # users ------------------------------------------------------------------------------
-    def ensure_user(self, username: str, password: str, roles: list[str], first: str = "", last: str = "") -> int:
-        ids = [self.role_id(r) for r in roles]
-        body = {
-            "first_name": first or username,
-            "last_name": last or "Hyperviseur",
-            "username": username,
-            "email": f"{username}@hyperviseur.invalid",
-            "active": True,
-            "roles": ids,
-            "password": password,
-        }
-        user = self.c.find("/api/v1/security/users/", "username", username)
-        if user:
-            self.c.put(f"/api/v1/security/users/{user['id']}", body)
-            return user["id"]
-        return self.c.post("/api/v1/security/users/", body)["id"]

@@ -1,9 +1,8 @@
-"""Minimal Superset REST client: JWT login, CSRF token, JSON calls, paging, assets import."""
+"""Minimal Superset REST client: session or break-glass JWT, CSRF token, JSON calls, paging, assets import."""
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,44 +17,36 @@ class SupersetApiError(LakehouseError):
 
 
 class SupersetClient:
-    """One authenticated session: JWT, browser session cookie and CSRF token.
+    """One authenticated session: its cookies (Superset's session, the CSRF secret) and CSRF token.
 
-    The cookie matters: for endpoints the ``Public`` role may use, Flask-AppBuilder skips
-    the JWT and serves the request as the *session* user, which is anonymous without it.
+    People sign on through the identity provider (issue 14): a browser-like ``requests`` session
+    that went through the OpenID Connect login is wrapped as it is. The break-glass
+    administrator (provisioning, harvest) logs in with :meth:`break_glass`, the only password
+    login Superset still accepts, and sends its JWT with every call.
     """
 
-    def __init__(self, base_url: str, username: str, password: str, timeout: float = 60.0):
+    def __init__(self, base_url: str, session: requests.Session, username: str, timeout: float = 60.0):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = session
         self.session.headers["Referer"] = self.base_url
-        resp = self._post_login(
-            "/api/v1/security/login",
+        self.username = username
+        self.session.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/")["result"]
+
+    @classmethod
+    def break_glass(cls, base_url: str, username: str, password: str, timeout: float = 60.0) -> SupersetClient:
+        """The break-glass administrator: a JWT from ``/api/v1/security/login`` (provider ``db``)."""
+        session = requests.Session()
+        resp = _post_login(
+            session,
+            base_url.rstrip("/") + "/api/v1/security/login",
+            timeout,
             json={"username": username, "password": password, "provider": "db", "refresh": False},
         )
         if resp.status_code != 200:
             raise SupersetApiError(f"connexion à Superset refusée pour « {username} » ({resp.status_code})")
-        self.session.headers["Authorization"] = "Bearer " + resp.json()["access_token"]
-        form = self.session.get(self.base_url + "/login/", timeout=timeout)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
-        if token is None:
-            raise SupersetApiError("page de connexion de Superset sans jeton CSRF")
-        self._post_login(
-            "/login/",
-            allow_redirects=False,
-            data={"username": username, "password": password, "csrf_token": token.group(1)},
-        )
-        self.session.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/")["result"]
-        self.username = username
-
-    def _post_login(self, path: str, **kwargs) -> requests.Response:
-        """Login calls are rate-limited by Superset (HTTP 429): wait and retry a few times."""
-        for attempt in range(6):
-            resp = self.session.post(self.base_url + path, timeout=self.timeout, **kwargs)
-            if resp.status_code != 429:
-                return resp
-            time.sleep(1 + attempt)
-        return resp
+        session.headers["Authorization"] = "Bearer " + resp.json()["access_token"]
+        return cls(base_url, session, username, timeout)
 
     def request(self, method: str, path: str, *, ok=(200, 201), **kwargs) -> Any:
         resp = self.session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
@@ -118,6 +109,16 @@ class SupersetClient:
         self.request(
             "POST", "/api/v1/assets/import/", files={"bundle": ("bundle.zip", bundle, "application/zip")}, data=data
         )
+
+
+def _post_login(session: requests.Session, url: str, timeout: float, **kwargs) -> requests.Response:
+    """Login calls are rate-limited by Superset (HTTP 429): wait and retry a few times."""
+    for attempt in range(6):
+        resp = session.post(url, timeout=timeout, **kwargs)
+        if resp.status_code != 429:
+            return resp
+        time.sleep(1 + attempt)
+    return resp
 
 
 def _rison(value: Any) -> str:

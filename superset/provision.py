@@ -32,7 +32,7 @@ class ProvisionReport:
 
 
 def admin_client(inst: Instance) -> SupersetClient:
-    return SupersetClient(inst.url, inst.admin_user, inst.admin_password)
+    return SupersetClient.break_glass(inst.url, inst.admin_user, inst.admin_password)
 
 
 def provision(inst: Instance, manifest: Path | None = MANIFEST, assets: Path = ASSETS) -> ProvisionReport:

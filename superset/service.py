@@ -23,11 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lakehouse.errors import LakehouseError
-from lakehouse.settings import Settings, superset_s3_credentials
+from lakehouse.settings import Settings, read_secret, superset_s3_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = Path(__file__).resolve().parent / "superset_config.py"
-ADMIN_USER = "admin"
+# The break-glass administrator: the only password (database) login left, for the REST API
+# (provisioning, harvest); people sign on through the identity provider (issue 14). Not a
+# directory login, so no one signs on as it through the provider.
+ADMIN_USER = "secours"
+OIDC_CLIENT_ID = "superset"  # Superset's client id at the provider (infra/sso/idp.py CLIENTS)
 # Resource limits of Superset's DuckDB queries (read by superset_config.py / sql_guard.py):
 # memory and threads per serving catalog, wall-clock seconds per statement.
 QUERY_LIMITS = {
@@ -81,6 +85,40 @@ class Instance:
     def admin_password(self) -> str:
         return self.env.get("HYPERVISEUR_SUPERSET_ADMIN_PASSWORD") or _read_secret(self.home / "admin_password")
 
+    @property
+    def sign_on(self) -> dict[str, str]:
+        """Superset's OpenID Connect client: the provider's issuer, client id and secret.
+
+        Explicit settings first (production: the authority's provider, the secret as
+        ``HYPERVISEUR_SUPERSET_OIDC_CLIENT_SECRET_FILE``); what is missing is taken from the local
+        provider of ``HYPERVISEUR_SSO_RUN_DIR`` (infra/sso/idp.py: ``state.json``,
+        ``accounts.json``). Nothing found: refused, never a fall-back to password login.
+        """
+        client_id = self.env.get("HYPERVISEUR_SUPERSET_OIDC_CLIENT_ID") or OIDC_CLIENT_ID
+        issuer = self.env.get("HYPERVISEUR_SSO_ISSUER")
+        secret = read_secret("HYPERVISEUR_SUPERSET_OIDC_CLIENT_SECRET", self.env)
+        run_dir = self.env.get("HYPERVISEUR_SSO_RUN_DIR")
+        if run_dir and not (issuer and secret):
+            state, accounts = Path(run_dir) / "state.json", Path(run_dir) / "accounts.json"
+            try:
+                issuer = issuer or json.loads(state.read_text(encoding="utf-8"))["issuer"]
+                secret = (
+                    secret or json.loads(accounts.read_text(encoding="utf-8"))["clients"][client_id]["client_secret"]
+                )
+            except (OSError, ValueError, KeyError) as exc:
+                raise SupersetError(
+                    f"fournisseur d'identité local illisible dans {run_dir} ({exc}) : le démarrer avec "
+                    "« python infra/sso/idp.py start »"
+                ) from None
+        if not issuer or not secret:
+            raise SupersetError(
+                "authentification unique de Superset non configurée : définir HYPERVISEUR_SSO_ISSUER et "
+                "HYPERVISEUR_SUPERSET_OIDC_CLIENT_SECRET (ou HYPERVISEUR_SUPERSET_OIDC_CLIENT_SECRET_FILE), "
+                "ou HYPERVISEUR_SSO_RUN_DIR (fournisseur local infra/sso/idp.py) ; Superset ne démarre pas "
+                "avec sa seule base de mots de passe"
+            )
+        return {"issuer": issuer, "client_id": client_id, "client_secret": secret}
+
     def bin(self, name: str) -> Path:
         path = self.venv / "bin" / name
         if not path.exists():
@@ -96,9 +134,10 @@ class Instance:
         key (``HYPERVISEUR_SUPERSET_S3_ACCESS_KEY``/``_SECRET_KEY`` or ``_FILE``), and the
         serving catalogs (``settings.serving_dir``) are what it opens.
         """
-        dropped = ("HYPERVISEUR_S3_", "HYPERVISEUR_SUPERSET_S3_", "PYTHON")
+        dropped = ("HYPERVISEUR_S3_", "HYPERVISEUR_SUPERSET_S3_", "HYPERVISEUR_SUPERSET_OIDC_", "PYTHON")
         env = {k: v for k, v in self.env.items() if not k.startswith(dropped)}
         s3 = self.settings.s3
+        sign_on = self.sign_on
         readonly = superset_s3_credentials(self.env) if s3 else None
         if s3 and readonly is None:
             raise SupersetError(
@@ -123,6 +162,10 @@ class Instance:
                 else None
             ),
             FLASK_APP="superset",
+            HYPERVISEUR_SUPERSET_ADMIN_USER=self.admin_user,
+            HYPERVISEUR_SSO_ISSUER=sign_on["issuer"],
+            HYPERVISEUR_SUPERSET_OIDC_CLIENT_ID=sign_on["client_id"],
+            HYPERVISEUR_SUPERSET_OIDC_CLIENT_SECRET=sign_on["client_secret"],
         )
         env.update({name: self.env.get(name, default) for name, default in QUERY_LIMITS.items()})
         return env
@@ -181,7 +224,13 @@ def init(inst: Instance) -> None:
     )
     _superset(inst, "fab", "reset-password", "--username", inst.admin_user, "--password", inst.admin_password)
     _superset(inst, "init")
-    (inst.home / "initialised").write_text("ok\n", encoding="utf-8")
+    (inst.home / "initialised").write_text(inst.admin_user + "\n", encoding="utf-8")
+
+
+def initialised(inst: Instance) -> bool:
+    """``init`` has run for this home and its break-glass administrator (a changed name: again)."""
+    marker = inst.home / "initialised"
+    return marker.exists() and marker.read_text(encoding="utf-8").strip() == inst.admin_user
 
 
 def running_pid(inst: Instance) -> int | None:
@@ -205,7 +254,7 @@ def start(inst: Instance, wait: float = 90.0) -> None:
     """Start gunicorn in the background (PID file), init first if needed, wait for /health."""
     if running_pid(inst) and healthy(inst):
         return
-    if not (inst.home / "initialised").exists():
+    if not initialised(inst):
         init(inst)
     workers = inst.env.get("HYPERVISEUR_SUPERSET_WORKERS", "2")
     threads = inst.env.get("HYPERVISEUR_SUPERSET_THREADS", "8")
@@ -268,12 +317,15 @@ def stop(inst: Instance, wait: float = 20.0) -> bool:
 
 
 def login_banner(inst: Instance) -> str:
-    """The login to print at start; a password given by the environment is never echoed."""
+    """How to sign on, printed at start; a password given by the environment is never echoed."""
     if inst.env.get("HYPERVISEUR_SUPERSET_ADMIN_PASSWORD"):
         secret = "mot de passe : variable HYPERVISEUR_SUPERSET_ADMIN_PASSWORD"
     else:
         secret = f"mot de passe : {inst.admin_password} (fichier {inst.home / 'admin_password'})"
-    return f"Superset : {inst.url}  —  identifiant : {inst.admin_user}, {secret}"
+    return (
+        f"Superset : {inst.url}  —  connexion par l'authentification unique ({inst.sign_on['issuer']}) ; "
+        f"compte de secours (API REST seulement) : {inst.admin_user}, {secret}"
+    )
 
 
 def main(argv: list[str]) -> int:

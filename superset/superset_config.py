@@ -1,8 +1,12 @@
 """Superset configuration for Hyperviseur (loaded through ``SUPERSET_CONFIG_PATH``).
 
 Runs inside Superset's own virtualenv, so it imports nothing from the platform: every
-value arrives through ``HYPERVISEUR_SUPERSET_*`` variables set by ``superset/service.py``
-(or by the Helm chart in production).
+value arrives through ``HYPERVISEUR_SUPERSET_*`` / ``HYPERVISEUR_SSO_*`` variables set by
+``superset/service.py`` (or by the Helm chart in production).
+
+Sign-on (``sign_on.py``): OpenID Connect only for the web UI, roles from the directory's
+groups at each login, the password database for the break-glass administrator's API calls
+only; without the provider's issuer and client secret Superset refuses to start.
 
 Security model for the DuckDB serving catalog, in depth:
 1. one Superset database per serving catalog FILE (public, masked, clear: one clearance
@@ -27,6 +31,8 @@ import os
 import threading
 from pathlib import Path
 
+import yaml
+from flask_appbuilder.security.manager import AUTH_OAUTH
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -114,6 +120,48 @@ def _load(name: str):
 
 
 _lockdown = _load("lockdown")
+
+# --- Sign-on (issue 14, sign_on.py) -------------------------------------------------------
+# The web UI signs on only through the OpenID Connect provider (the authority's LemonLDAP::NG,
+# or locally infra/sso/idp.py); roles follow the directory groups at every login. The password
+# database serves only the break-glass administrator, through the REST API.
+
+
+def _setting(name: str, required: str | None = None) -> str | None:
+    """``HYPERVISEUR_<name>``, or the content of the file named by ``HYPERVISEUR_<name>_FILE``;
+    missing and ``required``: refused (no fallback to password login)."""
+    value = os.environ.get(f"HYPERVISEUR_{name}")
+    path = os.environ.get(f"HYPERVISEUR_{name}_FILE")
+    if not value and path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise RuntimeError(f"HYPERVISEUR_{name}_FILE : fichier illisible {path} ({exc.strerror})") from None
+    if not value and required:
+        raise RuntimeError(
+            f"authentification unique de Superset non configurée : {required} absent "
+            f"(définir HYPERVISEUR_{name} ou HYPERVISEUR_{name}_FILE) ; Superset ne démarre pas "
+            "sans son fournisseur d'identité"
+        )
+    return value or None
+
+
+_ISSUER = _setting("SSO_ISSUER", "l'adresse (issuer) du fournisseur OpenID Connect")
+_CLIENT_SECRET = _setting("SUPERSET_OIDC_CLIENT_SECRET", "le secret du client OpenID Connect de Superset")
+_sign_on = _load("sign_on")
+AUTH_TYPE = AUTH_OAUTH
+CUSTOM_SECURITY_MANAGER = _sign_on.HyperviseurSecurityManager
+OAUTH_PROVIDERS = _sign_on.oauth_providers(_ISSUER, _setting("SUPERSET_OIDC_CLIENT_ID") or "superset", _CLIENT_SECRET)
+AUTH_USER_REGISTRATION = True  # a directory user with a mapped group gets a Superset account at first login
+AUTH_USER_REGISTRATION_ROLE = None  # ...with the roles of its groups only
+AUTH_ROLES_SYNC_AT_LOGIN = True
+AUTH_ROLES_MAPPING = _sign_on.roles_mapping(
+    list(yaml.safe_load((Path(__file__).resolve().parent / "access.yaml").read_text(encoding="utf-8"))["services"])
+)
+BREAK_GLASS_ADMIN = _setting("SUPERSET_ADMIN_USER")  # none: no password login at all
+AUTH_API_LOGIN_ALLOW_MULTIPLE_PROVIDERS = True  # /api/v1/security/login "db": the break-glass admin only
+# Logging out of Superset also ends the sign-on session (LemonLDAP::NG's portal logout).
+LOGOUT_REDIRECT_URL = _setting("SSO_LOGOUT_URL") or _ISSUER.rstrip("/") + "/?logout=1"
 
 
 @event.listens_for(Engine, "connect")

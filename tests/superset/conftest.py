@@ -1,4 +1,6 @@
-"""One real Superset per test session, from .venv-superset, on a test port and a temp data dir.
+"""One real Superset per test session, from .venv-superset, on a test port and a temp data dir,
+signing on through a real identity provider (infra/sso/idp.py: LemonLDAP::NG + OpenLDAP on
+free loopback ports, in a temp run dir): the role users are the provider's demo accounts.
 
 Nothing is installed here: the Makefile builds .venv-superset; without it the tests fail
 with the command to run. The serving catalog is synthetic (``synthetic_marts``) with the
@@ -19,21 +21,41 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # browser.py
+sys.path.insert(0, str(HERE.parent / "sso"))  # signon.py: the provider's script, as the sign-on tests load it
 
 import synthetic_marts  # noqa: E402
+from oidc_login import sign_on  # noqa: E402
+from signon import idp  # noqa: E402
 
 from superset import service  # noqa: E402
-from superset.access import AccessProvisioner  # noqa: E402
 from superset.bundle import DATABASES  # noqa: E402
 from superset.client import SupersetApiError, SupersetClient  # noqa: E402
 from superset.provision import admin_client, provision  # noqa: E402
 
 EXPORT_ROW_LIMIT = 500
-USERS = {"agent_eau": ["Agent_eau"], "analyste": ["Analyst"], "referent": ["Steward"]}
+SUPERSET_PORT = os.environ.get("HYPERVISEUR_TEST_SUPERSET_PORT", "18088")
+# the API tests' role users: their login at the provider (demo accounts of infra/sso/idp.py)
+USERS = {"agent_eau": "agent.eau", "analyste": "analyste", "referent": "referent"}
 
 
 @pytest.fixture(scope="session")
-def superset_instance(tmp_path_factory):
+def sso_provider(tmp_path_factory):
+    """The identity provider, with Superset's callback on the test port registered."""
+    run_dir = tmp_path_factory.mktemp("superset-sso")
+    callback = f"http://127.0.0.1:{SUPERSET_PORT}/oauth-authorized/hyperviseur"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(idp.CLIENTS, "superset", {**idp.CLIENTS["superset"], "redirect_uris": [callback]})
+        state = idp.start(run_dir, port=0, ldap_port=0)
+    try:
+        accounts = json.loads((run_dir / "accounts.json").read_text())
+        yield {**state, "run_dir": run_dir, "users": accounts["users"], "ldap_manager": accounts["ldap"]}
+    finally:
+        idp.stop(run_dir)
+
+
+@pytest.fixture(scope="session")
+def superset_instance(tmp_path_factory, sso_provider):
     venv = service.ROOT / ".venv-superset"
     if not (venv / "bin" / "superset").exists():
         pytest.fail(f"{venv} absent : construire l'environnement Superset avec « make superset-venv »")
@@ -43,9 +65,10 @@ def superset_instance(tmp_path_factory):
     env.update(
         {
             "HYPERVISEUR_DATA_DIR": str(data),
-            "HYPERVISEUR_SUPERSET_PORT": os.environ.get("HYPERVISEUR_TEST_SUPERSET_PORT", "18088"),
+            "HYPERVISEUR_SUPERSET_PORT": SUPERSET_PORT,
             "HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT": str(EXPORT_ROW_LIMIT),
             "HYPERVISEUR_SUPERSET_WORKERS": "2",
+            "HYPERVISEUR_SSO_RUN_DIR": str(sso_provider["run_dir"]),
         }
     )
     inst = service.Instance.from_env(env)
@@ -93,14 +116,14 @@ def admin(superset_instance, provisioned) -> SupersetClient:
 
 
 @pytest.fixture(scope="session")
-def users(superset_instance, admin) -> dict[str, SupersetClient]:
-    access = AccessProvisioner(admin)
-    clients = {}
-    for name, roles in USERS.items():
-        password = secrets.token_urlsafe(12)
-        access.ensure_user(name, password, roles)
-        clients[name] = SupersetClient(superset_instance.url, name, password)
-    return clients
+def users(superset_instance, admin, sso_provider) -> dict[str, SupersetClient]:
+    """The role users, signed on through the provider (roles from their directory groups)."""
+    return {
+        name: SupersetClient(
+            superset_instance.url, sign_on(superset_instance.url, sso_provider["users"][uid], uid), uid
+        )
+        for name, uid in USERS.items()
+    }
 
 
 @pytest.fixture(scope="session")

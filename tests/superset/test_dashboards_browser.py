@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import chromium
+from oidc_login import browser_sign_on
 
 from superset.bundle import load_spec
-from tests.browser import chromium
 
 pytestmark = [pytest.mark.superset, pytest.mark.browser]
 
@@ -28,13 +29,11 @@ STATE_JS = """() => [...document.querySelectorAll('[data-test="chart-grid-compon
 
 
 @pytest.fixture(scope="module")
-def browser_page(superset_instance, provisioned):
+def browser_page(superset_instance, provisioned, sso_provider):
+    """The directory's administrator, signed on through the provider (password + TOTP)."""
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1600, "height": 1400}, locale="fr-FR")
-        page.goto(superset_instance.url + "/login/")
-        page.fill("#username", superset_instance.admin_user)
-        page.fill("#password", superset_instance.admin_password)
-        page.keyboard.press("Enter")
+        browser_sign_on(page, superset_instance.url, sso_provider["issuer"], sso_provider["users"]["admin"], "admin")
         page.wait_for_url("**/superset/welcome/**", timeout=60_000)
         yield page
 
