@@ -32,3 +32,12 @@ def components(
 
 def score(parts: dict[str, float]) -> float:
     return round(100 * sum(WEIGHTS[k] * v for k, v in parts.items()), 1)
+
+
+HIGH_PRIORITY = 70  # from here an incident is "high": red band, audible cue on the operators' page
+MEDIUM_PRIORITY = 45
+
+
+def band(priority: float) -> str:
+    """The priority band of the operators' page: ``haute``, ``moyenne`` or ``basse``."""
+    return "haute" if priority >= HIGH_PRIORITY else ("moyenne" if priority >= MEDIUM_PRIORITY else "basse")

@@ -22,10 +22,13 @@ messages and keeps the rest queued for this client, whereas QoS 0 is paced only 
 buffers and the broker's per-client queue. It costs one PUBACK per message (measured
 here: about 20 µs CPU per message more than QoS 0 in the subscriber). QoS 2 would add
 two more packets per message for exactly-once delivery the detectors do not need (a rare
-duplicate re-asserts a latch, it does not raise a second alert). The session is clean:
-messages published while the engine is down are not replayed (the lake keeps them; the
-detectors re-warm from the live stream), so QoS 1 protects delivery during a connection,
-not across restarts.
+duplicate re-asserts a latch, it does not raise a second alert).
+
+Session: with a fixed ``client_id`` (the long-lived service, ``hyperviseur alerts engine``)
+the session is persistent (MQTT 3.1.1 ``clean_session`` false): the broker keeps the
+subscription and queues the QoS 1 messages published while the engine is down, and delivers
+them when it comes back, so nothing sent during a restart escapes evaluation. Without one
+(replays, tests), a random id and a clean session: nothing outlives the connection.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class MqttRunner:
         batch: int = 100,
         linger_s: float = 0.002,
         mqtt=None,
+        client_id: str | None = None,
     ):
         import paho.mqtt.client as mqtt_client
 
@@ -75,16 +79,20 @@ class MqttRunner:
         self.engine, self.observer, self.qos, self.tick_s, self.batch = engine, observer, qos, tick_s, batch
         self.linger_s = linger_s
         self.inbox = Inbox(queue_size or engine.limits.queue_max_messages, "file de réception du moteur d'alertes")
+        self.client_id = client_id or f"hyperviseur-alerting-{uuid.uuid4().hex[:8]}"
         self.client = mqtt_client.Client(
             mqtt_client.CallbackAPIVersion.VERSION2,
-            client_id=f"hyperviseur-alerting-{uuid.uuid4().hex[:8]}",
-            clean_session=True,
+            client_id=self.client_id,
+            clean_session=client_id is None,
         )
+        self.client.reconnect_delay_set(0.05, 2.0)
         mqtt.configure(self.client)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
+        self.client.on_disconnect = lambda *_: self.subscribed.clear()
         self.host, self.port = host, port
+        self.subscribed = threading.Event()  # cleared while the connection is lost (readiness)
         self.connected = threading.Event()
         self.stop_event = threading.Event()
         self.errors = 0
@@ -111,6 +119,7 @@ class MqttRunner:
 
     def _on_subscribe(self, *args):
         self.connected.set()
+        self.subscribed.set()
 
     def _on_message(self, client, userdata, msg):
         self.inbox.put((msg.topic, msg.payload, time.time()), msg.qos)

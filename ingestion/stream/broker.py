@@ -14,20 +14,24 @@ import threading
 from amqtt.broker import Broker
 
 
-def broker_config(host: str, port: int) -> dict:
+def broker_config(host: str, port: int, named_sessions: bool = False) -> dict:
+    """amqtt's configuration. amqtt forgets the session of an anonymous client when it disconnects,
+    whatever its clean-session flag: with ``named_sessions`` a client must give a user name (any,
+    no password: loopback only), and the persistent session of such a client keeps its
+    subscriptions and queued QoS 1 messages while it is away (until the broker stops)."""
     return {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 64}},
-        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": not named_sessions}},
     }
 
 
 class EmbeddedBroker:
     """``with EmbeddedBroker(port=1884) as b: ...`` or ``start()`` / ``stop()``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883):
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883, named_sessions: bool = False):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("le broker embarqué n'écoute que sur la boucle locale (127.0.0.1)")
-        self.host, self.port = host, port
+        self.host, self.port, self.named_sessions = host, port, named_sessions
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Broker | None = None
         self._thread: threading.Thread | None = None
@@ -43,7 +47,7 @@ class EmbeddedBroker:
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
             try:
-                self._broker = Broker(broker_config(self.host, self.port), loop=self._loop)
+                self._broker = Broker(broker_config(self.host, self.port, self.named_sessions), loop=self._loop)
                 self._loop.run_until_complete(self._broker.start())
             except BaseException as exc:  # reported to the caller of start()
                 errors.append(exc)

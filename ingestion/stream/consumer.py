@@ -87,6 +87,7 @@ class ConsumerConfig:
     mqtt: MqttSettings | None = None  # credentials and TLS; None: the lakehouse's settings
     clock: Clock = wall_clock  # "now" of the event-time window; demo replays anchor it on their period
     audit: AuditLog | None = None  # where broker outages are recorded
+    health_port: int | None = None  # /healthz and /readyz on 127.0.0.1 while running (0: a free port)
 
 
 @dataclass
@@ -169,6 +170,8 @@ class StreamConsumer:
         self._buffered = 0
         self._first_at: float | None = None
         self._last_at = time.monotonic()
+        self.last_flush: float | None = None  # wall time of the latest written batch
+        self.health = None  # the running HealthServer, if any
         version = mqtt.MQTTv5 if self.config.protocol == "5" else mqtt.MQTTv311
         kwargs = {} if version == mqtt.MQTTv5 else {"clean_session": False}
         self.client = mqtt.Client(
@@ -281,6 +284,10 @@ class StreamConsumer:
         for spec, _, _ in DOMAINS.values():
             register(self.lh, spec)
         self.warm_up()
+        if self.config.health_port is not None:
+            from ingestion.stream.health import HealthServer
+
+            self.health = HealthServer("consommateur MQTT", self.config.health_port, self.readiness).start()
         self.client.connect(
             self.config.host,
             self.config.port,
@@ -309,6 +316,8 @@ class StreamConsumer:
             self._drain(timeout=0)
             self.flush()
         finally:
+            if self.health:
+                self.health.stop()
             self._stop.set()
             self._inbox.close()  # releases paho's thread if it waits for room
             self.client.disconnect()
@@ -318,6 +327,18 @@ class StreamConsumer:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def readiness(self) -> tuple[bool, dict]:
+        """Ready while connected and subscribed; the lag: messages waiting and age of the oldest unwritten one."""
+        connected = self._connected.is_set() and self._lost_at is None and self.subscribed.is_set()
+        oldest = time.monotonic() - self._first_at if self._first_at is not None else 0.0
+        return connected, {
+            "messages": self.stats.messages,
+            "lots": self.stats.batches,
+            "file_attente": len(self._inbox) + self._buffered,
+            "retard_s": round(oldest, 1),
+            "dernier_lot": self.last_flush,
+        }
 
     def _drain(self, timeout: float) -> None:
         for item in self._inbox.take(max(1, self.config.batch_size - self._buffered), timeout):
@@ -399,6 +420,7 @@ class StreamConsumer:
                 self.recent.add(d)
         if self._rows or self._bad:
             self.stats.batches += 1
+            self.last_flush = time.time()
         current = self._generation
         for p in self._pending:
             if p.qos > 0 and p.generation == current:

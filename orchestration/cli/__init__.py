@@ -8,6 +8,7 @@ import click
 
 from lakehouse.errors import LakehouseError
 from orchestration.cli import alerts, audit, demo, govern, ingest, lake, opendata, run, stream, superset
+from orchestration.cli.status import probe, status
 
 COMMANDS = [
     run.run,
@@ -21,6 +22,8 @@ COMMANDS = [
     alerts.alerts,
     opendata.opendata,
     superset.superset,
+    status,
+    probe,
 ]
 
 

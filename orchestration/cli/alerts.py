@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
+import json
 import os
-import secrets
 import socketserver
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from html import escape as html_escape
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import click
 
+from lakehouse.web_identity import (
+    CSRF_REFUSAL,
+    CsrfTokens,
+    Identity,
+    identity_from_headers,
+    private_socket,
+    request_refusal,
+)
 from orchestration.cli.common import actor_option, console, french_errors, lakehouse, simulated_now_option
 
 
@@ -31,30 +36,63 @@ def alerts() -> None:
 @click.option(
     "--racine", "root", default=None, help="Racine des sujets MQTT (défaut : HYPERVISEUR_MQTT_TOPIC_ROOT ou city)."
 )
+@click.option(
+    "--id-client",
+    "client_id",
+    default=None,
+    help="Identifiant MQTT fixe de la session persistante (défaut : HYPERVISEUR_ENGINE_CLIENT_ID "
+    "ou hyperviseur-alerting) : les messages publiés pendant un arrêt sont traités au retour.",
+)
+@click.option(
+    "--port-sante",
+    "health_port",
+    type=int,
+    default=None,
+    help="Port de /healthz et /readyz sur 127.0.0.1 (défaut : HYPERVISEUR_ENGINE_HEALTH_PORT ou 8092 ; 0 : libre).",
+)
 @simulated_now_option
 @french_errors
-def engine_cmd(duration: float | None, root: str | None, simulated_now) -> None:
-    """Écouter les flux MQTT et lever les alertes (consommateur indépendant de l'ingestion)."""
+def engine_cmd(
+    duration: float | None, root: str | None, client_id: str | None, health_port: int | None, simulated_now
+) -> None:
+    """Écouter les flux MQTT et lever les alertes (consommateur indépendant de l'ingestion, service durable)."""
+    import signal
+
     from alerting.engine import Engine
     from alerting.runner import MqttRunner
     from ingestion.stream.clock import SimulatedClock, wall_clock
+    from ingestion.stream.health import HealthServer
     from lakehouse.audit import AuditLog
+    from lakehouse.settings import LiveSettings
 
     lh = lakehouse()
+    live = LiveSettings.from_env()
     clock = SimulatedClock(simulated_now) if simulated_now else wall_clock
     engine = Engine(lh, root=root, audit=AuditLog(lh), clock=clock)
-    runner = MqttRunner(engine, lh.settings.mqtt_host, lh.settings.mqtt_port).start()
+    runner = MqttRunner(
+        engine, lh.settings.mqtt_host, lh.settings.mqtt_port, client_id=client_id or live.engine_client_id
+    )
+    health = HealthServer(
+        "moteur d'alertes",
+        live.engine_health_port if health_port is None else health_port,
+        lambda: _engine_health(runner),
+    ).start()
+    runner.start()
     console.print(
         f"Moteur d'alertes à l'écoute de {engine.root}/# sur {lh.settings.mqtt_host}:{lh.settings.mqtt_port} "
+        f"(session persistante {runner.client_id}, santé sur 127.0.0.1:{health.port}) "
         f"({len(engine.rules)} règles, audiences : "
         f"{', '.join(f'{a.name} ({len(a.channels)} canaux)' for a in engine.dispatcher.audiences)})"
     )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     start = time.time()
     try:
-        while duration is None or time.time() - start < duration:
-            time.sleep(0.5)
+        while not stop.wait(0.5) and (duration is None or time.time() - start < duration):
+            pass
     except KeyboardInterrupt:
         pass
+    health.stop()
     runner.stop()
     engine.dispatcher.flush()
     queue = runner.stats
@@ -66,6 +104,18 @@ def engine_cmd(duration: float | None, root: str | None, simulated_now) -> None:
         f"({queue['full_wait_s']:.1f} s), {queue['dropped']} message(s) QoS 0 abandonné(s), "
         f"réception → décision p99 {queue['internal_p99_ms']} ms, {queue['errors']} erreur(s) d'évaluation."
     )
+
+
+def _engine_health(runner) -> tuple[bool, dict]:
+    """Ready while subscribed; the lag is the age of the latest evaluated event and the queue."""
+    engine = runner.engine
+    return runner.subscribed.is_set(), {
+        "messages": engine.stats["messages"],
+        "file_attente": len(runner.inbox),
+        "dernier_evenement": engine.clock or None,
+        "retard_s": round(time.time() - engine.clock, 1) if engine.clock else None,
+        "incidents_ouverts": len(engine.manager.open_incidents()),
+    }
 
 
 @alerts.command("watch")
@@ -196,70 +246,10 @@ def page(out: Path | None, serve: bool, socket_path: Path | None, public_host: s
         socket_path.unlink(missing_ok=True)
 
 
+SSE_POLL_S = 1.0  # how often the event stream looks at the incidents
+SSE_KEEPALIVE_S = 15.0  # a comment at least this often, so no proxy closes an idle stream
 # Groups allowed to act on incidents (the gateway's rule "alerts" in infra/sso/idp.py, checked again here).
 OPERATOR_GROUPS = ("Operator", "Admin")
-# LL::NG authenticationLevel of a session opened with the TOTP (idp.py totp2fAuthnLevel); password only: 2.
-SECOND_FACTOR_LEVEL = 5
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The signed-on user, as the gateway's handler states it (never from the client)."""
-
-    subject: str
-    name: str
-    groups: tuple[str, ...]
-    auth_level: int
-    session_start: str
-
-    def to_dict(self) -> dict:
-        return {"sub": self.subject, "name": self.name, "groups": list(self.groups), "auth_level": self.auth_level}
-
-
-def _header(headers, name: str) -> str:
-    # http.server decodes header bytes as Latin-1; the handler sends UTF-8 (accented names)
-    raw = headers.get(name) or ""
-    try:
-        return raw.encode("latin-1").decode("utf-8").strip()
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return raw.strip()
-
-
-def identity_from_headers(headers) -> Identity | None:
-    """The identity headers set by the gateway (Hv-User, Hv-Name, Hv-Groups, Hv-Auth-Level,
-    Hv-Session-Start); None when the subject is missing."""
-    subject = _header(headers, "Hv-User")
-    if not subject:
-        return None
-    level = _header(headers, "Hv-Auth-Level")
-    groups = tuple(sorted({g.strip() for g in _header(headers, "Hv-Groups").split(";") if g.strip()}))
-    return Identity(
-        subject=subject,
-        name=_header(headers, "Hv-Name") or subject,
-        groups=groups,
-        auth_level=int(level) if level.isdigit() else 0,
-        session_start=_header(headers, "Hv-Session-Start"),
-    )
-
-
-def _private_socket(path: Path) -> Path:
-    """``path`` in a directory only this user can enter (created mode 0700); a stale socket is removed,
-    a live one (another page) refused."""
-    import socket
-
-    path = path.resolve()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = path.parent.stat()
-    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
-        raise click.ClickException(
-            f"le dossier {path.parent} de la socket doit être privé (mode 0700, propriétaire uid {os.geteuid()})"
-        )
-    if path.exists():
-        with socket.socket(socket.AF_UNIX) as probe:
-            if probe.connect_ex(str(path)) == 0:
-                raise click.ClickException(f"une page des incidents écoute déjà sur {path}")
-        path.unlink()
-    return path
 
 
 class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -278,7 +268,7 @@ def incidents_server(lh, socket_path: Path, public_host: str = "127.0.0.1:8090",
     """The incidents page over HTTP on the Unix socket ``socket_path``; not started.
 
     Only the sign-on gateway reaches the socket (private directory), and it sets the identity
-    headers (see :func:`identity_from_headers`). Every request needs an identity in the groups
+    headers (see :mod:`lakehouse.web_identity`). Every request needs an identity in the groups
     Operator or Admin and ``Host: public_host``; a POST (``/acquitter/<id>``, ``/clore/<id>``)
     needs ``Origin: http://<public_host>`` and the form's CSRF token (HMAC, with a secret drawn
     at each start, of the user and of their LL::NG session's start), and closing needs the
@@ -286,22 +276,23 @@ def incidents_server(lh, socket_path: Path, public_host: str = "127.0.0.1:8090",
     (``incident.ack`` / ``incident.close``, actor = the subject, with name and groups; no audit
     key: refused) and to the operators' actions with the same identity.
 
+    Live (issue 17): ``/`` carries the map, the timeline and a script that follows ``/flux``
+    (server-sent events: a ``data:`` line whenever the incidents change) and swaps in
+    ``/fragment`` (the live part, same identity and CSRF token); both under the same checks.
+
     A body announced beyond ``max_http_body_bytes`` (``HYPERVISEUR_MAX_HTTP_BODY_BYTES``) is
     refused (413) unread, a body without a length (chunked) too (411)."""
     from urllib.parse import parse_qs
 
-    from alerting.feed import current_incidents, render_page
+    from alerting.feed import current_incidents, high_priority, render_fragment, render_page, version
     from alerting.store import AlertStore
     from lakehouse.audit import AuditLog
     from lakehouse.errors import LakehouseError
 
     limit = lh.settings.limits.max_http_body_bytes
-    secret = secrets.token_bytes(32)
     origin = f"http://{public_host}"
     audit = AuditLog(lh)
-
-    def csrf_token(who: Identity) -> str:
-        return hmac.new(secret, f"{who.subject}\0{who.session_start}".encode(), hashlib.sha256).hexdigest()
+    tokens = CsrfTokens()
 
     class Handler(BaseHTTPRequestHandler):
         def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None) -> None:
@@ -360,10 +351,11 @@ def incidents_server(lh, socket_path: Path, public_host: str = "127.0.0.1:8090",
             if who is None:
                 self._refuse(401, "identité absente : la page s'ouvre par la passerelle d'authentification unique")
                 return None
-            if self.headers.get("Host") != public_host:
-                self._refuse(421, f"hôte « {(self.headers.get('Host') or '')[:80]} » non reconnu")
+            refusal = request_refusal(self.command, self.headers, public_host)
+            if refusal:
+                self._refuse(*refusal)
                 return None
-            if not any(g in OPERATOR_GROUPS for g in who.groups):
+            if not who.in_any(OPERATOR_GROUPS):
                 self._refuse(403, "réservé aux opérateurs d'astreinte et aux administrateurs")
                 return None
             return who
@@ -372,17 +364,54 @@ def incidents_server(lh, socket_path: Path, public_host: str = "127.0.0.1:8090",
             who = self._who()
             if who is None:
                 return
-            if self.path.split("?")[0] != "/":
+            path = self.path.split("?")[0]
+            if path == "/flux":
+                self._events()
+                return
+            if path == "/fragment":
+                html = render_fragment(current_incidents(lh), csrf=tokens.token(who), settings=lh.settings)
+                self._send(200, html.encode(), "text/html; charset=utf-8")
+                return
+            if path != "/":
                 self._refuse(404, "page inconnue")
                 return
             html = render_page(
                 current_incidents(lh),
                 actions=True,
-                csrf=csrf_token(who),
+                csrf=tokens.token(who),
                 user=who.to_dict(),
                 logout=f"{portal.rstrip('/')}/?logout=1" if portal else None,
+                live=True,
+                settings=lh.settings,
             )
             self._send(200, html.encode(), "text/html; charset=utf-8")
+
+        def _events(self) -> None:
+            """Server-sent events: one ``data:`` line (the page's version and its high-priority
+            incidents) at once and whenever the incidents change; a comment keeps the connection
+            alive through the gateway. Ends when the client goes away."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Accel-Buffering", "no")  # nginx (the gateway) passes each event on at once
+            self.end_headers()
+            last, quiet = None, 0.0
+            try:
+                while True:
+                    incidents = current_incidents(lh)
+                    current = version(incidents)
+                    if current != last:
+                        data = json.dumps({"version": current, "hautes": high_priority(incidents)})
+                        self.wfile.write(f"data: {data}\n\n".encode())
+                        last, quiet = current, 0.0
+                    elif quiet >= SSE_KEEPALIVE_S:
+                        self.wfile.write(b": en veille\n\n")
+                        quiet = 0.0
+                    self.wfile.flush()
+                    time.sleep(SSE_POLL_S)
+                    quiet += SSE_POLL_S
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
 
         def do_POST(self):
             refusal, body = self._body()
@@ -392,12 +421,9 @@ def incidents_server(lh, socket_path: Path, public_host: str = "127.0.0.1:8090",
             who = self._who()
             if who is None:
                 return
-            if self.headers.get("Origin") != origin:
-                self._refuse(403, "origine de la requête absente ou étrangère à la page")
-                return
             token = (parse_qs(body.decode("utf-8", "replace")).get("csrf") or [""])[0]
-            if not who.session_start or not hmac.compare_digest(token.encode(), csrf_token(who).encode()):
-                self._refuse(403, "jeton anti-falsification (CSRF) absent ou invalide : recharger la page")
+            if not tokens.valid(who, token):
+                self._refuse(403, CSRF_REFUSAL)
                 return
             parts = self.path.strip("/").split("/")
             known = {i.incident_id for i in current_incidents(lh)}
@@ -405,7 +431,7 @@ def incidents_server(lh, socket_path: Path, public_host: str = "127.0.0.1:8090",
                 self._refuse(404, "action ou incident inconnu")
                 return
             action = "ack" if parts[0] == "acquitter" else "close"
-            if action == "close" and who.auth_level < SECOND_FACTOR_LEVEL:
+            if action == "close" and not who.second_factor:
                 self._step_up()
                 return
             identity = who.to_dict()
@@ -424,7 +450,7 @@ def incidents_server(lh, socket_path: Path, public_host: str = "127.0.0.1:8090",
         def log_message(self, *args):
             pass
 
-    return _UnixHTTPServer(str(_private_socket(Path(socket_path))), Handler)
+    return _UnixHTTPServer(str(private_socket(socket_path)), Handler)
 
 
 @alerts.command("cap-validate")

@@ -131,3 +131,145 @@ def seeds(seeds_dir: Path) -> None:
     """Réécrire les référentiels du territoire (graines dbt)."""
     for path in write_seeds(seeds_dir):
         console.print(f"écrit : {path}")
+
+
+@demo.command(name="simuler")
+@click.option("--echelle", "scale", default=1.0, show_default=True, help="Multiplie la fréquence des capteurs.")
+@click.option("--graine", "seed", default=42, show_default=True, help="Graine aléatoire du territoire.")
+@click.option("--pas", "step_s", default=5.0, show_default=True, help="Secondes entre deux envois.")
+@click.option(
+    "--intervalle-incidents",
+    "mean_interval_s",
+    default=2700.0,
+    show_default=True,
+    help="Durée moyenne (s) entre deux incidents injectés au hasard (0 : aucun).",
+)
+@click.option(
+    "--rattrapage",
+    "catch_up_s",
+    default=86400.0,
+    show_default=True,
+    help="Au démarrage, publier au plus vite au plus ces secondes du passé non encore publiées.",
+)
+@click.option(
+    "--port-sante",
+    "health_port",
+    type=int,
+    default=None,
+    help="Port de /healthz et /readyz sur 127.0.0.1 (défaut : HYPERVISEUR_SIMULATOR_HEALTH_PORT ou 8093 ; 0 : libre).",
+)
+@french_errors
+def simulate_live(
+    scale: float, seed: int, step_s: float, mean_interval_s: float, catch_up_s: float, health_port: int | None
+) -> None:
+    """Faire vivre le territoire : les capteurs simulés publient en temps réel (service durable, démo seulement)."""
+    import signal
+    import threading
+
+    from ingestion.stream.health import HealthServer
+    from lakehouse.settings import LiveSettings
+    from orchestration.demo.live import LiveSimulator
+
+    lh = lakehouse()
+    port = LiveSettings.from_env().simulator_health_port if health_port is None else health_port
+    sim = LiveSimulator(
+        lh.settings.mqtt,
+        lh.settings.data_dir,
+        seed=seed,
+        scale=scale,
+        step_s=step_s,
+        mean_interval_s=mean_interval_s,
+        max_catch_up_s=catch_up_s,
+    )
+    health = HealthServer("simulateur du territoire", port, sim.health).start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    mqtt = lh.settings.mqtt
+    console.print(
+        f"Territoire Val-de-Lys en direct sur mqtt://{mqtt.host}:{mqtt.port}/{mqtt.topic_root}/# "
+        f"(santé : http://127.0.0.1:{health.port}/readyz ; Ctrl+C pour arrêter)"
+    )
+    try:
+        sim.run(stop)
+    except (ConnectionError, OSError, TimeoutError) as exc:
+        raise click.ClickException(f"broker MQTT {mqtt.host}:{mqtt.port} : {exc}") from exc
+    finally:
+        health.stop()
+    console.print(f"{sim.published} message(s) publiés, {len(sim.injected)} incident(s) injectés.")
+
+
+@demo.command(name="incident")
+@click.argument("name", metavar="GENRE")
+@click.argument("entity_id", metavar="ENTITE")
+@click.option(
+    "--attente", "wait_s", default=30.0, show_default=True, help="Attente maximale de la prise en compte (s)."
+)
+@french_errors
+def incident(name: str, entity_id: str, wait_s: float) -> None:
+    """Injecter un incident dans le territoire en direct (fuite, pollution, embouteillage, eclairage, signalements).
+
+    Exemple : ``hyperviseur demo incident fuite SEC03``."""
+    import json
+    import time
+    import urllib.request
+
+    from lakehouse.settings import LiveSettings
+    from orchestration.demo.live import INCIDENT_KINDS, request_incident
+
+    lh = lakehouse()
+    url = f"http://127.0.0.1:{LiveSettings.from_env().simulator_health_port}/readyz"
+
+    def taken() -> list[str] | None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return json.loads(r.read())["demandes_traitees"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    if taken() is None:
+        raise click.ClickException(
+            f"le simulateur du territoire ne répond pas sur {url} : le démarrer (make run, ou hyperviseur demo simuler)"
+        )
+    try:
+        rid = request_incident(lh.settings.data_dir, name, entity_id)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    deadline = time.monotonic() + wait_s
+    while rid not in (taken() or []):
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"demande {rid} non prise en compte par le simulateur après {wait_s:g} s")
+        time.sleep(0.2)
+    label = INCIDENT_KINDS[name][2]
+    console.print(
+        f"[green]Incident « {name} » injecté sur le {label} {entity_id}[/] : il façonne les mesures à partir de "
+        "maintenant ; les règles le lèveront à leur rythme (une fuite à la fin de la prochaine fenêtre de nuit)."
+    )
+
+
+@demo.command(name="broker")
+@click.option(
+    "--port", type=int, default=None, help="Port sur 127.0.0.1 (défaut : HYPERVISEUR_DEMO_MQTT_PORT ou 1884)."
+)
+def broker(port: int | None) -> None:
+    """Broker MQTT embarqué de la démonstration (amqtt, boucle locale), service durable de `make run`.
+
+    Les clients donnent un nom d'utilisateur (quelconque, sans mot de passe : HYPERVISEUR_MQTT_USERNAME) ;
+    leurs sessions persistantes gardent alors les messages publiés pendant leur absence."""
+    import signal
+    import threading
+
+    from ingestion.stream.broker import EmbeddedBroker
+    from lakehouse.settings import LiveSettings
+
+    port = port or LiveSettings.from_env().demo_mqtt_port
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        embedded = EmbeddedBroker(port=port, named_sessions=True).start()  # the engine's session survives its restarts
+    except (OSError, RuntimeError) as exc:
+        raise click.ClickException(f"broker MQTT embarqué sur 127.0.0.1:{port} : {exc}") from exc
+    console.print(f"Broker MQTT embarqué sur mqtt://127.0.0.1:{port} (Ctrl+C pour arrêter)")
+    stop.wait()
+    embedded.stop()

@@ -39,6 +39,13 @@ def stream() -> None:
 @click.option(
     "--broker-embarque", "embedded_broker", is_flag=True, help="Démarrer le broker embarqué (amqtt) sur 127.0.0.1."
 )
+@click.option(
+    "--port-sante",
+    "health_port",
+    type=int,
+    default=None,
+    help="Servir /healthz et /readyz sur 127.0.0.1:PORT (service durable ; HYPERVISEUR_STREAM_HEALTH_PORT, 8091).",
+)
 @simulated_now_option
 @french_errors
 def consume(
@@ -52,6 +59,7 @@ def consume(
     max_seconds,
     idle_exit,
     embedded_broker,
+    health_port,
     simulated_now,
 ) -> None:
     """Consommer <racine>/# et écrire des micro-lots validés dans la zone brute."""
@@ -71,6 +79,7 @@ def consume(
         max_latency_s=max_latency,
         mqtt=mqtt,
         clock=SimulatedClock(simulated_now) if simulated_now else wall_clock,
+        health_port=health_port,
     )
     console.print(f"Écoute de mqtt://{host}:{port}/{topic_root}/# (Ctrl+C pour arrêter proprement) …")
     try:

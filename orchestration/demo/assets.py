@@ -27,11 +27,13 @@ from orchestration.assets.raw import Counts, InboxConfig, ingest_inbox, raw_inge
 from orchestration.resources import LakehouseResource
 
 LIVE_HOURS = 2.0
+TODAY = "aujourdhui"  # `--fin aujourdhui`: the period ends at midnight UTC today
 ALERT_INCIDENTS = dg.AssetKey(["alerting", "incidents"])
 
 
 class DemoPeriod(dg.Config):
-    """The simulated period; ``end`` empty means the demo end of the settings."""
+    """The simulated period; ``end`` empty means the demo end of the settings, ``aujourdhui``
+    midnight UTC today (``make run``: the backfill ends where the live simulator takes over)."""
 
     days: float = 14
     scale: float = 1.0
@@ -39,6 +41,8 @@ class DemoPeriod(dg.Config):
     end: str = ""
 
     def end_utc(self, lh: Lakehouse) -> datetime:
+        if self.end == TODAY:
+            return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         return datetime.fromisoformat(self.end).astimezone(UTC) if self.end else lh.settings.demo.end
 
 

@@ -14,12 +14,12 @@ import threading
 
 import pytest
 from click.testing import CliRunner
-from incident_samples import incident
 
 from alerting.store import AlertStore
 from lakehouse.audit import AuditLog, ensure_audit_key
 from lakehouse.platform import Lakehouse
 from orchestration.cli.alerts import alerts, incidents_server
+from tests.incident_samples import incident
 
 
 @pytest.fixture
