@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from common import median_time
+from common import match_spans, median_time, prf
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (
@@ -42,29 +42,6 @@ CORPUS = (
 BATCH_CPU_RATE = 0.0  # texts per CPU-second of this process (the machine may be shared)
 DISTINCT_TEXTS = 0  # identical texts are analysed once
 GOALS = {"EMAIL_ADDRESS": 0.90, "PHONE_NUMBER": 0.90, "FR_NIR": 0.90, "IBAN_CODE": 0.90, "PERSON": 0.80}
-
-
-def score(gold: list[tuple], pred: list[tuple], counts: dict) -> None:
-    """Accumulate TP/FP/FN per type; spans are (start, end, type)."""
-    used = set()
-    for s, e, t in pred:
-        match = next(
-            (i for i, (gs, ge, gt) in enumerate(gold) if gt == t and i not in used and gs < e and s < ge), None
-        )
-        if match is None:
-            counts[t]["fp"] += 1
-        else:
-            used.add(match)
-            counts[t]["tp"] += 1
-    for i, (_, _, t) in enumerate(gold):
-        if i not in used:
-            counts[t]["fn"] += 1
-
-
-def prf(c: dict) -> tuple[float, float, float]:
-    p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
-    r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
 def pii_dev(limit: int | None) -> dict:
@@ -84,7 +61,7 @@ def pii_dev(limit: int | None) -> dict:
             if e["entity_type"] in ("PERSON", "LOCATION")
         ]
         pred = [(r.start, r.end, r.entity_type) for r in analyze(text) if r.entity_type in ("PERSON", "LOCATION")]
-        score(gold, pred, counts)
+        match_spans(gold, pred, counts)
     return counts
 
 
@@ -219,7 +196,7 @@ def demo_quality(n: int) -> tuple[dict, float, float]:
     BATCH_CPU_RATE = n / (time.process_time() - c0)
     DISTINCT_TEXTS = len({t for t, _ in data})
     for (_, gold), res in zip(data, results):
-        score(gold, [(r.start, r.end, r.entity_type) for r in res if r.entity_type != "LOCATION"], counts)
+        match_spans(gold, [(r.start, r.end, r.entity_type) for r in res if r.entity_type != "LOCATION"], counts)
     loop_n = min(n, 300)
     t0 = time.perf_counter()
     for text, _ in data[:loop_n]:
@@ -261,10 +238,12 @@ def scan_bench(rows: int, sample: int) -> dict:
 
     from governance.classify import scan_dataset
     from governance.scan import ScanConfig
+    from lakehouse.audit import ensure_audit_key
     from lakehouse.platform import Lakehouse
 
     with tempfile.TemporaryDirectory() as d:
         lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": d})
+        ensure_audit_key(lh.settings)  # the scan records its run in the audit log
         table = wide_table(rows)
         path = Path(d) / "lake" / lh.lake.curated_key("bench_wide")
         path.parent.mkdir(parents=True)

@@ -66,6 +66,39 @@ def mqtt_env_from_test_server() -> dict:
     }
 
 
+def match_spans(gold: list[tuple], pred: list[tuple], counts: dict, strict: bool = False) -> None:
+    """Match predicted to gold spans one-to-one per type, in ``pred`` order; accumulate TP/FP/FN.
+
+    Spans are ``(start, end, type)``; *strict* needs identical offsets, otherwise any shared
+    character counts.
+    """
+    used = set()
+    for s, e, t in pred:
+        hit = next(
+            (
+                i
+                for i, (gs, ge, gt) in enumerate(gold)
+                if gt == t and i not in used and ((gs, ge) == (s, e) if strict else (gs < e and s < ge))
+            ),
+            None,
+        )
+        if hit is None:
+            counts[t]["fp"] += 1
+        else:
+            used.add(hit)
+            counts[t]["tp"] += 1
+    for i, (_, _, t) in enumerate(gold):
+        if i not in used:
+            counts[t]["fn"] += 1
+
+
+def prf(c: dict) -> tuple[float, float, float]:
+    """Precision, recall, F1 of a ``{"tp", "fp", "fn"}`` count."""
+    p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
+    r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
 def report(name: str, columns: list[str], rows: list[list], notes: str = "") -> None:
     table = Table(*columns, title=name)
     for r in rows:
