@@ -6,20 +6,25 @@ BIN := $(VENV)/bin
 SERVICES := $(BIN)/python infra/local/services.py
 PIP_QUIET := -q
 
-.PHONY: run test lint bench install superset-env om-env checks-env chromium sso-env up stop clean help
+.PHONY: status run test lint bench install system-libs superset-env om-env checks-env chromium sso-env up stop clean help
 
 help:
 	@echo "make run    — installe, exécute la chaîne sur le territoire de démonstration, laisse les interfaces ouvertes"
 	@echo "make test   — installe les dépendances de test, démarre les serveurs (S3, MQTT…), lance la suite"
 	@echo "make bench  — mesures de performance (rapports dans bench-results/ ; BENCH_ARGS=--quick pour un essai)"
 	@echo "make stop   — arrête les interfaces laissées ouvertes par make run"
+	@echo "make status — état de la tour de contrôle (services, retards, fraîcheur des marts, incidents)"
 
 # -- environments (each built from the repo's own pinned files) ------------------------------
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install $(PIP_QUIET) --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
+# libmagic (Debian libmagic1): python-magic, which csv-detective uses to recognise a file's kind.
+system-libs:
+	@ldconfig -p | grep -q 'libmagic.so.1 ' || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libmagic1; }
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock | system-libs
 	$(BIN)/pip install $(PIP_QUIET) -c requirements.lock -e '.[test]'
 	touch $@
 
@@ -70,7 +75,7 @@ chromium:
 
 # -- the two commands --------------------------------------------------------------------
 run: install superset-env sso-env
-	$(BIN)/hyperviseur demo run
+	$(BIN)/hyperviseur demo run --fin aujourdhui
 	$(MAKE) --no-print-directory up
 
 up:
@@ -96,6 +101,10 @@ bench: install superset-env
 
 stop:
 	-HYPERVISEUR_RUN_DIR=$(CURDIR)/data/run $(SERVICES) stop ui
+
+# Is the tower live? Services up or down, lags, freshness of the marts, open incidents.
+status:
+	@HYPERVISEUR_RUN_DIR=$(CURDIR)/data/run $(BIN)/hyperviseur status
 
 clean: stop
 	-chmod -R u+w data/lake data/serving 2>/dev/null  # governance leaves served copies read-only

@@ -72,6 +72,12 @@ _declare(
     "DBT_TARGET",
     "OPENDATA_BASE_URL",
     "OPENDATA_MEMORY_LIMIT",
+    "OPENDATA_API_MAX_LIMIT",
+    "OPENDATA_API_MAX_OFFSET",
+    "OPENDATA_API_EXPORT_MAX_ROWS",
+    "OPENDATA_API_TIMEOUT_S",
+    "OPENDATA_API_MEMORY_LIMIT",
+    "OPENDATA_API_RATE_PER_MINUTE",
     "CAP_SENDER",
     "CAP_STATUS",
     "AUDIT_RETENTION_DAYS",
@@ -139,14 +145,21 @@ _declare(
     "SUPERSET_S3_SECRET_KEY",
     secret=True,
 )
+# Superset's sign-on (issue 14): the OpenID Connect provider's issuer URL (its discovery document
+# is <issuer>/.well-known/openid-configuration), where to send the browser at logout, Superset's
+# client id and secret there (superset/service.py, superset/superset_config.py).
+_declare("SSO_ISSUER", "SSO_LOGOUT_URL", "SUPERSET_OIDC_CLIENT_ID")
+_declare("SUPERSET_OIDC_CLIENT_SECRET", secret=True)
 _declare(
     "RUN_DIR",
     "ALERTS_PORT",
+    "WORKSPACE_PORT",
     "SSO_PORT",
     "SSO_LDAP_PORT",
     "SSO_RUN_DIR",
     "DAGSTER_ADMIN_PORT",
     "DAGSTER_READONLY_PORT",
+    "DAGSTER_LOCATION",
     "TEST_S3_PORT",
     "TEST_S3_ENDPOINT",
     "TEST_S3_ACCESS_KEY",
@@ -158,6 +171,9 @@ _declare(
     "TEST_MQTT_USERNAME",
     "TEST_MQTT_PASSWORD",
 )
+# Read by benchmarks/bench_anomaly.py: folder holding the public labelled anomaly sets, which
+# are kept outside the repository.
+_declare("ANOMALY_BENCHMARK_DIR")
 
 
 def is_known(variable: str) -> bool:
@@ -356,6 +372,13 @@ _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNO
 class OpenDataSettings:
     base_url: str | None = None  # public address of the portal; None: http://<host>:<portal port>/
     memory_limit: str = "1GB"  # DuckDB memory limit of the exports
+    # Public records API of the portal (ODS Explore v2.1 subset): bounds of one request.
+    api_max_limit: int = 100  # rows of one records page (ODS: 100)
+    api_max_offset: int = 10_000  # offset + limit of a records page (ODS: 10 000)
+    api_export_max_rows: int = 100_000  # rows of one export (json/csv/geojson), built in memory
+    api_timeout_s: float = 10.0  # one query, then DuckDB is interrupted
+    api_memory_limit: str = "512MB"  # DuckDB memory of the API's database
+    api_rate_per_minute: int = 120  # requests of one client address per minute
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OpenDataSettings:
@@ -366,7 +389,17 @@ class OpenDataSettings:
                 PREFIX + "OPENDATA_MEMORY_LIMIT",
                 f"« {memory} » n'est pas une quantité de mémoire (exemples : 512MB, 2GB)",
             )
-        return cls(base_url=_http_url(env, "OPENDATA_BASE_URL"), memory_limit=memory)
+        d = cls()
+        return cls(
+            base_url=_http_url(env, "OPENDATA_BASE_URL"),
+            memory_limit=memory,
+            api_max_limit=_positive(env, "OPENDATA_API_MAX_LIMIT", d.api_max_limit),
+            api_max_offset=_positive(env, "OPENDATA_API_MAX_OFFSET", d.api_max_offset),
+            api_export_max_rows=_positive(env, "OPENDATA_API_EXPORT_MAX_ROWS", d.api_export_max_rows),
+            api_timeout_s=_positive(env, "OPENDATA_API_TIMEOUT_S", d.api_timeout_s, float),
+            api_memory_limit=_memory(env, "OPENDATA_API_MEMORY_LIMIT", d.api_memory_limit),
+            api_rate_per_minute=_positive(env, "OPENDATA_API_RATE_PER_MINUTE", d.api_rate_per_minute),
+        )
 
 
 def _positive(env: Mapping[str, str], name: str, default: int | float, kind=int) -> int | float:
@@ -513,6 +546,36 @@ class DemoSettings:
         return cls(end=end, days=days)
 
 
+# The live services of the control tower (issue 17): health listeners and the demo's broker.
+_declare("STREAM_HEALTH_PORT", "ENGINE_HEALTH_PORT", "SIMULATOR_HEALTH_PORT", "DEMO_MQTT_PORT", "ENGINE_CLIENT_ID")
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """Loopback ports of the ``/healthz`` and ``/readyz`` listeners of the long-lived services
+    (stream consumer, alert engine, demo simulator), the port of the demo's embedded broker
+    (kept apart from a test or production Mosquitto on 1883) and the engine's fixed MQTT client
+    id (its persistent session)."""
+
+    stream_health_port: int = 8091
+    engine_health_port: int = 8092
+    simulator_health_port: int = 8093
+    demo_mqtt_port: int = 1884
+    engine_client_id: str = "hyperviseur-alerting"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LiveSettings:
+        env = process_env() if env is None else env
+        d = cls()
+        return cls(
+            stream_health_port=_port(env, "STREAM_HEALTH_PORT", d.stream_health_port),
+            engine_health_port=_port(env, "ENGINE_HEALTH_PORT", d.engine_health_port),
+            simulator_health_port=_port(env, "SIMULATOR_HEALTH_PORT", d.simulator_health_port),
+            demo_mqtt_port=_port(env, "DEMO_MQTT_PORT", d.demo_mqtt_port),
+            engine_client_id=_read(env, "ENGINE_CLIENT_ID", d.engine_client_id),
+        )
+
+
 DBT_TARGETS = ("local", "s3", "trino")
 DEFAULT_MANIFEST = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
 
@@ -521,6 +584,14 @@ def dbt_manifest_path(env: Mapping[str, str] | None = None) -> Path:
     """dbt's manifest (``HYPERVISEUR_DBT_MANIFEST``, default ``dbt_project/target/manifest.json``)."""
     env = process_env() if env is None else env
     return Path(_read(env, "DBT_MANIFEST") or DEFAULT_MANIFEST)
+
+
+WORKSPACE_PORT = 8100  # the workspace's gateway (workspace/, infra/sso/gateway.py --application workspace)
+
+
+def workspace_port(env: Mapping[str, str] | None = None) -> int:
+    """Public port of the stewards' and agents' workspace (``HYPERVISEUR_WORKSPACE_PORT``, default 8100)."""
+    return _port(process_env() if env is None else env, "WORKSPACE_PORT", WORKSPACE_PORT)
 
 
 def masking_key_value(env: Mapping[str, str] | None = None) -> str | None:

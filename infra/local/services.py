@@ -2,7 +2,7 @@
 """Start, stop and check the local servers: the tests' S3 server and MQTT broker, and the
 user interfaces `make run` leaves up.
 
-    python infra/local/services.py start [test|ui|s3|mqtt|sso|dagster|superset|portal|alerts]
+    python infra/local/services.py start [test|ui|s3|mqtt|sso|dagster|superset|portal|alerts|workspace]
     python infra/local/services.py stop [test|ui|<service>]
     python infra/local/services.py restart mqtt
     python infra/local/services.py status [test|ui]
@@ -24,6 +24,11 @@ user interfaces `make run` leaves up.
   (HYPERVISEUR_DAGSTER_ADMIN_PORT 3001, HYPERVISEUR_DAGSTER_READONLY_PORT 3002 --read-only).
   The operators' incident page (``alerts``) listens on a Unix socket in ``<run dir>/alerts-page``
   (mode 0700) behind its own gateway on HYPERVISEUR_ALERTS_PORT (``<run dir>/alerts-gateway``).
+
+- Live (issue 17, demo only): the demo's embedded broker (``demo-broker``, amqtt on
+  HYPERVISEUR_DEMO_MQTT_PORT 1884), the stream consumer (``stream``), the alert engine with its
+  persistent session (``engine``) and the territory simulator (``simulator``), each ready when
+  its ``/readyz`` answers (HYPERVISEUR_STREAM_HEALTH_PORT 8091, _ENGINE_ 8092, _SIMULATOR_ 8093).
 
 Everything binds 127.0.0.1. State (PID files, logs, data, credentials) lives in
 ``$HYPERVISEUR_RUN_DIR`` (default ``/tmp/hyperviseur-services``).
@@ -358,6 +363,15 @@ def _data_dir() -> Path:
 DEMO_LOCATION = "orchestration.demo.definitions"  # `make run` shows the demo territory's graph
 
 
+def _dagster_location() -> str:
+    """The code location the webservers load: the demo's for `make run`; `hyperviseur ui` sets the
+    production one (HYPERVISEUR_DAGSTER_LOCATION, one of the two: nothing else is loaded)."""
+    location = os.environ.get("HYPERVISEUR_DAGSTER_LOCATION", DEMO_LOCATION)
+    if location not in (DEMO_LOCATION, "orchestration.definitions"):
+        raise ServiceError(f"HYPERVISEUR_DAGSTER_LOCATION: unknown code location {location!r}")
+    return location
+
+
 def start_dagster() -> None:
     """Dagster behind the sign-on (issue 14): users reach 127.0.0.1:<DAGSTER_PORT>, the gateway
     (nginx + LL::NG handler, infra/sso/gateway.py), which sends Admin to the normal webserver
@@ -368,7 +382,7 @@ def start_dagster() -> None:
     if not (home / "dagster.yaml").exists():  # same instance as `hyperviseur run`; no call home
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {"DAGSTER_HOME": str(home)}
-    argv = [str(BIN / "dagster-webserver"), "-h", HOST, "-m", DEMO_LOCATION]
+    argv = [str(BIN / "dagster-webserver"), "-h", HOST, "-m", _dagster_location()]
     webservers = {
         "dagster": (_port("DAGSTER_ADMIN", 3001), []),
         "dagster-readonly": (_port("DAGSTER_READONLY", 3002), ["--read-only"]),
@@ -469,7 +483,10 @@ def start_dagster_daemon() -> None:
     if _running_pid("dagster-daemon"):
         return
     proc = _spawn(
-        "dagster-daemon", [str(BIN / "dagster-daemon"), "run", "-m", DEMO_LOCATION], REPO, {"DAGSTER_HOME": str(home)}
+        "dagster-daemon",
+        [str(BIN / "dagster-daemon"), "run", "-m", _dagster_location()],
+        REPO,
+        {"DAGSTER_HOME": str(home)},
     )
     log = RUN_DIR / "dagster-daemon.log"
     time.sleep(3)
@@ -524,14 +541,98 @@ def stop_alerts_page(name: str = "alerts") -> None:
     _alerts_socket().unlink(missing_ok=True)
 
 
+def _workspace_socket() -> Path:
+    return RUN_DIR / "workspace-page" / "page.sock"  # directory mode 0700: only the gateway reaches it
+
+
+def start_workspace() -> None:
+    """The stewards' and agents' workspace (issue 16) behind the sign-on, like the operators' page:
+    ``python -m workspace`` on a Unix socket in a private directory, its gateway (rule
+    "workspace") on 127.0.0.1:<WORKSPACE_PORT>."""
+    port = _port("WORKSPACE", 8100)
+    if not _running_pid("sso"):
+        start_sso()
+    sock = _workspace_socket()
+    sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sock.parent.chmod(0o700)
+    if not (_running_pid("workspace") and _socket_ok(sock)):
+        _stop("workspace")
+        if _port_open(port):
+            raise ServiceError(f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)")
+        issuer = json.loads((_sso_run_dir() / "state.json").read_text())["issuer"]
+        argv = [sys.executable, "-m", "workspace", "--socket", str(sock), "--hote", f"{HOST}:{port}"]
+        _spawn("workspace", [*argv, "--portail", issuer], REPO)
+        _wait(lambda: _socket_ok(sock), "workspace", 60, RUN_DIR / "workspace.log")
+    _start_gateway(
+        "workspace-gateway",
+        "the workspace",
+        *("--application", "workspace", "--port", str(port), "--upstream-socket", str(sock)),
+    )
+
+
+def stop_workspace(name: str = "workspace") -> None:
+    _stop_gateway("workspace-gateway")
+    _stop("workspace")
+    _workspace_socket().unlink(missing_ok=True)
+
+
 def start_superset() -> None:
-    """Superset has its own launcher (init on first start, gunicorn, PID file in its home)."""
-    subprocess.run([str(BIN / "hyperviseur"), "superset", "start"], cwd=REPO, check=True)
-    subprocess.run([str(BIN / "hyperviseur"), "superset", "provision"], cwd=REPO, check=True)
+    """Superset has its own launcher (init on first start, gunicorn, PID file in its home). It signs
+    on through the identity provider (started first): issuer and client secret from its run dir."""
+    if not _running_pid("sso"):
+        start_sso()
+    env = {**os.environ, "HYPERVISEUR_SSO_RUN_DIR": str(_sso_run_dir())}
+    subprocess.run([str(BIN / "hyperviseur"), "superset", "start"], cwd=REPO, check=True, env=env)
+    subprocess.run([str(BIN / "hyperviseur"), "superset", "provision"], cwd=REPO, check=True, env=env)
 
 
 def stop_superset(name: str = "superset") -> None:
     subprocess.run([str(BIN / "hyperviseur"), "superset", "stop"], cwd=REPO, check=False)
+
+
+# -- the live control tower (issue 17): the demo's broker, consumer, engine and simulator -----------
+LIVE_HEALTH = {
+    "stream": ("STREAM_HEALTH", 8091),
+    "engine": ("ENGINE_HEALTH", 8092),
+    "simulator": ("SIMULATOR_HEALTH", 8093),
+}
+LIVE_ARGV = {  # long-lived services of `make run`, each with /healthz and /readyz on its port
+    "stream": ["stream", "consume", "--port-sante"],
+    "engine": ["alerts", "engine", "--port-sante"],
+    "simulator": ["demo", "simuler", "--port-sante"],
+}
+
+
+def _demo_broker_port() -> int:
+    return _port("DEMO_MQTT", 1884)  # not 1883: a test or production Mosquitto may listen there
+
+
+def start_demo_broker() -> None:
+    """The demo's embedded MQTT broker (amqtt), where the simulator publishes in real time."""
+    port = _demo_broker_port()
+    if _running_pid("demo-broker") and _port_open(port):
+        return
+    if _port_open(port):
+        raise ServiceError(
+            f"port {port} already used by another process (stop it or change HYPERVISEUR_DEMO_MQTT_PORT)"
+        )
+    _spawn("demo-broker", [str(BIN / "hyperviseur"), "demo", "broker", "--port", str(port)], REPO)
+    _wait(lambda: _port_open(port), "demo-broker", 30, RUN_DIR / "demo-broker.log")
+
+
+def _live_starter(name: str):
+    def start() -> None:
+        if not _running_pid("demo-broker"):
+            start_demo_broker()
+        port = _port(*LIVE_HEALTH[name])
+        env = {"HYPERVISEUR_MQTT_HOST": HOST, "HYPERVISEUR_MQTT_PORT": str(_demo_broker_port())}
+        env["HYPERVISEUR_MQTT_USERNAME"] = f"hyperviseur-{name}"  # named: the broker keeps persistent sessions
+        env["HYPERVISEUR_DATA_DIR"] = str(_data_dir())
+        _start_ui(
+            name, [str(BIN / "hyperviseur"), *LIVE_ARGV[name], str(port)], f"http://{HOST}:{port}/readyz", env=env
+        )
+
+    return start
 
 
 STARTERS = {
@@ -546,16 +647,24 @@ STARTERS = {
 STARTERS["sso"] = start_sso
 STOPPERS = {"superset": stop_superset, "sso": stop_sso, "dagster": stop_dagster}
 STOPPERS["alerts"] = stop_alerts_page
-GROUPS = {"test": ["s3", "mqtt"], "ui": ["sso", "dagster", "dagster-daemon", "superset", "portal", "alerts"]}
+STARTERS["workspace"], STOPPERS["workspace"] = start_workspace, stop_workspace
+STARTERS["demo-broker"] = start_demo_broker
+STARTERS.update({name: _live_starter(name) for name in LIVE_ARGV})
+GROUPS = {
+    "test": ["s3", "mqtt"],
+    "ui": ["sso", "dagster", "dagster-daemon", "superset", "portal", "alerts", "workspace"],
+}
+GROUPS["ui"] += ["demo-broker", "stream", "engine", "simulator"]
 
 
 def urls() -> list[str]:
     return [
         f"Authentification unique (SSO)   http://{HOST}:{_port('SSO', 8070)}",
         f"Dagster (lignage, exécutions)   http://{HOST}:{_port('DAGSTER', 3000)}",
-        f"Superset (tableaux de bord)     http://{HOST}:{_port('SUPERSET', 8088)}",
+        f"Superset (tableaux de bord)     http://{HOST}:{_port('SUPERSET', 8088)}  (connexion par le SSO)",
         f"Portail open data               http://{HOST}:{_port('PORTAL', 8080)}",
         f"Incidents (opérateurs)          http://{HOST}:{_port('ALERTS', 8090)}",
+        f"Espace de travail (catalogue)   http://{HOST}:{_port('WORKSPACE', 8100)}",
     ]
 
 

@@ -287,24 +287,41 @@ def demo_run(days: float, seed: int, end: str, scale: float, nouveau: bool) -> N
     _finish(lh, summary, started)
 
 
-def _dagster_dev(location: str, port: int | None) -> None:
-    import shutil
+def _dagster_behind_signon(location: str, port: int | None) -> None:
+    """The Dagster UI is never served without the sign-on (issue 14): the same start as `make run`
+    (infra/local/services.py: identity provider, an Admin webserver and a read-only one for
+    Stewards on internal loopback ports, the gateway on the public port, the daemon), with
+    ``location`` loaded. ``make stop`` (or ``services.py stop ui``) stops them."""
+    import subprocess
     import sys
 
     lh = lakehouse()
-    home = dagster_home(lh)
-    exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    repo = Path(__file__).resolve().parents[2]
+    services = repo / "infra" / "local" / "services.py"
+    env = {
+        **os.environ,
+        "HYPERVISEUR_DATA_DIR": str(lh.settings.data_dir),
+        "HYPERVISEUR_RUN_DIR": os.environ.get("HYPERVISEUR_RUN_DIR", str(lh.settings.data_dir / "run")),
+        "HYPERVISEUR_DAGSTER_LOCATION": location,
+    }
+    if port:
+        env["HYPERVISEUR_DAGSTER_PORT"] = str(port)
+    dagster_home(lh)
+    started = subprocess.run([sys.executable, str(services), "start", "sso", "dagster", "dagster-daemon"], env=env)
+    if started.returncode != 0:
+        raise click.ClickException(
+            "l'interface Dagster n'a pas démarré derrière l'authentification unique (voir ci-dessus)"
+        )
     host, port = lh.settings.host, port or lh.settings.dagster_port
-    console.print(f"Interface Dagster : http://{host}:{port} (Ctrl+C pour arrêter)")
-    os.execve(exe, [exe, "dev", "-h", host, "-p", str(port), "-m", location], {**os.environ, "DAGSTER_HOME": str(home)})
+    console.print(f"Interface Dagster (authentification unique) : http://{host}:{port} — arrêt : make stop")
 
 
 @click.command()
 @click.option("--port", default=None, type=int, help="Port de l'interface (défaut : HYPERVISEUR_DAGSTER_PORT, 3000).")
 @french_errors
 def ui(port: int | None) -> None:
-    """Ouvrir l'interface Dagster (lignage, exécutions, contrôles) sur 127.0.0.1."""
-    _dagster_dev(PRODUCTION_LOCATION, port)
+    """Ouvrir l'interface Dagster (lignage, exécutions, contrôles) derrière l'authentification unique."""
+    _dagster_behind_signon(PRODUCTION_LOCATION, port)
 
 
 @click.command(name="ui")
@@ -312,4 +329,4 @@ def ui(port: int | None) -> None:
 @french_errors
 def demo_ui(port: int | None) -> None:
     """Ouvrir l'interface Dagster du territoire de démonstration."""
-    _dagster_dev(DEMO_LOCATION, port)
+    _dagster_behind_signon(DEMO_LOCATION, port)
