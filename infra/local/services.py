@@ -620,6 +620,15 @@ def start_demo_broker() -> None:
     _wait(lambda: _port_open(port), "demo-broker", 30, RUN_DIR / "demo-broker.log")
 
 
+def _demo_mqtt_password_file() -> Path:
+    path = RUN_DIR / "demo-mqtt-password"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(24))
+    return path
+
+
 def _live_starter(name: str):
     def start() -> None:
         if not _running_pid("demo-broker"):
@@ -627,6 +636,9 @@ def _live_starter(name: str):
         port = _port(*LIVE_HEALTH[name])
         env = {"HYPERVISEUR_MQTT_HOST": HOST, "HYPERVISEUR_MQTT_PORT": str(_demo_broker_port())}
         env["HYPERVISEUR_MQTT_USERNAME"] = f"hyperviseur-{name}"  # named: the broker keeps persistent sessions
+        # The settings want a password with a user name; the demo broker (loopback only) does not
+        # check it yet: a generated one, kept in the run dir (mode 600).
+        env["HYPERVISEUR_MQTT_PASSWORD_FILE"] = str(_demo_mqtt_password_file())
         env["HYPERVISEUR_DATA_DIR"] = str(_data_dir())
         _start_ui(
             name, [str(BIN / "hyperviseur"), *LIVE_ARGV[name], str(port)], f"http://{HOST}:{port}/readyz", env=env
