@@ -586,6 +586,14 @@ def start_superset() -> None:
     subprocess.run([str(BIN / "hyperviseur"), "superset", "provision"], cwd=REPO, check=True, env=env)
 
 
+def is_up(name: str) -> bool:
+    """Whether service ``name`` runs: its PID file, except Superset, whose launcher keeps its PID
+    file in Superset's home: its health endpoint answers."""
+    if name == "superset":
+        return _http_ok(f"http://{HOST}:{_port('SUPERSET', 8088)}/health")
+    return _running_pid(name) is not None
+
+
 def stop_superset(name: str = "superset") -> None:
     subprocess.run([str(BIN / "hyperviseur"), "superset", "stop"], cwd=REPO, check=False)
 
@@ -717,7 +725,7 @@ def main(argv: list[str]) -> int:
                 STARTERS[name]()
                 print(f"{name}: up in {time.monotonic() - t0:.1f}s (pid {_running_pid(name)})")
             if action == "status":
-                print(f"{name}: {'up' if _running_pid(name) else 'down'}")
+                print(f"{name}: {'up' if is_up(name) else 'down'}")
             if action == "stop":
                 print(f"{name}: stopped")
         if action == "env":

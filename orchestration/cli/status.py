@@ -116,7 +116,7 @@ def status() -> None:
     for col in ("Service", "État", "Disponibilité", "Retard / activité"):
         table.add_column(col)
     for name in services.GROUPS["ui"]:
-        up = services._running_pid(name) is not None
+        up = services.is_up(name)
         ready, details = ("—", {})
         if name in HEALTH:
             ready, details = readiness(getattr(live, HEALTH[name]))
