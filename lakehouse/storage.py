@@ -10,8 +10,8 @@ Faults. A full local disk (``ENOSPC``, in the lake folder or the scratch folder)
 removed, so nothing partial is published. On S3, a transient fault (connection refused or
 reset, timeout, HTTP 5xx) is retried for the whole operation with exponential backoff, at
 most ``MAX_ATTEMPTS`` times and ``HYPERVISEUR_S3_RETRY_S`` seconds in all; the HTTP pool
-itself only retries twice within a second (blips), so the two layers never multiply into a
-storm. Refusals (4xx: keys, rights, missing bucket) are never retried. Every write is
+itself only retries blips (a reset read, a 5xx) twice within a second, never a refused connection,
+so the two layers never multiply into a storm. Refusals (4xx: keys, rights, missing bucket) are never retried. Every write is
 idempotent (same key, same content), so retrying one is safe.
 """
 
@@ -241,7 +241,9 @@ class S3Storage(Storage):
         self.retries = 0  # operations retried since creation (for reports and tests)
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=5, read=120),
-            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
+            # blips (reset reads, 5xx) twice within a second; a refused connection (server down or
+            # restarting) goes straight to the backoff of _call, which counts it
+            retries=urllib3.Retry(total=2, connect=0, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
             maxsize=16,
         )
         self.client = Minio(
