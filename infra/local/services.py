@@ -501,79 +501,61 @@ def start_portal() -> None:
     _start_ui("portal", [str(BIN / "hyperviseur"), "opendata", "serve", "--port", str(port)], f"http://{HOST}:{port}/")
 
 
-def _alerts_socket() -> Path:
-    return RUN_DIR / "alerts-page" / "page.sock"  # directory mode 0700: only the gateway reaches it
-
-
 def _socket_ok(path: Path) -> bool:
     with socket.socket(socket.AF_UNIX) as s:
         return path.exists() and s.connect_ex(str(path)) == 0
 
 
-def start_alerts_page() -> None:
-    """The operators' incident page behind the sign-on (issue 14): the page listens on a Unix
-    socket in a private directory, the gateway (nginx + LL::NG handler, rule "alerts": Operator
-    or Admin) on 127.0.0.1:<ALERTS_PORT> is its only way in and gives it the user's identity."""
-    port = _port("ALERTS", 8090)
-    if not _running_pid("sso"):
-        start_sso()
-    sock = _alerts_socket()
-    sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    sock.parent.chmod(0o700)
-    if not (_running_pid("alerts") and _socket_ok(sock)):
-        _stop("alerts")
-        if _port_open(port):
-            raise ServiceError(f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)")
-        issuer = json.loads((_sso_run_dir() / "state.json").read_text())["issuer"]
-        argv = [str(BIN / "hyperviseur"), "alerts", "page", "--servir", "--socket", str(sock)]
-        _spawn("alerts", [*argv, "--hote", f"{HOST}:{port}", "--portail", issuer], REPO)
-        _wait(lambda: _socket_ok(sock), "alerts", 60, RUN_DIR / "alerts.log")
-    _start_gateway(
-        "alerts-gateway",
-        "the operators' page",
-        *("--application", "alerts", "--port", str(port), "--upstream-socket", str(sock)),
-    )
+# Pages behind the sign-on (issue 14): each listens on a Unix socket in a private directory
+# (mode 0700), and its gateway (nginx + LL::NG handler, infra/sso/gateway.py, the idp.py rule of
+# the same name) on 127.0.0.1:<port> is its only way in and gives it the user's identity.
+# name -> (port setting, default port, command before --socket, what it is)
+SOCKET_PAGES = {
+    # the operators' incident page (rule "alerts": Operator or Admin)
+    "alerts": ("ALERTS", 8090, [str(BIN / "hyperviseur"), "alerts", "page", "--servir"], "the operators' page"),
+    # the stewards' and agents' workspace (issue 16; rule "workspace")
+    "workspace": ("WORKSPACE", 8100, [sys.executable, "-m", "workspace"], "the workspace"),
+}
 
 
-def stop_alerts_page(name: str = "alerts") -> None:
-    _stop_gateway("alerts-gateway")
-    _stop("alerts")
-    _alerts_socket().unlink(missing_ok=True)
+def _page_socket(name: str) -> Path:
+    return RUN_DIR / f"{name}-page" / "page.sock"
 
 
-def _workspace_socket() -> Path:
-    return RUN_DIR / "workspace-page" / "page.sock"  # directory mode 0700: only the gateway reaches it
+def _socket_page_starter(name: str):
+    setting, default, command, what = SOCKET_PAGES[name]
+
+    def start() -> None:
+        port = _port(setting, default)
+        if not _running_pid("sso"):
+            start_sso()
+        sock = _page_socket(name)
+        sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        sock.parent.chmod(0o700)
+        if not (_running_pid(name) and _socket_ok(sock)):
+            _stop(name)
+            if _port_open(port):
+                raise ServiceError(
+                    f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)"
+                )
+            issuer = json.loads((_sso_run_dir() / "state.json").read_text())["issuer"]
+            argv = [*command, "--socket", str(sock), "--hote", f"{HOST}:{port}", "--portail", issuer]
+            _spawn(name, argv, REPO)
+            _wait(lambda: _socket_ok(sock), name, 60, RUN_DIR / f"{name}.log")
+        _start_gateway(
+            f"{name}-gateway", what, *("--application", name, "--port", str(port), "--upstream-socket", str(sock))
+        )
+
+    return start
 
 
-def start_workspace() -> None:
-    """The stewards' and agents' workspace (issue 16) behind the sign-on, like the operators' page:
-    ``python -m workspace`` on a Unix socket in a private directory, its gateway (rule
-    "workspace") on 127.0.0.1:<WORKSPACE_PORT>."""
-    port = _port("WORKSPACE", 8100)
-    if not _running_pid("sso"):
-        start_sso()
-    sock = _workspace_socket()
-    sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    sock.parent.chmod(0o700)
-    if not (_running_pid("workspace") and _socket_ok(sock)):
-        _stop("workspace")
-        if _port_open(port):
-            raise ServiceError(f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)")
-        issuer = json.loads((_sso_run_dir() / "state.json").read_text())["issuer"]
-        argv = [sys.executable, "-m", "workspace", "--socket", str(sock), "--hote", f"{HOST}:{port}"]
-        _spawn("workspace", [*argv, "--portail", issuer], REPO)
-        _wait(lambda: _socket_ok(sock), "workspace", 60, RUN_DIR / "workspace.log")
-    _start_gateway(
-        "workspace-gateway",
-        "the workspace",
-        *("--application", "workspace", "--port", str(port), "--upstream-socket", str(sock)),
-    )
+def _socket_page_stopper(name: str):
+    def stop(_name: str = name) -> None:
+        _stop_gateway(f"{name}-gateway")
+        _stop(name)
+        _page_socket(name).unlink(missing_ok=True)
 
-
-def stop_workspace(name: str = "workspace") -> None:
-    _stop_gateway("workspace-gateway")
-    _stop("workspace")
-    _workspace_socket().unlink(missing_ok=True)
+    return stop
 
 
 def start_superset() -> None:
@@ -662,12 +644,11 @@ STARTERS = {
     "dagster-daemon": start_dagster_daemon,
     "superset": start_superset,
     "portal": start_portal,
-    "alerts": start_alerts_page,
 }
 STARTERS["sso"] = start_sso
 STOPPERS = {"superset": stop_superset, "sso": stop_sso, "dagster": stop_dagster}
-STOPPERS["alerts"] = stop_alerts_page
-STARTERS["workspace"], STOPPERS["workspace"] = start_workspace, stop_workspace
+STARTERS.update({name: _socket_page_starter(name) for name in SOCKET_PAGES})
+STOPPERS.update({name: _socket_page_stopper(name) for name in SOCKET_PAGES})
 STARTERS["demo-broker"] = start_demo_broker
 STARTERS.update({name: _live_starter(name) for name in LIVE_ARGV})
 GROUPS = {
