@@ -566,18 +566,17 @@ def start_superset() -> None:
     env = {**os.environ, "HYPERVISEUR_SSO_RUN_DIR": str(_sso_run_dir())}
     subprocess.run([str(BIN / "hyperviseur"), "superset", "start"], cwd=REPO, check=True, env=env)
     subprocess.run([str(BIN / "hyperviseur"), "superset", "provision"], cwd=REPO, check=True, env=env)
+    shutil.copyfile(_data_dir() / "superset" / "superset.pid", _pid_file("superset"))  # as for sso
 
 
 def is_up(name: str) -> bool:
-    """Whether service ``name`` runs: its PID file, except Superset, whose launcher keeps its PID
-    file in Superset's home: its health endpoint answers."""
-    if name == "superset":
-        return _http_ok(f"http://{HOST}:{_port('SUPERSET', 8088)}/health")
+    """Whether service ``name`` runs (its PID file names a live process)."""
     return _running_pid(name) is not None
 
 
 def stop_superset(name: str = "superset") -> None:
     subprocess.run([str(BIN / "hyperviseur"), "superset", "stop"], cwd=REPO, check=False)
+    _pid_file(name).unlink(missing_ok=True)
 
 
 # -- the live control tower (issue 17): the demo's broker, consumer, engine and simulator -----------
