@@ -80,6 +80,7 @@ class MqttRunner:
         self.linger_s = linger_s
         self.inbox = Inbox(queue_size or engine.limits.queue_max_messages, "file de réception du moteur d'alertes")
         self.client_id = client_id or f"hyperviseur-alerting-{uuid.uuid4().hex[:8]}"
+        self.client_id_fixed = client_id is not None
         self.client = mqtt_client.Client(
             mqtt_client.CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
@@ -90,7 +91,7 @@ class MqttRunner:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
-        self.client.on_disconnect = lambda *_: self.subscribed.clear()
+        self.client.on_disconnect = self._on_disconnect
         self.host, self.port = host, port
         self.subscribed = threading.Event()  # cleared while the connection is lost (readiness)
         self.connected = threading.Event()
@@ -116,6 +117,16 @@ class MqttRunner:
             self.refused = str(reason_code)
             return
         client.subscribe(f"{self.engine.root}/#", qos=self.qos)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
+        self.subscribed.clear()
+        if not self.stop_event.is_set():  # paho reconnects by itself; say so, a clean session loses the broker's queue
+            session = (
+                "session persistante" if self.client_id_fixed else "session non persistante : file du broker perdue"
+            )
+            log.warning(
+                "connexion MQTT perdue avec %s:%s (%s), reconnexion (%s)", self.host, self.port, reason_code, session
+            )
 
     def _on_subscribe(self, *args):
         self.connected.set()

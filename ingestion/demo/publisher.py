@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -94,6 +95,7 @@ class Publisher:
         protocol: str = "3.1.1",
         max_inflight: int = 200,
         mqtt_settings: MqttSettings | None = None,
+        connect_timeout_s: float = 10,
     ):
         broker = (mqtt_settings or MqttSettings.from_env()).at(host, port)
         host, port = broker.host, broker.port
@@ -108,9 +110,22 @@ class Publisher:
         self.client.max_inflight_messages_set(max_inflight)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(0.05, 1)
+        accepted, self.refused = threading.Event(), None
+        self.client.on_connect = lambda _c, _u, _f, rc, _p=None: self._connected(rc, accepted)
         self.client.connect(host, port, keepalive=30)
         self.client.loop_start()
+        # A QoS 1 publish before the broker's CONNACK is refused by paho (« not currently connected »):
+        # wait for the broker to accept the session, and say why it did not.
+        if not accepted.wait(connect_timeout_s) or self.refused:
+            self.client.loop_stop()
+            why = f" : {self.refused}" if self.refused else f" en {connect_timeout_s:.0f} s"
+            raise ConnectionError(f"connexion MQTT à {host}:{port} non acceptée par le broker{why}")
         self.pending: list[mqtt.MQTTMessageInfo] = []
+
+    def _connected(self, reason_code, accepted: threading.Event) -> None:
+        if reason_code.is_failure:
+            self.refused = str(reason_code)
+        accepted.set()
 
     def send(self, topic: str, payload: bytes, qos: int = 1) -> None:
         self.pending.append(self.client.publish(topic, payload, qos=qos))
