@@ -47,13 +47,13 @@ def worker(kind: str, fmt: str, source: str, out: str) -> None:
     if kind == "hyperviseur":
         from opendata import export
 
-        con = duck.connect(settings)
+        con = duck.connect(settings, extensions=duck.SPATIAL)
         export.prepare(con)
         con.execute("SET memory_limit='1GB'")
         cols = export.columns(con, source)
         export.write(con, source, fmt, Path(out), cols, export.detect_geometry(cols))
     else:
-        con = duck.connect(settings)
+        con = duck.connect(settings, extensions=duck.SPATIAL)
         src = f"read_parquet('{source}')"
         options = {
             "csv": "(FORMAT csv, HEADER true)",

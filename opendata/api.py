@@ -34,6 +34,7 @@ from datetime import time as dtime
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode
 
+from lakehouse import duck
 from lakehouse.errors import ObjectNotFound
 from opendata import odsql
 from opendata.export import FORMULA_STARTS, quote, sql_string
@@ -151,10 +152,11 @@ class RecordsApi:
         with self._lock:
             if self._con is None:
                 con = self.lh.duckdb(
+                    extensions=duck.SPATIAL,  # GeoJSON answers
                     config={
                         "memory_limit": self.settings.api_memory_limit,
                         "threads": self.lh.settings.limits.duckdb_threads,
-                    }
+                    },
                 )
                 con.execute("SET TimeZone='UTC'")
                 con.execute("SET parquet_metadata_cache=true")  # footers read once per published file

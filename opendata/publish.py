@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lakehouse import duck
 from lakehouse.audit import AuditLog
 from lakehouse.errors import LakehouseError, ObjectNotFound
 from lakehouse.settings import OpenDataSettings
@@ -119,7 +120,7 @@ def export_dataset(
     source = lh.storage.uri(gate.source_key(dataset))
     work = lh.storage.scratch_dir() / f"opendata-{uuid.uuid4().hex}"
     work.mkdir(parents=True, exist_ok=True)
-    con = lh.duckdb()
+    con = lh.duckdb(extensions=duck.SPATIAL)  # GeoJSON exports and the dataset page's map
     try:
         export.prepare(con)
         con.execute(f"SET memory_limit='{memory_limit or lh.settings.opendata.memory_limit}'")
