@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -167,9 +168,23 @@ def socket_page(base: Path, command: list[str], env: dict, application: str):
         gateway.stop(base / "gateway", quiet=True)
         idp.stop(base / "sso")
         if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(15)
+            _stop(proc)
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the page's group; on a starved machine a process may not be scheduled to exit
+    in time: then SIGKILL, and say what it was doing (kernel state and wait channel)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        status = Path(f"/proc/{proc.pid}/status")
+        state = next((line for line in status.read_text().splitlines() if line.startswith("State")), "?")
+        wchan = Path(f"/proc/{proc.pid}/wchan").read_text(errors="replace")
+        print(f"page {proc.pid} still running 15 s after SIGTERM ({state}, wchan {wchan}): SIGKILL", file=sys.stderr)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(15)
 
 
 def cookie_header(context) -> str:
