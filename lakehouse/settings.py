@@ -98,6 +98,7 @@ _declare(
     "MAX_ARCHIVE_BYTES",
     "MAX_ARCHIVE_RATIO",
     "MAX_HTTP_BODY_BYTES",
+    "MAX_UPLOAD_BYTES",
     "MAX_HTTP_URL_BYTES",
     "MAX_EVENT_AGE_DAYS",
     "MAX_CLOCK_SKEW_S",
@@ -438,6 +439,7 @@ class LimitsSettings:
     max_archive_bytes: int = 2 * 1024**3  # total expanded size of an archive (zipped shapefile, xlsx)
     max_archive_ratio: int = 200  # expanded / compressed size of one archive member
     max_http_body_bytes: int = 64 * 1024  # request body accepted by the portal and the incidents page
+    max_upload_bytes: int = 32 * 1024**2  # a file uploaded in the workspace (multipart body, « Déposer des données »)
     max_http_url_bytes: int = 8 * 1024  # request target (path + query) accepted by the portal
     max_event_age_days: float = 30.0  # event time older than now − this: quarantined (stream), ignored (engine)
     max_clock_skew_s: float = 300.0  # event time later than now + this: idem
@@ -461,6 +463,7 @@ class LimitsSettings:
             max_archive_bytes=_positive(env, "MAX_ARCHIVE_BYTES", d.max_archive_bytes),
             max_archive_ratio=_positive(env, "MAX_ARCHIVE_RATIO", d.max_archive_ratio),
             max_http_body_bytes=_positive(env, "MAX_HTTP_BODY_BYTES", d.max_http_body_bytes),
+            max_upload_bytes=_positive(env, "MAX_UPLOAD_BYTES", d.max_upload_bytes),
             max_http_url_bytes=_positive(env, "MAX_HTTP_URL_BYTES", d.max_http_url_bytes),
             max_event_age_days=_positive(env, "MAX_EVENT_AGE_DAYS", d.max_event_age_days, float),
             max_clock_skew_s=_positive(env, "MAX_CLOCK_SKEW_S", d.max_clock_skew_s, float),

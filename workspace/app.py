@@ -3,7 +3,8 @@
 Served on a Unix socket behind the sign-on gateway (``gateway.py --application workspace``),
 which is its only client and states who is signed on (lakehouse.web_identity). Every request
 is checked again here: identity present, ``Host`` = the public address, reading groups; every
-POST: ``Origin``, the CSRF token of the form, the deciding groups and the second factor. A
+POST: ``Origin`` and the CSRF token of the form; a decision: the deciding groups and the second
+factor (agents, who sign on with a password alone, upload their files: workspace.upload). A
 decision goes through governance.decisions (the functions ``hyperviseur govern`` calls) with
 the signed-on identity, audited before it is recorded.
 """
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -27,17 +29,19 @@ from governance.levels import LEVEL_LABELS_FR
 from lakehouse.errors import LakehouseError
 from lakehouse.registry import LEVELS
 from lakehouse.web_identity import CSRF_REFUSAL, CsrfTokens, Identity, identity_from_headers, request_refusal
+from workspace import upload as uploads
 from workspace.catalog import KIND_LABELS, ZONE_LABELS, Catalog
 from workspace.evidence import masked_samples
 from workspace.lineage_svg import render_svg
+from workspace.upload import AGENT_PREFIX
 
 HERE = Path(__file__).parent
 # Who may decide (the review queue and its forms): the second factor is required to decide.
 DECIDING_GROUPS = ("Steward", "Admin")
 # Who may read the catalog: the deciders, analysts and every service's agents (Agent_<service>).
 READING_GROUPS = (*DECIDING_GROUPS, "Analyst")
-AGENT_PREFIX = "Agent_"
 INTERFACE = "espace de travail"
+UPLOAD_FIELDS = 4  # the upload form: its file and the CSRF token (some slack, never more)
 
 
 def can_read(who: Identity) -> bool:
@@ -63,6 +67,7 @@ def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
     templates.env.filters["date_fr"] = date_fr
     csrf = CsrfTokens()
     limit = lh.settings.limits.max_http_body_bytes
+    upload_limit = lh.settings.limits.max_upload_bytes
     origin = f"http://{public_host}"
     logout = f"{portal.rstrip('/')}/?logout=1" if portal else None
 
@@ -75,9 +80,12 @@ def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
         response.headers.update({"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
         return response
 
-    def page(*, decide: bool = False):
+    def page(*, decide: bool = False, upload: bool = False):
         """Endpoint decorator: identity, Host, Origin, groups; for POST the form, CSRF and second factor.
-        The page itself (``fn``, synchronous: lake reads, DuckDB, Presidio) runs in the thread pool."""
+        The page itself (``fn``, synchronous: lake reads, DuckDB, Presidio) runs in the thread pool.
+        ``upload``: the POST is a multipart form holding one file, up to ``max_upload_bytes``
+        (other POSTs: URL-encoded forms up to ``max_http_body_bytes``); ``fn`` gets its fields as
+        lists, the file as a Starlette ``UploadFile`` (spooled to a temporary file, closed after)."""
 
         def wrap(fn):
             async def endpoint(request: Request) -> Response:
@@ -96,15 +104,32 @@ def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
                 length = request.headers.get("Content-Length") or ""
                 if not length.isdigit():
                     return refuse(411, "corps sans longueur (Content-Length) non accepté")
-                if int(length) > limit:
-                    return refuse(413, f"corps de {length} octets au-delà de max_http_body_bytes = {limit}")
-                form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-                if not csrf.valid(who, (form.get("csrf") or [""])[0]):
-                    return refuse(403, CSRF_REFUSAL)
-                if not who.second_factor:
-                    back = base64.b64encode(f"{origin}{request.url.path.rsplit('/', 1)[0]}".encode()).decode()
-                    return render(request, who, "second_factor.html.j2", 403, portal=portal, back=back)
-                return await run_in_threadpool(fn, request, who, form)
+                multipart = request.headers.get("Content-Type", "").startswith("multipart/form-data")
+                if multipart != upload:
+                    return refuse(415, "type de corps inattendu pour ce formulaire")
+                most, setting = (upload_limit, "max_upload_bytes") if upload else (limit, "max_http_body_bytes")
+                if int(length) > most:
+                    return refuse(413, f"corps de {length} octets au-delà de {setting} = {most}")
+                if upload:
+                    try:
+                        parsed = await request.form(max_files=1, max_fields=UPLOAD_FIELDS)
+                    except HTTPException as exc:  # malformed multipart, too many parts
+                        return refuse(400, f"formulaire illisible ({exc.detail})")
+                    form = {k: parsed.getlist(k) for k in parsed}
+                else:
+                    parsed = None
+                    form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+                try:
+                    token = (form.get("csrf") or [""])[0]
+                    if not csrf.valid(who, token if isinstance(token, str) else ""):
+                        return refuse(403, CSRF_REFUSAL)
+                    if decide and not who.second_factor:  # decisions; an agent's upload needs the password alone
+                        back = base64.b64encode(f"{origin}{request.url.path.rsplit('/', 1)[0]}".encode()).decode()
+                        return render(request, who, "second_factor.html.j2", 403, portal=portal, back=back)
+                    return await run_in_threadpool(fn, request, who, form)
+                finally:
+                    if parsed is not None:
+                        await parsed.close()
 
             return endpoint
 
@@ -201,6 +226,67 @@ def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
         approve = first(form, "decision") == "approuver"
         decisions.publication(lh, name, approve, by, first(form, "motif"), identity=identity)
 
+    # -- bring your own data (workspace.upload: one code path with ``hyperviseur ingest fichiers``) --
+    def show_depot(request, who, message: str | None = None, status: int = 200):
+        return render(
+            request,
+            who,
+            "depot.html.j2",
+            status,
+            formats=uploads.FORMATS,
+            services=uploads.services(who),
+            max_bytes=upload_limit,
+            error=message,
+        )
+
+    depot_page = page()(show_depot)
+
+    @page(upload=True)
+    def depot_upload(request, who, form):
+        files = [f for f in form.get("fichier") or [] if not isinstance(f, str)]
+        if not files:
+            return show_depot(request, who, "aucun fichier choisi", 400)
+        try:
+            staged = uploads.stage(lh, who, files[0].filename, files[0].file)
+        except uploads.UploadRefused as exc:
+            return show_depot(request, who, str(exc), 400)
+        return RedirectResponse(f"/depot/{staged.token}", 303)
+
+    def show_proposal(request, who, message: str | None = None, status: int = 200, chosen: dict | None = None):
+        try:
+            staged = uploads.load(lh, who, request.path_params["token"])
+        except uploads.UploadRefused as exc:
+            return render(request, who, "error.html.j2", 404, message=str(exc))
+        chosen = chosen or {}
+        return render(
+            request,
+            who,
+            "depot_schema.html.j2",
+            status,
+            staged=staged,
+            examples=uploads.examples(lh, staged),
+            types=uploads.TYPES,
+            read_formats=uploads.READ_FORMATS,
+            services=uploads.services(who),
+            dataset_name=chosen.get("nom") or uploads.suggested_name(staged.filename),
+            service=chosen.get("service"),
+            chosen_types=chosen.get("types", {}),
+            error=message,
+        )
+
+    proposal_page = page()(show_proposal)
+
+    @page()
+    def depot_confirm(request, who, form):
+        token = request.path_params["token"]
+        types = {k.removeprefix("type-"): first(form, k) for k in form if k.startswith("type-")}
+        chosen = {"nom": first(form, "nom"), "service": first(form, "service"), "types": types}
+        try:
+            outcome = uploads.confirm(lh, who, token, chosen["nom"], chosen["service"], types, INTERFACE)
+        except uploads.UploadRefused as exc:
+            return show_proposal(request, who, str(exc), 400, chosen)
+        return render(request, who, "depot_result.html.j2", outcome=outcome)
+
     routes = [
         Route("/", home),
         Route("/workspace.css", stylesheet),
@@ -212,5 +298,9 @@ def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
         Route("/revue/{name}/etiquettes", decision_endpoint(override), methods=["POST"]),
         Route("/revue/{name}/declasser", decision_endpoint(declassify), methods=["POST"]),
         Route("/revue/{name}/publication", decision_endpoint(publication), methods=["POST"]),
+        Route("/depot", depot_page),
+        Route("/depot", depot_upload, methods=["POST"]),
+        Route("/depot/{token}", proposal_page),
+        Route("/depot/{token}", depot_confirm, methods=["POST"]),
     ]
     return Starlette(routes=routes)

@@ -242,3 +242,26 @@ def test_a_decision_needs_the_second_factor(steward, stack, tmp_path):
     page.locator("#motif-publication").evaluate("e => e.removeAttribute('required')")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
     expect(page.locator("#resultat")).to_contain_text("exige un motif")
+
+
+def test_agent_uploads_a_file_larger_than_a_form_through_the_gateway(browser, stack, tmp_path):
+    """The gateway lets an upload through up to the upload limit (forms stay at the form limit)."""
+    real = ROOT / "tests/fixtures/data/real/paris_comptage_velo/comptage-velo-donnees-compteurs_sample.csv"
+    header, *rows = real.read_text(encoding="utf-8").splitlines()
+    big = tmp_path / "comptages_velo.csv"
+    big.write_text("\n".join([header, *rows * 4]) + "\n", encoding="utf-8")  # ~110 KB: above a form's 64 KB
+    assert big.stat().st_size > stack["lh"].settings.limits.max_http_body_bytes
+    context, page = sign_on(browser, stack, "agent.eau", "/depot", expect_totp=False)
+    page.set_default_timeout(90_000)
+    page.get_by_label("Fichier (CSV, Excel, ODS, GeoJSON ou JSON OpenDataSoft)").set_input_files(str(big))
+    shot(page, "8-agent-depot")
+    page.get_by_role("button", name="Analyser le fichier").click()
+    page.wait_for_url(re.compile(r".*/depot/[0-9a-f]{32}$"))
+    expect(page.get_by_label("Type de la colonne Comptage horaire")).to_have_value(re.compile("integer|decimal"))
+    page.get_by_label("Nom du jeu (minuscules sans accent, chiffres et « _ », 3 à 48 caractères)").fill("velo_eau")
+    shot(page, "9-agent-schema")
+    page.get_by_role("button", name="Confirmer et ingérer").click()
+    expect(page.locator("h1")).to_contain_text("Dépôt ingéré")
+    expect(page.locator("#resultat")).to_contain_text("aucune ligne perdue")
+    shot(page, "10-agent-depot-ingere")
+    context.close()
