@@ -161,12 +161,13 @@ http {
 """
 
 
-def _socket_page(upstream: str) -> dict:
+def _socket_page(upstream: str, body_limit: str = "@FORM_LIMIT@") -> dict:
     """The gateway settings of a page served on a Unix socket: the socket sits in a mode-0700
     directory that only this nginx (same user) can reach, so the identity headers the page
-    receives can only come from here."""
+    receives can only come from here. The body limit is the page's own (the settings' limits,
+    checked again by the page): forms, or uploads for the workspace."""
     return {
-        "BODY_LIMIT": "64k",
+        "BODY_LIMIT": body_limit,
         "UPSTREAMS": f"""
     upstream {upstream} {{
         server unix:@SOCKET@;
@@ -210,9 +211,9 @@ APPLICATION_CONF = {
     },
     # The operators' incident page (``hyperviseur alerts page --servir --socket``).
     "alerts": _socket_page("hv_alerts_page"),
-    # The stewards' and agents' workspace (``python -m workspace --socket``); its body limit
-    # (forms only) is to be raised with the upload page (bring your own data).
-    "workspace": _socket_page("hv_workspace_page"),
+    # The stewards' and agents' workspace (``python -m workspace --socket``): forms and the
+    # agents' file uploads (« Déposer des données »).
+    "workspace": _socket_page("hv_workspace_page", "@UPLOAD_LIMIT@"),
 }
 FORBIDDEN_WHO = {
     "dagster": "Dagster : rôles Administrateur ou Référent données",
@@ -331,8 +332,13 @@ def start(
     conf = NGINX_CONF
     for key, part in APPLICATION_CONF[application].items():
         conf = conf.replace(f"@{key}@", part)
+    from lakehouse.settings import LimitsSettings
+
+    limits = LimitsSettings.from_env()
     conf = (
-        conf.replace("@APPLICATION@", application)
+        conf.replace("@FORM_LIMIT@", str(limits.max_http_body_bytes))
+        .replace("@UPLOAD_LIMIT@", str(limits.max_upload_bytes))
+        .replace("@APPLICATION@", application)
         .replace("@SOCKET@", str(upstream_socket))
         .replace("@DIR@", str(p.run))
         .replace("@USER@", _user_directive())
