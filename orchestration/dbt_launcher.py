@@ -1,18 +1,58 @@
 """``hyperviseur-dbt``: dbt, with its environment derived from the platform settings.
 
 Dagster (through dagster-dbt) and the command line start dbt through this launcher, which
-computes :func:`orchestration.resources.dbt_env` from ``lakehouse.settings`` and replaces
-itself with the real dbt executable given that environment. The caller's process keeps its
-own environment untouched, and dbt sees exactly what the settings say (including secrets
-read from ``*_FILE`` files).
+computes :func:`orchestration.resources.dbt_env` from ``lakehouse.settings`` and runs the
+real dbt executable given that environment. The caller's process keeps its own environment
+untouched, and dbt sees exactly what the settings say (including secrets read from
+``*_FILE`` files).
+
+Partial parsing per lake: dbt reuses a previous parse only when the profile's connection is
+unchanged, and the connection (warehouse path, extension folder) differs from one lake to
+the next, so the parse prepared by ``make`` never matches a run and every invocation paid a
+full parse (~6 s here). The launcher keeps the last parse of each lake and dbt target in
+``<data>/dbt/`` and hands it to the next invocation; dbt still checks it and parses again
+whatever changed.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import subprocess
 import sys
+from pathlib import Path
 
 from lakehouse.errors import LakehouseError
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def _option(args: list[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args[:-1] else None
+
+
+def _target_path(args: list[str], env: dict[str, str]) -> Path:
+    """Where this dbt invocation writes (``--target-path``, else dagster-dbt's variable, else dbt's
+    default), relative to the project folder like dbt does."""
+    target = Path(_option(args, "--target-path") or env.get("DBT_TARGET_PATH", "target"))
+    return Path(_option(args, "--project-dir") or ".") / target
+
+
+def _copy(src: Path, dst: Path) -> None:
+    """Atomic copy: a concurrent reader sees the old file or the new one, never half of one."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def _run(exe: str, args: list[str], env: dict[str, str]) -> int:
+    """dbt as a child whose interruption follows ours (dagster-dbt stops a run with SIGINT)."""
+    child = subprocess.Popen([exe, *args], env=env)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda number, _frame: child.send_signal(number))
+    return child.wait()
 
 
 def main() -> None:
@@ -23,22 +63,31 @@ def main() -> None:
     if args[:1] == [CALLER_DIR_FLAG]:  # started by Dagster from another folder than dbt's
         caller_dir, args = args[1], args[2:]
     env = dict(os.environ)
-    if args != ["--version"]:
-        from lakehouse.settings import Settings
-
-        dbt_dir = os.getcwd()
-        os.chdir(caller_dir)  # relative settings (./data, .env) mean what they mean to the caller
-        try:
-            derived = dbt_env(Settings.from_env())
-        except LakehouseError as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            sys.exit(2)
-        finally:
-            os.chdir(dbt_dir)
-        # dbt's own variables set by the caller (dagster-dbt's per-invocation log folder) win.
-        env.update({k: v for k, v in derived.items() if k.startswith("HYPERVISEUR_") or k not in env})
     exe = dbt_executable()
-    os.execve(exe, [exe, *args], env)
+    if args == ["--version"]:
+        os.execve(exe, [exe, *args], env)
+    from lakehouse.settings import Settings
+
+    dbt_dir = os.getcwd()
+    os.chdir(caller_dir)  # relative settings (./data, .env) mean what they mean to the caller
+    try:
+        settings = Settings.from_env()
+        derived = dbt_env(settings)
+        saved = (settings.data_dir / "dbt" / f"{settings.dbt_target}-{PARTIAL_PARSE}").resolve()
+    except LakehouseError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        os.chdir(dbt_dir)
+    # dbt's own variables set by the caller (dagster-dbt's per-invocation log folder) win.
+    env.update({k: v for k, v in derived.items() if k.startswith("HYPERVISEUR_") or k not in env})
+    parse = _target_path(args, env) / PARTIAL_PARSE
+    if saved.exists():
+        _copy(saved, parse)
+    code = _run(exe, args, env)
+    if parse.exists():  # written once parsed, whatever the run's outcome
+        _copy(parse, saved)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
