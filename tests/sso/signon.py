@@ -174,15 +174,16 @@ def socket_page(base: Path, command: list[str], env: dict, application: str):
 
 def _stop(proc: subprocess.Popen) -> None:
     """SIGTERM to the page's group; on a starved machine a process may not be scheduled to exit
-    in time: then SIGKILL, and say what it was doing (kernel state and wait channel)."""
+    in time (or a thread holds the interpreter while loading a language model, so the signal
+    handler waits): then SIGKILL, and say what it was doing (kernel state and wait channel)."""
     os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(15)
+        proc.wait(5)
     except subprocess.TimeoutExpired:
         status = Path(f"/proc/{proc.pid}/status")
         state = next((line for line in status.read_text().splitlines() if line.startswith("State")), "?")
         wchan = Path(f"/proc/{proc.pid}/wchan").read_text(errors="replace")
-        print(f"page {proc.pid} still running 15 s after SIGTERM ({state}, wchan {wchan}): SIGKILL", file=sys.stderr)
+        print(f"page {proc.pid} still running 5 s after SIGTERM ({state}, wchan {wchan}): SIGKILL", file=sys.stderr)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(15)
 
