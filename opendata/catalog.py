@@ -295,22 +295,28 @@ class CatalogBuilder:
         g.add((node, DCAT.accessURL, access))
         g.add((access, RDF.type, RDFS.Resource))
         g.add((node, DCAT.accessService, service))
+        self._distribution_terms(node, manifest, vocab.FORMATS["json"])
+        return node
+
+    def _distribution_terms(self, node: URIRef, manifest: dict, fmt: vocab.FileFormat) -> None:
+        """What every distribution states, a file or the API: format, media type, licence, dates,
+        language, availability."""
+        g = self.g
         g.add(
             (
                 node,
                 DCT.format,
-                self._concept(vocab.file_type_uri("json"), vocab.FILE_TYPE_SCHEME, "JSON", DCT.MediaTypeOrExtent),
+                self._concept(vocab.file_type_uri(fmt.key), vocab.FILE_TYPE_SCHEME, fmt.label, DCT.MediaTypeOrExtent),
             )
         )
-        media = URIRef(vocab.IANA_MEDIA_TYPES + "application/json")
+        media = URIRef(vocab.IANA_MEDIA_TYPES + fmt.media_type)
         g.add((node, DCAT.mediaType, media))
         g.add((media, RDF.type, DCT.MediaType))
-        g.add((node, DCT.license, self._licence(meta["licence"])))
+        g.add((node, DCT.license, self._licence(manifest["metadata"]["licence"])))
         g.add((node, DCT.issued, _datetime(manifest["published_at"])))
         g.add((node, DCT.modified, _datetime(manifest["published_at"])))
         g.add((node, DCT.language, self._language()))
         g.add((node, DCATAP.availability, self._concept(vocab.STABLE, vocab.AVAILABILITY_SCHEME, "stable")))
-        return node
 
     def _contact(self, name: str, meta: dict) -> URIRef:
         node = URIRef(f"{self.base}datasets/{name}#contact")
@@ -352,21 +358,7 @@ class CatalogBuilder:
         g.add((node, DCAT.downloadURL, download))
         g.add((page, RDF.type, RDFS.Resource))
         g.add((download, RDF.type, RDFS.Resource))
-        g.add(
-            (
-                node,
-                DCT.format,
-                self._concept(vocab.file_type_uri(fmt.key), vocab.FILE_TYPE_SCHEME, fmt.label, DCT.MediaTypeOrExtent),
-            )
-        )
-        media = URIRef(vocab.IANA_MEDIA_TYPES + fmt.media_type)
-        g.add((node, DCAT.mediaType, media))
-        g.add((media, RDF.type, DCT.MediaType))
-        g.add((node, DCT.license, self._licence(meta["licence"])))
-        g.add((node, DCT.issued, _datetime(manifest["published_at"])))
-        g.add((node, DCT.modified, _datetime(manifest["published_at"])))
-        g.add((node, DCT.language, self._language()))
-        g.add((node, DCATAP.availability, self._concept(vocab.STABLE, vocab.AVAILABILITY_SCHEME, "stable")))
+        self._distribution_terms(node, manifest, fmt)
         if self.profile == "2.1.1":
             g.add((node, DCAT.byteSize, Literal(f["bytes"], datatype=XSD.decimal)))
             if f.get("sha1"):
