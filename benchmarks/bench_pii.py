@@ -73,6 +73,44 @@ def pii_dev_corpus() -> list[tuple[str, list[tuple]]]:
     return docs
 
 
+# Addresses abroad, drawn with these shares (cumulative upper bounds): streets, highest number,
+# number before the street, postcode, cities. They must not be taken for French ones.
+FOREIGN_ADDRESSES = (
+    (
+        0.3,
+        ["Rue de la Loi", "Avenue Louise", "Chaussée de Wavre", "Rue Neuve"],
+        200,
+        False,
+        lambda r: f"{r.randint(1000, 9999)}",
+        ["Bruxelles", "Liège", "Namur"],
+    ),
+    (
+        0.55,
+        ["Bahnhofstrasse", "Hauptstraße", "Goethestraße", "Lindenweg"],
+        120,
+        False,
+        lambda r: f"{r.randint(10000, 99999)}",
+        ["Berlin", "Fribourg", "Sarrebruck"],
+    ),
+    (
+        0.75,
+        ["Via Roma", "Corso Vittorio Emanuele", "Via Garibaldi"],
+        120,
+        False,
+        lambda r: f"{r.randint(10000, 99999)}",
+        ["Turin", "Milan", "Gênes"],
+    ),
+    (
+        1.0,
+        ["rue du Rhône", "route de Chêne", "avenue de la Gare"],
+        80,
+        True,
+        lambda r: f"{r.choice(['CH-', 'L-', ''])}{r.randint(1000, 9999)}",
+        ["Genève", "Lausanne", "Luxembourg"],
+    ),
+)
+
+
 class Doc:
     """Builds a text and its gold spans piece by piece."""
 
@@ -215,41 +253,18 @@ class Synth:
         return f"{r.randint(1, 140)} {self.fake.street_name()}"
 
     def foreign(self) -> Doc:
+        """An address abroad (:data:`FOREIGN_ADDRESSES`): street and number, postcode, city."""
         r = self.rnd
-        d = Doc()
         k = r.random()
-        if k < 0.3:
-            d.add(
-                f"{r.choice(['Rue de la Loi', 'Avenue Louise', 'Chaussée de Wavre', 'Rue Neuve'])} {r.randint(1, 200)}",
-                "FR_ADDRESS",
-            )
-            d.add(", ").add(f"{r.randint(1000, 9999)}", "FR_POSTCODE").add(" ").add(
-                r.choice(["Bruxelles", "Liège", "Namur"]), "LOCATION"
-            )
-        elif k < 0.55:
-            d.add(
-                f"{r.choice(['Bahnhofstrasse', 'Hauptstraße', 'Goethestraße', 'Lindenweg'])} {r.randint(1, 120)}",
-                "FR_ADDRESS",
-            )
-            d.add(", ").add(f"{r.randint(10000, 99999)}", "FR_POSTCODE").add(" ").add(
-                r.choice(["Berlin", "Fribourg", "Sarrebruck"]), "LOCATION"
-            )
-        elif k < 0.75:
-            d.add(
-                f"{r.choice(['Via Roma', 'Corso Vittorio Emanuele', 'Via Garibaldi'])} {r.randint(1, 120)}",
-                "FR_ADDRESS",
-            )
-            d.add(", ").add(f"{r.randint(10000, 99999)}", "FR_POSTCODE").add(" ").add(
-                r.choice(["Turin", "Milan", "Gênes"]), "LOCATION"
-            )
+        _, streets, highest, number_first, postcode, cities = next(a for a in FOREIGN_ADDRESSES if k < a[0])
+        if number_first:
+            number = r.randint(1, highest)
+            street = f"{number} {r.choice(streets)}"
         else:
-            d.add(
-                f"{r.randint(1, 80)} {r.choice(['rue du Rhône', 'route de Chêne', 'avenue de la Gare'])}", "FR_ADDRESS"
-            )
-            d.add(", ").add(f"{r.choice(['CH-', 'L-', ''])}{r.randint(1000, 9999)}", "FR_POSTCODE").add(" ").add(
-                r.choice(["Genève", "Lausanne", "Luxembourg"]), "LOCATION"
-            )
-        return d
+            street = r.choice(streets)
+            street = f"{street} {r.randint(1, highest)}"
+        d = Doc().add(street, "FR_ADDRESS")
+        return d.add(", ").add(postcode(r), "FR_POSTCODE").add(" ").add(r.choice(cities), "LOCATION")
 
     def address_block(self, d: Doc, sep: str = ", "):
         if self.rnd.random() < 0.12:
