@@ -22,10 +22,8 @@ from spacy.lang.fr.stop_words import STOP_WORDS
 
 from governance.pii import context
 from governance.pii.base import SpanRecognizer
+from governance.pii.letters import LOW, UP, WS
 
-WS = r"[ \t\u00a0]"
-UP = "A-ZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸ"
-LOW = "a-zàâäçéèêëîïôöùûüÿœß"
 UPW = rf"[{UP}][{UP}'’]+(?:-[{UP}][{UP}'’]+)*"
 CAPW = rf"[{UP}][{LOW}'’]+(?:-[{UP}][{LOW}'’]+)*"
 WORD = rf"(?:{UPW}|{CAPW})"

@@ -16,10 +16,8 @@ import re
 
 from governance.pii import context
 from governance.pii.base import SpanRecognizer
+from governance.pii.letters import LOW, UP, WS
 
-WS = r"[ \t\u00a0]"  # never a newline: the scanner joins column values one per line
-UP = "A-ZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸ"
-LOW = "a-zàâäçéèêëîïôöùûüÿœß"
 STREET_TYPES = (
     "rue|avenue|av\\.|bd|boulevard|place|allée|allee|impasse|chemin|route|quai|cours|square|passage|"
     "faubourg|rond-point|esplanade|promenade|voie|sentier|résidence|lotissement|hameau|cité|parvis|mail|sente|ruelle|"
