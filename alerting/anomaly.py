@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from alerting.detectors import EpisodeDetector, EpisodeParams
+from alerting.series_memory import MAX_SERIES, SeriesMemory
 from alerting.signals import Signal
 from alerting.windows import LocalClock
 
@@ -62,7 +62,7 @@ class DetectorParams:
     level_floor: float = 0.10  # minimum scale, relative to the series' overall mean level
     abs_floor: float = 1e-6
     clear_ratio: float = 0.2  # clears when CUSUM falls below clear_ratio × threshold
-    max_series: int = 200_000
+    max_series: int = MAX_SERIES
     peers: bool = True  # subtract the common-mode residual of the series' peer group
     peer_window_s: float = 5400  # a peer's residual counts while it is at most this old
     min_peers: int = 3  # fewer fresh peers: no adjustment
@@ -129,23 +129,13 @@ class SeasonalDetector:
     def __init__(self, params: DetectorParams | None = None, clock: LocalClock | None = None):
         self.p = params or DetectorParams()
         self.clock = clock or LocalClock()
-        self.series: OrderedDict[tuple, SeriesState] = OrderedDict()
+        self.series = SeriesMemory(self.p.max_series, SeriesState)
         self.groups: dict = {}  # peer group -> PeerGroup (one per stream and field: a handful)
-
-    def _state(self, key) -> SeriesState:
-        st = self.series.get(key)
-        if st is None:
-            if len(self.series) >= self.p.max_series:
-                self.series.popitem(last=False)
-            st = self.series[key] = SeriesState()
-        else:
-            self.series.move_to_end(key)
-        return st
 
     def update(self, key, ts: float, x: float, direction: str = "both", group=None):
         """``group`` names the peer group (e.g. stream and field); None scores the series alone."""
         p = self.p
-        st = self._state(key)
+        st = self.series.state(key)
         hour, weekday = self.clock.hour_weekday(ts)
         slots = (hour + (24 if weekday >= 5 else 0), 48 + hour, GLOBAL)
         prof = st.prof

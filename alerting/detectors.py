@@ -28,8 +28,9 @@ never looks ahead: the score of a point depends only on the points before it.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
+
+from alerting.series_memory import MAX_SERIES, SeriesMemory
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class EpisodeParams:
     abs_floor: float = 1e-9
     calib_a: float = -1.5  # confidence = 1 / (1 + exp(−(calib_a + calib_b × ln score)))
     calib_b: float = 0.22  # fitted on the tuning half: 0.18 at score 1, 0.25 at 7 (share of raises in a window)
-    max_series: int = 200_000
+    max_series: int = MAX_SERIES
 
 
 class EpisodeState:
@@ -72,17 +73,7 @@ class EpisodeDetector:
 
     def __init__(self, params: EpisodeParams | None = None):
         self.p = params or EpisodeParams()
-        self.series: OrderedDict = OrderedDict()
-
-    def _state(self, key) -> EpisodeState:
-        st = self.series.get(key)
-        if st is None:
-            if len(self.series) >= self.p.max_series:
-                self.series.popitem(last=False)
-            st = self.series[key] = EpisodeState()
-        else:
-            self.series.move_to_end(key)
-        return st
+        self.series = SeriesMemory(self.p.max_series, EpisodeState)
 
     def confidence(self, score: float) -> float:
         p = self.p
@@ -90,7 +81,7 @@ class EpisodeDetector:
 
     def update(self, key, x: float, direction: str = "both"):
         p = self.p
-        st = self._state(key)
+        st = self.series.state(key)
         st.n += 1
         if st.n <= p.warmup:  # running means: the first points weigh equally
             a = 1.0 / st.n
