@@ -17,8 +17,8 @@ Two steps, one code path with ``hyperviseur ingest fichiers``:
    signed-on identity. The staged folder is removed afterwards, and every staged folder older
    than :data:`STAGING_TTL_S` at the next upload.
 
-An OpenDocument spreadsheet (``.ods``), which the platform's readers do not stream, is rewritten
-as ``.xlsx`` (same cells, first sheet) when staged, then detected and read like any workbook.
+An OpenDocument spreadsheet (``.ods``) is kept as it is and read by the same reader as on the
+command line (:mod:`ingestion.formats.opendocument`), like any workbook.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ FORMATS = {
 READ_FORMATS = {
     "csv": "CSV",
     "excel": "classeur Excel",
+    "opendocument": "classeur OpenDocument",
     "geojson": "GeoJSON",
     "ods_records_v1": "enregistrements OpenDataSoft (API v1)",
     "ods_records_v2": "enregistrements OpenDataSoft (API v2.1)",
@@ -161,8 +162,6 @@ def stage(lh, who: Identity, filename: str | None, stream) -> Staged:
         if path.stat().st_size == 0:
             raise UploadRefused(f"« {name} » : fichier vide")
         _check_content(path, name, lh.settings.limits)
-        if suffix == ".ods":
-            path = _ods_to_xlsx(path, name, lh.settings.limits)
         schema = detect(path, lh.settings.limits)
         if not schema.columns:
             raise UploadRefused(f"« {name} » : aucune colonne reconnue")
@@ -209,27 +208,6 @@ def _check_content(path: Path, name: str, limits) -> None:
     junk = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\r\n")
     if junk or text.count("\ufffd") > len(text) // 100:
         raise UploadRefused(f"« {name} » : contenu binaire, pas un fichier texte {FORMATS[suffix]}")
-
-
-def _ods_to_xlsx(path: Path, name: str, limits) -> Path:
-    """The first sheet of an OpenDocument spreadsheet rewritten as ``fichier.xlsx`` (cells as read)."""
-    import pandas as pd
-    from openpyxl import Workbook
-
-    try:
-        frame = pd.read_excel(path, engine="odf", header=None, sheet_name=0, dtype=object)
-    except Exception as exc:  # odfpy raises many kinds on a broken document
-        raise UploadRefused(f"« {name} » : classeur OpenDocument illisible ({type(exc).__name__})") from None
-    if len(frame) > limits.max_features:
-        raise UploadRefused(f"« {name} » : {number(len(frame))} lignes, au-delà de HYPERVISEUR_MAX_FEATURES")
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Feuille1")
-    for row in frame.itertuples(index=False):
-        ws.append([None if pd.isna(v) else v for v in row])
-    out = path.with_suffix(".xlsx")
-    wb.save(out)
-    path.unlink()
-    return out
 
 
 def purge_expired(lh, now: float | None = None) -> int:

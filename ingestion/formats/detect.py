@@ -28,7 +28,14 @@ from pathlib import Path
 from ingestion.formats.errors import FormatError
 from ingestion.formats.limits import check_size
 from ingestion.formats.schema import ColumnSchema, TableSchema, TypedChunk, apply, convert
-from ingestion.formats.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES, ReadOptions, RecordChunk, read_records
+from ingestion.formats.tabular import (
+    CSV_SUFFIXES,
+    ODS_SUFFIXES,
+    SPREADSHEET_SUFFIXES,
+    ReadOptions,
+    RecordChunk,
+    read_records,
+)
 from ingestion.formats.text import DELIMITERS, LineGuard, detect_encoding
 from ingestion.formats.values import DATE_FORMATS, DEFAULT_NULLS, is_null, parse_number
 from lakehouse.settings import LimitsSettings
@@ -37,7 +44,7 @@ SAMPLE_ROWS = 500  # records read to check each column's type
 DETECTOR_ROWS = 50  # of which csv-detective labels the first ones (its cost grows with rows x formats)
 MIN_DETECTOR_ROWS = 10  # below, its labels mean little: the platform's parsers alone type the columns
 SCAN_LINES = 80  # first lines searched for the header below a metadata block
-DETECTED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | {".geojson", ".json"}
+DETECTED_SUFFIXES = CSV_SUFFIXES | SPREADSHEET_SUFFIXES | {".geojson", ".json"}
 DetectedTable = TableSchema  # what detect() returns: a schema the user may confirm or correct
 
 LEADING_ZEROS = "identifiant_zeros_initiaux"  # the platform's label for digits written with leading zeros
@@ -85,7 +92,7 @@ log = logging.getLogger(__name__)
 
 
 def detect(path: Path, limits: LimitsSettings | None = None, sheet: str | None = None) -> DetectedTable:
-    """The proposed schema of a CSV, Excel, GeoJSON or JSON-records file.
+    """The proposed schema of a CSV, Excel, OpenDocument, GeoJSON or JSON-records file.
 
     Raises :class:`~ingestion.formats.errors.InputRejected` (French, naming the file) for
     what the readers refuse: the same limits apply as to ingestion.
@@ -100,8 +107,8 @@ def detect(path: Path, limits: LimitsSettings | None = None, sheet: str | None =
         options.encoding = detect_encoding(path)
         options.delimiter, options.header_line = _csv_layout(path, options.encoding, limits)
         schema.encoding, schema.separator, schema.header_line = options.encoding, options.delimiter, options.header_line
-    elif suffix in EXCEL_SUFFIXES:
-        schema.format = "excel"
+    elif suffix in SPREADSHEET_SUFFIXES:
+        schema.format = "opendocument" if suffix in ODS_SUFFIXES else "excel"
         options.header_line = _sheet_header(path, options)
         schema.header_line, schema.sheet = options.header_line, sheet
     elif suffix in (".geojson", ".json"):

@@ -1,6 +1,7 @@
 """JSON text under the limits: nesting depth (the C parser stops at Python's recursion limit,
 then :func:`depth` measures the text), no NaN/Infinity (nor numbers that overflow to it), no
-integer longer than Python converts; every error a :class:`FormatError` in French."""
+integer longer than Python converts, no lone half of a UTF-16 surrogate pair (``"\\ud800"``);
+every error a :class:`FormatError` in French."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from lakehouse.settings import LimitsSettings
 
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 _BRACKETS_ONLY = {c: None for c in range(128) if chr(c) not in _STEP}  # JSON outside strings is ASCII
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # \ud800…\udfff: half of a UTF-16 pair
 
 
 def depth(text: str) -> int:
@@ -59,7 +61,20 @@ def parse(text: str, where: str, limits: LimitsSettings):
         check_depth(limits.max_nesting_depth + 1, where, limits)
     if text.count("[") + text.count("{") > limits.max_nesting_depth:  # fewer brackets cannot nest deeper
         check_depth(depth(text), where, limits)
+    if _SURROGATE_ESCAPE.search(text):
+        _check_surrogates(value, where)
     return value
+
+
+def _check_surrogates(value, where: str) -> None:
+    """A ``\\ud800``-style escape not paired with its other half decodes to no character: refused."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(exc.object[exc.start])
+        raise FormatError(
+            f"{where} : échappement \\u{code:04x} isolé (moitié de paire UTF-16 sans l'autre), texte Unicode invalide"
+        ) from None
 
 
 def parse_bytes(data: bytes, where: str, limits: LimitsSettings, encoding: str = "utf-8-sig"):

@@ -90,7 +90,7 @@ class ColumnSchema:
 @dataclass
 class TableSchema:
     columns: list[ColumnSchema]
-    format: str = "csv"  # csv, excel, geojson, ods_records_v1, ods_records_v2
+    format: str = "csv"  # csv, excel, opendocument, geojson, ods_records_v1, ods_records_v2
     encoding: str | None = None
     separator: str | None = None
     quote: str = '"'

@@ -1,4 +1,4 @@
-"""Stream CSV, Excel, zipped shapefiles and GeoJSON as fixed-size chunks of numbered records."""
+"""Stream CSV, Excel and OpenDocument sheets, zipped shapefiles and GeoJSON as fixed-size chunks of numbered records."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ingestion.formats import jsontext
 from ingestion.formats.errors import FormatError
 from ingestion.formats.headers import HeaderField, is_title_row, merge_stacked, parse_headers
 from ingestion.formats.limits import check_count, check_size, open_archive, read_document
+from ingestion.formats.opendocument import open_sheet
 from ingestion.formats.text import CountingFile, LineGuard, detect_encoding, sniff_delimiter
 from ingestion.formats.values import finite
 from lakehouse.settings import LimitsSettings
@@ -21,6 +22,8 @@ from lakehouse.settings import LimitsSettings
 CHUNK_ROWS = 50_000
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+ODS_SUFFIXES = {".ods"}
+SPREADSHEET_SUFFIXES = EXCEL_SUFFIXES | ODS_SUFFIXES  # read as sheets: header row, metadata block above it
 
 csv.field_size_limit(2**31 - 1)  # records are bounded by LineGuard (max_line_bytes), not here
 
@@ -61,6 +64,8 @@ def read_records(
         return read_csv(path, options, progress)
     if suffix in EXCEL_SUFFIXES:
         return read_excel(path, options, progress)
+    if suffix in ODS_SUFFIXES:
+        return read_ods(path, options, progress)
     if suffix in (".zip", ".shp"):
         return read_shapefile(path, options, progress)
     if suffix in (".geojson", ".json"):
@@ -200,7 +205,15 @@ def read_excel(path: Path, options: ReadOptions, progress: ProgressFn | None = N
             raise FormatError(f"{path.name} : feuille « {options.sheet} » absente ({', '.join(wb.sheetnames)})")
         if not wb.worksheets:
             raise FormatError(f"{path.name} : classeur sans feuille")
-        yield from _excel_chunks(path, wb[options.sheet] if options.sheet else wb.worksheets[0], options, progress)
+        ws = wb[options.sheet] if options.sheet else wb.worksheets[0]
+        size = path.stat().st_size
+        yield from _sheet_chunks(
+            path,
+            ws.title,
+            _sheet_rows(ws, path, options.limits),
+            options,
+            lambda n: progress and progress(size * n // max(ws.max_row or n, 1)),
+        )
     except FormatError:
         raise
     except Exception as exc:  # the sheet's XML is parsed lazily, while rows are read
@@ -209,25 +222,37 @@ def read_excel(path: Path, options: ReadOptions, progress: ProgressFn | None = N
         wb.close()
 
 
-def _excel_chunks(path: Path, ws, options: ReadOptions, progress: ProgressFn | None) -> Iterator[RecordChunk]:
-    meta = {"sheet": ws.title}
-    records = _skip_metadata(_sheet_rows(ws, path, options.limits), options.header_line, meta)
+def read_ods(path: Path, options: ReadOptions, progress: ProgressFn | None = None) -> Iterator[RecordChunk]:
+    """An OpenDocument spreadsheet, read like an Excel workbook (:mod:`~ingestion.formats.opendocument`)."""
+    size = path.stat().st_size
+    with open_sheet(path, options.limits, options.sheet) as sheet:
+        yield from _sheet_chunks(
+            path, sheet.title, sheet.rows, options, lambda _: progress and progress(sheet.done(size))
+        )
+
+
+def _sheet_chunks(
+    path: Path, title: str, rows, options: ReadOptions, tick: Callable[[int], None]
+) -> Iterator[RecordChunk]:
+    """Chunks of a sheet's ``rows`` ((row number, values) of its non-blank rows); ``tick`` gets the row number reached."""
+    meta = {"sheet": title}
+    records = _skip_metadata(rows, options.header_line, meta)
     header, header_line, records = _split_header(records, options.header_rows)
     if header is None:
-        raise FormatError(f"{path.name} : feuille « {ws.title} » vide")
+        raise FormatError(f"{path.name} : feuille « {title} » vide")
     header = [str(h) for h in header]
     while header and not header[-1].strip():
         header.pop()
     columns = parse_headers(header)
     width = len(columns)
-    unit = f"ligne de la feuille « {ws.title} »"
+    unit = f"ligne de la feuille « {title} »"
     chunk = RecordChunk(columns, [], [], unit, meta={**meta, "header_line": header_line})
     for number, row in records:
         row = list(row[:width]) + [""] * (width - len(row))
         chunk.rows.append(row)
         chunk.numbers.append(number)
         if len(chunk.rows) >= options.chunk_rows:
-            progress and progress(path.stat().st_size * number // max(ws.max_row or number, 1))
+            tick(number)
             yield chunk
             chunk = RecordChunk(columns, [], [], unit, meta=chunk.meta)
     if chunk.rows:

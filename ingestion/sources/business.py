@@ -1,4 +1,4 @@
-"""Business files (CSV, Excel, zipped shapefiles, GeoJSON) → one dataset per declared file kind.
+"""Business files (CSV, Excel, OpenDocument, zipped shapefiles, GeoJSON) → one dataset per declared file kind.
 
 Detection is automatic: encoding, delimiter, title lines, dBase-typed headers (which give
 column types), decimal commas, ``#N/A``/``mq`` nulls, coordinate columns and their CRS
@@ -66,8 +66,8 @@ UNMATCHED_SOURCE, UNMATCHED_OWNER = "fichiers", "a_definir"
 @register
 class BusinessFileSource(Source):
     name = "fichiers"
-    label = "Fichiers métier : CSV, Excel, shapefile zippé, GeoJSON, JSON d'enregistrements (types détectés)"
-    suffixes = (".csv", ".tsv", ".xlsx", ".xlsm", ".zip", ".shp", ".geojson", ".json")
+    label = "Fichiers métier : CSV, Excel, OpenDocument (.ods), shapefile zippé, GeoJSON, JSON d'enregistrements (types détectés)"
+    suffixes = (".csv", ".tsv", ".xlsx", ".xlsm", ".ods", ".zip", ".shp", ".geojson", ".json")
     dataset_source = UNMATCHED_SOURCE  # lake folder of the files no configuration entry names
     key_columns: tuple[str, ...] = ()  # columns identifying a record when the file has them
 

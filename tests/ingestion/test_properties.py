@@ -240,6 +240,7 @@ def test_json_connectors_give_rows_or_reject(work, connector, data):
 
 @SETTINGS
 @given(doc=geojson, encoding=st.sampled_from(ENCODINGS))
+@example(doc={"type": "FeatureCollection", "features": ["\ud800"]}, encoding="utf-8")  # a lone surrogate escape
 def test_geojson_gives_rows_or_rejects(work, doc, encoding):
     path = work / "collection.geojson"
     path.write_bytes(json.dumps(doc).encode(encoding, "replace"))

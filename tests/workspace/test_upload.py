@@ -282,6 +282,16 @@ def test_hostile_file_is_refused_with_a_french_reason(client, lh, name, data, me
     assert staged(lh) == []
 
 
+def test_markup_in_an_uploaded_file_is_shown_as_text(client, lh):
+    """A column named like an HTML element is escaped on the proposed schema page (no stored script)."""
+    data = ("<script>alert(1)</script>;b\n" + "".join(f"x{i};{i}\n" for i in range(12))).encode()
+    response = post_file(client, "balises.csv", data)
+    assert response.status_code == 303, response.text
+    page = client.get(response.headers["location"], headers=AGENT).text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    purge_expired(lh, now=float("inf"))
+
+
 def test_request_without_csrf_or_over_the_limit_is_refused(client, lh, exports):
     data = exports.csv.read_bytes()
     assert post_file(client, "a.csv", data, token="").status_code == 403

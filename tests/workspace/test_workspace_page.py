@@ -10,79 +10,20 @@ and is refused decisions. Screenshots of each page go to test-artifacts/workspac
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import sys
 from pathlib import Path
 
-import pytest
 import requests
 import yaml
 from playwright.sync_api import expect
-from signon import cookie_header, refused_without_session, session_field, sign_on, socket_page
-from workspace_fixtures import manifest, write_marts
+from signon import cookie_header, refused_without_session, session_field, sign_on
+from workspace_fixtures import DATASET
 
-from governance.classify import scan_dataset
 from governance.decisions import DecisionStore
-from governance.scan import ScanConfig
-from lakehouse.audit import AuditLog, ensure_audit_key
-from lakehouse.platform import Lakehouse
-from quality.results import CheckOutcome, QualityResult
-from quality.results import save as save_quality
+from lakehouse.audit import AuditLog
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "workspace"
-DATASET = "mart_citizen_reports"
-
-
-def _quality(lh) -> None:
-    outcomes = [
-        CheckOutcome("valeurs_non_nulles:report_id", "blocking", True, "identifiant toujours renseigné"),
-        CheckOutcome("valeurs_dans:status", "warning", False, "2 statut(s) hors de la liste attendue"),
-    ]
-    save_quality(lh, QualityResult.from_outcomes(DATASET, outcomes, rows=80))
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, sso_ready):
-    base = tmp_path_factory.mktemp("workspace")
-    data = base / "data"
-    manifest_file = base / "manifest.json"
-    manifest_file.write_text(json.dumps(manifest()))
-    env_vars = {
-        "HYPERVISEUR_DATA_DIR": str(data),
-        "HYPERVISEUR_DBT_MANIFEST": str(manifest_file),
-        "HYPERVISEUR_MASKING_KEY": "cle-de-test-hors-depot",
-    }
-    saved = {k: os.environ.get(k) for k in env_vars}
-    os.environ.update(env_vars)  # the test's own Classifier reads the manifest from the environment
-    lh = Lakehouse.from_env(env_vars)
-    ensure_audit_key(lh.settings)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")} | env_vars
-    try:
-        with socket_page(base, [sys.executable, "-m", "workspace"], env, "workspace") as page:
-            # the lake, scanned while the workspace loads its own Presidio in the background
-            write_marts(lh, reports_rows=80)
-            scan_dataset(lh, DATASET, ScanConfig(sample_size=60))
-            _quality(lh)
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            yield page | {"lh": lh}
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@pytest.fixture(scope="module")
-def steward(browser, stack):
-    context, page = sign_on(browser, stack, "referent", "/revue", expect_totp=True)
-    # the first review page may wait for the workspace's background load of Presidio (free-text samples)
-    page.set_default_timeout(90_000)
-    yield context, page
-    context.close()
 
 
 def decisions(stack) -> list[dict]:
@@ -94,6 +35,7 @@ def csrf_of(html: str) -> str:
 
 
 def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 

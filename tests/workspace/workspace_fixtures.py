@@ -12,3 +12,4 @@ _spec = importlib.util.spec_from_file_location(
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 manifest, write_marts = _module.manifest, _module.write_marts
+DATASET = "mart_citizen_reports"  # the mart whose proposals the browser tests review
