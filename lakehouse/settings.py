@@ -551,13 +551,15 @@ class DemoSettings:
 
 # The live services of the control tower (issue 17): health listeners and the demo's broker.
 _declare("STREAM_HEALTH_PORT", "ENGINE_HEALTH_PORT", "SIMULATOR_HEALTH_PORT", "DEMO_MQTT_PORT", "ENGINE_CLIENT_ID")
+_declare("DEMO_MQTT_PASSWORD", secret=True)
 
 
 @dataclass(frozen=True)
 class LiveSettings:
     """Loopback ports of the ``/healthz`` and ``/readyz`` listeners of the long-lived services
     (stream consumer, alert engine, demo simulator), the port of the demo's embedded broker
-    (kept apart from a test or production Mosquitto on 1883) and the engine's fixed MQTT client
+    (kept apart from a test or production Mosquitto on 1883) and the password it requires of its
+    clients (``HYPERVISEUR_DEMO_MQTT_PASSWORD`` or ``_FILE``), and the engine's fixed MQTT client
     id (its persistent session)."""
 
     stream_health_port: int = 8091
@@ -565,6 +567,7 @@ class LiveSettings:
     simulator_health_port: int = 8093
     demo_mqtt_port: int = 1884
     engine_client_id: str = "hyperviseur-alerting"
+    demo_mqtt_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LiveSettings:
@@ -576,6 +579,7 @@ class LiveSettings:
             simulator_health_port=_port(env, "SIMULATOR_HEALTH_PORT", d.simulator_health_port),
             demo_mqtt_port=_port(env, "DEMO_MQTT_PORT", d.demo_mqtt_port),
             engine_client_id=_read(env, "ENGINE_CLIENT_ID", d.engine_client_id),
+            demo_mqtt_password=_read(env, "DEMO_MQTT_PASSWORD"),
         )
 
 
@@ -686,6 +690,21 @@ class Settings:
     @property
     def backend(self) -> str:
         return "s3" if self.s3 else "local"
+
+    @property
+    def generated_models_dir(self) -> Path:
+        """dbt models generated for this lake (the agents' accepted uploads), outside the repository."""
+        return Path(self.data_dir) / "dbt" / "generated_models"
+
+    @property
+    def generated_dbt_project(self) -> Path:
+        """The repository's dbt project copied with the generated models, where dbt builds them."""
+        return Path(self.data_dir) / "dbt" / "generated_project"
+
+    @property
+    def generated_manifest(self) -> Path:
+        """The manifest of its last build: the generated models' lineage and documentation."""
+        return self.generated_dbt_project / "target" / "manifest.json"
 
     @property
     def dbt_target(self) -> str:

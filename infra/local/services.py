@@ -29,6 +29,9 @@ user interfaces `make run` leaves up.
   HYPERVISEUR_DEMO_MQTT_PORT 1884), the stream consumer (``stream``), the alert engine with its
   persistent session (``engine``) and the territory simulator (``simulator``), each ready when
   its ``/readyz`` answers (HYPERVISEUR_STREAM_HEALTH_PORT 8091, _ENGINE_ 8092, _SIMULATOR_ 8093).
+  The demo broker authenticates its clients (amqtt's password file): one account per live
+  service, ``hyperviseur-<service>``, with the password generated at first start in
+  ``<run dir>/demo-mqtt-password`` (mode 600).
 
 Everything binds 127.0.0.1. State (PID files, logs, data, credentials) lives in
 ``$HYPERVISEUR_RUN_DIR`` (default ``/tmp/hyperviseur-services``).
@@ -599,14 +602,24 @@ def _demo_broker_port() -> int:
 def start_demo_broker() -> None:
     """The demo's embedded MQTT broker (amqtt), where the simulator publishes in real time."""
     port = _demo_broker_port()
-    if _running_pid("demo-broker") and _port_open(port):
-        return
+    pid = _running_pid("demo-broker")
+    if pid and _port_open(port):
+        if "--client" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0"):
+            return
+        _stop("demo-broker")  # a broker started before it checked passwords: restart it with them
     if _port_open(port):
         raise ServiceError(
             f"port {port} already used by another process (stop it or change HYPERVISEUR_DEMO_MQTT_PORT)"
         )
-    _spawn("demo-broker", [str(BIN / "hyperviseur"), "demo", "broker", "--port", str(port)], REPO)
+    clients = [arg for name in LIVE_ARGV for arg in ("--client", _demo_mqtt_user(name))]
+    env = {"HYPERVISEUR_DEMO_MQTT_PASSWORD_FILE": str(_demo_mqtt_password_file())}
+    _spawn("demo-broker", [str(BIN / "hyperviseur"), "demo", "broker", "--port", str(port), *clients], REPO, env)
     _wait(lambda: _port_open(port), "demo-broker", 30, RUN_DIR / "demo-broker.log")
+
+
+def _demo_mqtt_user(name: str) -> str:
+    """The demo broker's account of live service ``name`` (named: the broker keeps its persistent session)."""
+    return f"hyperviseur-{name}"
 
 
 def _demo_mqtt_password_file() -> Path:
@@ -624,9 +637,8 @@ def _live_starter(name: str):
             start_demo_broker()
         port = _port(*LIVE_HEALTH[name])
         env = {"HYPERVISEUR_MQTT_HOST": HOST, "HYPERVISEUR_MQTT_PORT": str(_demo_broker_port())}
-        env["HYPERVISEUR_MQTT_USERNAME"] = f"hyperviseur-{name}"  # named: the broker keeps persistent sessions
-        # The settings want a password with a user name; the demo broker (loopback only) does not
-        # check it yet: a generated one, kept in the run dir (mode 600).
+        env["HYPERVISEUR_MQTT_USERNAME"] = _demo_mqtt_user(name)
+        # The password the demo broker checks: generated, kept in the run dir (mode 600).
         env["HYPERVISEUR_MQTT_PASSWORD_FILE"] = str(_demo_mqtt_password_file())
         env["HYPERVISEUR_DATA_DIR"] = str(_data_dir())
         _start_ui(

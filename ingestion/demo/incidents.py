@@ -158,3 +158,8 @@ def plan_incidents(territory: Territory, seed: int, start: datetime, end: dateti
 
 def to_json(incidents: list[Incident]) -> list[dict]:
     return [i.to_json() for i in incidents]
+
+
+def from_json(doc: dict) -> Incident:
+    """An incident of the stored ground truth (``to_json``'s inverse)."""
+    return Incident(**{**doc, "start": datetime.fromisoformat(doc["start"]), "end": datetime.fromisoformat(doc["end"])})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 
 from ingestion.datasets import CANONICAL
 from ingestion.demo import citizens, sensors
-from ingestion.demo.incidents import Incident, plan_incidents, to_json
+from ingestion.demo.incidents import Incident, from_json, plan_incidents, to_json
 from ingestion.demo.model import DemoModel, days_between, epoch, to_datetime, utc
 from ingestion.demo.territory import build_territory
 from ingestion.pipeline import IngestReport, register, write_chunk
@@ -116,25 +116,31 @@ def simulate(
     mqtt: MqttTarget | None = None,
     files: bool = True,
     on_chunk: Callable[[str, int], None] | None = None,
+    periods: list[tuple[int, int]] | None = None,
 ) -> SimulationResult:
     """Simulate Val-de-Lys over the ``days`` before ``end`` and land it in the raw zone.
 
     ``out_dir`` (default ``<data_dir>/demo/inbox``) receives the source files unless
     ``files`` is false (benchmarks at large scale). ``on_chunk(dataset, rows)`` reports
-    progress. Returns counts per dataset, the incidents and the files written.
+    progress. ``periods`` (epoch ``[start, end)`` intervals) lands only those parts of the
+    period (the rest is already in the lake): the ground truth then keeps the incidents stored
+    before and adds those of the new parts. Returns counts per dataset, the incidents and the
+    files written.
     """
     model = build_model(end=end, days=days, seed=seed, scale=scale)
     inbox = Path(out_dir) if out_dir else lh.settings.data_dir / "demo" / "inbox"
     split = model.end - int(mqtt.live_hours * 3600) if mqtt else model.end
     split = max(split, model.start)
+    parts = [(model.start, model.end)] if periods is None else periods
+    parts = [(max(a, model.start), min(b, model.end)) for a, b in parts if a < model.end and b > model.start]
     tag = run_tag(model)
-    result = SimulationResult(
-        utc(model.start), utc(model.end), seed, scale, model.incidents, IngestReport(origin=f"demo:{tag}")
-    )
+    incidents = model.incidents if periods is None else _ground_truth(lh, model.incidents, parts, tag)
+    result = SimulationResult(utc(model.start), utc(model.end), seed, scale, incidents, IngestReport(f"demo:{tag}"))
     for spec in CANONICAL.values():
         if spec.qualified_name in GENERATORS:
             register(lh, spec)
-    for spec, w0, _, table in iter_chunks(model, model.start, split):
+    chunks = (c for a, b in parts if a < split for c in iter_chunks(model, a, min(b, split)))
+    for spec, w0, _, table in chunks:
         stamp = utc(w0).strftime("%Y%m%dT%H%M")
         origin = f"demo/{spec.source}/{spec.name}/{stamp}"
         if files and table.num_rows:
@@ -145,17 +151,17 @@ def simulate(
             write_chunk(lh, spec, table, origin, result.report, batch_id=f"demo-{tag}-{spec.name}-{stamp}")
         if on_chunk:
             on_chunk(spec.qualified_name, table.num_rows)
-    lh.lake.write_json(INCIDENTS_KEY, to_json(model.incidents))
+    lh.lake.write_json(INCIDENTS_KEY, to_json(incidents))
     if files:
         inbox.mkdir(parents=True, exist_ok=True)
-        (inbox / "incidents.json").write_text(json.dumps(to_json(model.incidents), ensure_ascii=False, indent=1))
-    if mqtt and split < model.end:
+        (inbox / "incidents.json").write_text(json.dumps(to_json(incidents), ensure_ascii=False, indent=1))
+    for a, b in ((max(a, split), b) for a, b in parts if b > split) if mqtt else ():
         from ingestion.demo.publisher import publish_model
 
-        result.published = publish_model(
+        result.published += publish_model(
             model,
-            split,
-            model.end,
+            a,
+            b,
             host=mqtt.host,
             port=mqtt.port,
             topic_root=mqtt.topic_root,
@@ -163,3 +169,12 @@ def simulate(
             protocol=mqtt.protocol,
         )
     return result
+
+
+def _ground_truth(lh: Lakehouse, planned: list[Incident], parts: list[tuple[int, int]], tag: str) -> list[Incident]:
+    """The stored ground truth and the ``planned`` incidents that overlap the new ``parts`` (an id
+    already taken by an earlier simulation gets this one's tag)."""
+    stored = [from_json(d) for d in lh.lake.read_json(INCIDENTS_KEY)] if lh.storage.exists(INCIDENTS_KEY) else []
+    taken = {i.incident_id for i in stored}
+    new = [i for i in planned if any(epoch(i.start) < b and epoch(i.end) > a for a, b in parts)]
+    return stored + [replace(i, incident_id=f"{i.incident_id}-{tag}") if i.incident_id in taken else i for i in new]

@@ -251,25 +251,40 @@ def incident(name: str, entity_id: str, wait_s: float) -> None:
 @click.option(
     "--port", type=int, default=None, help="Port sur 127.0.0.1 (défaut : HYPERVISEUR_DEMO_MQTT_PORT ou 1884)."
 )
-def broker(port: int | None) -> None:
+@click.option(
+    "--client",
+    "clients",
+    multiple=True,
+    required=True,
+    help="Nom d'utilisateur admis (répétable), avec le mot de passe HYPERVISEUR_DEMO_MQTT_PASSWORD (ou _FILE).",
+)
+def broker(port: int | None, clients: tuple[str, ...]) -> None:
     """Broker MQTT embarqué de la démonstration (amqtt, boucle locale), service durable de `make run`.
 
-    Les clients donnent un nom d'utilisateur (quelconque, sans mot de passe : HYPERVISEUR_MQTT_USERNAME) ;
-    leurs sessions persistantes gardent alors les messages publiés pendant leur absence."""
+    Seuls les clients nommés par --client, avec le mot de passe HYPERVISEUR_DEMO_MQTT_PASSWORD, se
+    connectent (client anonyme ou mauvais mot de passe refusés) ; leurs sessions persistantes
+    gardent les messages publiés pendant leur absence."""
     import signal
     import threading
 
     from ingestion.stream.broker import EmbeddedBroker
     from lakehouse.settings import LiveSettings
 
-    port = port or LiveSettings.from_env().demo_mqtt_port
+    live = LiveSettings.from_env()
+    if not live.demo_mqtt_password:
+        raise click.ClickException(
+            "HYPERVISEUR_DEMO_MQTT_PASSWORD (ou HYPERVISEUR_DEMO_MQTT_PASSWORD_FILE) obligatoire : "
+            "le broker de démonstration n'accepte que des clients authentifiés"
+        )
+    port = port or live.demo_mqtt_port
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    users = dict.fromkeys(clients, live.demo_mqtt_password)
     try:
-        embedded = EmbeddedBroker(port=port, named_sessions=True).start()  # the engine's session survives its restarts
+        embedded = EmbeddedBroker(port=port, users=users).start()  # named sessions survive their clients' restarts
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"broker MQTT embarqué sur 127.0.0.1:{port} : {exc}") from exc
-    console.print(f"Broker MQTT embarqué sur mqtt://127.0.0.1:{port} (Ctrl+C pour arrêter)")
+    console.print(f"Broker MQTT embarqué sur mqtt://127.0.0.1:{port}, clients admis : {', '.join(clients)}")
     stop.wait()
     embedded.stop()

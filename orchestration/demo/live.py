@@ -11,8 +11,9 @@ incident starts at that moment and shapes the series from then on, as a real one
 rules then raise it at their own pace (a congestion after its 15 minutes, a leak at the end
 of the next night window, since it is judged on the minimum night flow).
 
-The instant published up to is kept in ``<data_dir>/demo/live/etat.json``, so a restarted
-simulator resumes where it stopped instead of publishing the same readings twice.
+What it published is recorded with the backfill's periods (:mod:`ingestion.demo.coverage`), so
+a restarted simulator resumes after the last instant covered (where it stopped, or the end of a
+newer backfill) instead of publishing the same readings twice.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ingestion.demo import coverage
 from ingestion.demo.incidents import Incident
 from ingestion.demo.model import DAY, DemoModel, epoch, utc
 from ingestion.demo.territory import Territory, build_territory
@@ -135,24 +137,15 @@ class LiveSimulator:
     def __post_init__(self):
         self.territory = build_territory()
         self.rng = random.Random(self.seed * 7919 + int(time.time()))
-        self.state_file = Path(self.data_dir) / "demo" / "live" / "etat.json"
 
     def _model(self, now: float) -> DemoModel:
         start = int(now) - DAY
         return DemoModel(self.territory, self.seed, start, int(now), self.scale, [], horizon_days=40)
 
     def _resume_from(self, now: float) -> float:
-        try:
-            until = float(json.loads(self.state_file.read_text())["publie_jusqu_a"])
-        except (OSError, ValueError, KeyError, TypeError):
-            until = now - now % DAY  # the backfill (`make run`) ends at midnight UTC today
+        periods = coverage.held(self.data_dir)
+        until = periods[-1][1] if periods else now - now % DAY  # the backfill (`make run`) ends at midnight UTC
         return max(until, now - self.max_catch_up_s)
-
-    def _save(self, until: float) -> None:
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"publie_jusqu_a": until}), encoding="utf-8")
-        tmp.replace(self.state_file)
 
     def inject(self, model: DemoModel, name: str, entity_id: str, now: float, origin: str) -> Incident:
         inc = make_incident(self.territory, name, entity_id, utc(int(now)), self.rng)
@@ -208,8 +201,8 @@ class LiveSimulator:
                     publisher.send(topic, payload)
                     self.published += 1
                 if until > cursor:
+                    coverage.record(self.data_dir, cursor, until)
                     self.last_sent, cursor = time.time(), until
-                    self._save(cursor)
                 stop.wait(self.step_s)
         finally:
             self.ready.clear()

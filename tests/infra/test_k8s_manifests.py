@@ -31,6 +31,7 @@ def test_overlay_renders_the_whole_platform(rendered, overlay):
         ("StatefulSet", "postgres"),
         ("StatefulSet", "minio-audit"),
         ("StatefulSet", "alerting-engine"),
+        ("Deployment", "stream-consumer"),
         ("Deployment", "kes"),
         ("Deployment", "audit-shipper"),
         ("Deployment", "trino-coordinator"),

@@ -9,9 +9,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from lakehouse.encryption import create_key_file
@@ -111,6 +113,23 @@ def own_mosquitto():
     yield broker
     broker.stop()
     shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def connect_result(broker: dict, username: str | None = None, password: str | None = None) -> str:
+    """How the broker answers a plain client's CONNECT: "Success" or the refusal reason."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    if username:
+        client.username_pw_set(username, password)
+    answered, result = threading.Event(), []
+    client.on_connect = lambda c, u, f, rc, p: (result.append(str(rc)), answered.set())
+    client.connect(broker["host"], broker["port"])
+    client.loop_start()
+    try:
+        assert answered.wait(10), "pas de réponse du broker"
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return result[0]
 
 
 def keyed_lake(data_dir: Path, env: dict | None = None) -> Lakehouse:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import uuid
 from datetime import UTC, datetime
 
-import paho.mqtt.client as mqtt
 import pytest
 from consumer_thread import run_in_thread
 
@@ -20,6 +18,7 @@ from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
 from lakehouse.errors import SettingsError
 from lakehouse.platform import Lakehouse
 from lakehouse.settings import MqttSettings
+from tests.stream.conftest import connect_result
 
 MARCH_10 = SimulatedClock(datetime(2026, 3, 10, 12, tzinfo=UTC))  # the simulated "now" of these messages
 
@@ -146,28 +145,11 @@ def test_consumer_restart_does_not_duplicate_written_but_unacked_messages(mqtt_l
     assert n == 20
 
 
-def _connect_result(broker: dict, username: str | None = None, password: str | None = None) -> str:
-    """How the broker answers a plain client's CONNECT: "Success" or the refusal reason."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    if username:
-        client.username_pw_set(username, password)
-    answered, result = threading.Event(), []
-    client.on_connect = lambda c, u, f, rc, p: (result.append(str(rc)), answered.set())
-    client.connect(broker["host"], broker["port"])
-    client.loop_start()
-    try:
-        assert answered.wait(10), "pas de réponse du broker"
-    finally:
-        client.loop_stop()
-        client.disconnect()
-    return result[0]
-
-
 @pytest.mark.mqtt
 def test_test_broker_refuses_anonymous_clients_and_wrong_passwords(mqtt_broker):
-    assert _connect_result(mqtt_broker) != "Success"
-    assert _connect_result(mqtt_broker, mqtt_broker["username"], mqtt_broker["password"] + "x") != "Success"
-    assert _connect_result(mqtt_broker, mqtt_broker["username"], mqtt_broker["password"]) == "Success"
+    assert connect_result(mqtt_broker) != "Success"
+    assert connect_result(mqtt_broker, mqtt_broker["username"], mqtt_broker["password"] + "x") != "Success"
+    assert connect_result(mqtt_broker, mqtt_broker["username"], mqtt_broker["password"]) == "Success"
 
 
 @pytest.mark.mqtt
