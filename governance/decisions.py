@@ -10,7 +10,8 @@ authentication level), and ``by`` is their subject; on the command line the only
 identity is the system account, and ``by`` is the name declared with ``--par`` (a detail).
 
 Actions:
-- ``accept``: the steward accepts the scanner's proposal for a column (tags copied);
+- ``accept``: the steward accepts the scanner's proposal for a column (tags copied), or the
+  dataset as it is when nothing is proposed (an agent's upload without personal data);
 - ``override``: the steward sets a column's tags explicitly (an empty list = no personal data);
 - ``declassify``: the dataset's level is lowered below what lineage gives (reason mandatory);
 - ``approve-publication`` / ``revoke-publication``: open-data publication approval.
@@ -143,6 +144,9 @@ def accept(lh, dataset: str, columns, by: str, reason: str = "", *, identity: di
     if unknown:
         raise LakehouseError(f"colonnes inconnues dans {dataset} : {', '.join(unknown)}")
     store = DecisionStore(lh)
+    if not targets:  # nothing proposed (an upload without personal data): the dataset is accepted as it is
+        evidence = {"scanned_at": st.scanned_at, "columns": len(st.columns)}
+        return [store.record(dataset, "accept", by, reason, evidence=evidence, identity=identity)]
     out = []
     for c in targets:
         col = st.columns[c]

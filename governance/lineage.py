@@ -91,3 +91,21 @@ def load_lineage(path: Path | str | None = None, env=None) -> Lineage:
             lin.models.append(name)
     lin.models.sort()
     return lin
+
+
+def add_generated(lin: Lineage, manifest: Path) -> Lineage:
+    """``lin`` plus what only the manifest of this lake's generated models knows: those models
+    and the uploads they read (``settings.generated_dbt_target``; nothing when never built)."""
+    if not Path(manifest).is_file():
+        return lin
+    extra = load_lineage(manifest)
+    for name in sorted(set(extra.parents) - set(lin.parents)):
+        lin.parents[name] = extra.parents[name]
+        lin.model_meta[name] = extra.model_meta.get(name, {})
+        lin.column_tags[name] = extra.column_tags.get(name, {})
+        if name in extra.owners:
+            lin.owners[name] = extra.owners[name]
+        if name in extra.models:
+            lin.models.append(name)
+    lin.models.sort()
+    return lin

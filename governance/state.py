@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from governance import proposals
 from governance.decisions import DecisionStore
 from governance.levels import PUBLIC, is_pii, level_for_tags, max_level, rank
-from governance.lineage import Lineage, load_lineage
+from governance.lineage import Lineage, add_generated, load_lineage
 
 
 @dataclass
@@ -65,7 +65,7 @@ class Classifier:
 
     def __init__(self, lh, lineage: Lineage | None = None):
         self.lh = lh
-        self.lineage = lineage if lineage is not None else load_lineage()
+        self.lineage = lineage if lineage is not None else add_generated(load_lineage(), lh.settings.generated_manifest)
         self.store = DecisionStore(lh)
         self._cache: dict[str, DatasetState] = {}
 

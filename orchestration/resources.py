@@ -105,11 +105,12 @@ def external_models() -> list[str]:
     )
 
 
-def prepare_curated_dirs(lh: Lakehouse) -> None:
-    """DuckDB's COPY does not create folders: make ``curated/<model>/`` for the local lake."""
+def prepare_curated_dirs(lh: Lakehouse, models: tuple[str, ...] = ()) -> None:
+    """DuckDB's COPY does not create folders: make ``curated/<model>/`` for the local lake (every
+    external model of the project, and ``models`` generated for this lake)."""
     if lh.settings.s3:
         return
-    for name in external_models():
+    for name in [*external_models(), *models]:
         (lh.settings.lake_dir / Lake.curated_key(name)).parent.mkdir(parents=True, exist_ok=True)
 
 

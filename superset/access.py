@@ -113,7 +113,7 @@ def plan_roles(marts: list[Mart], access: Path = ACCESS) -> list[RolePlan]:
     plans = []
     for service, entry in conf["services"].items():
         datasets: dict[str, str | None] = {}
-        for pattern in entry.get("datasets", []):
+        for pattern in [*entry.get("datasets", []), conf["uploads"].format(service=service)]:
             datasets.update({n: None for n in fnmatch.filter(names, pattern)})
         for mart, clause in conf.get("shared", {}).items():
             try:

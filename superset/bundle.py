@@ -28,7 +28,10 @@ from pathlib import Path
 import yaml
 
 from lakehouse.errors import LakehouseError
+from superset import starter
+from superset.access import ACCESS
 from superset.catalog import CATALOGS, CERTIFIER, Mart, catalog_files
+from superset.starter import is_upload
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "dashboards.yaml"
@@ -418,6 +421,14 @@ def database_yaml(catalog_file: Path, clearance: str = "masked") -> dict:
     }
 
 
+def _description(mart: Mart) -> str | None:
+    """The dbt description, and the classification the stewards gave the mart (shown in Superset)."""
+    from governance.levels import LEVEL_LABELS_FR
+
+    level = f"Classification : {LEVEL_LABELS_FR.get(mart.level, mart.level)}." if mart.level else ""
+    return "\n\n".join(p for p in (mart.description, level) if p) or None
+
+
 def dataset_yaml(mart: Mart, clearance: str = "masked") -> dict:
     dttm = next((c.name for c in mart.columns if c.is_dttm), None)
     extra = None
@@ -431,7 +442,7 @@ def dataset_yaml(mart: Mart, clearance: str = "masked") -> dict:
     return {
         "table_name": dataset_name(mart.name, clearance),
         "main_dttm_col": dttm,
-        "description": mart.description or None,
+        "description": _description(mart),
         "default_endpoint": None,
         "offset": 0,
         "cache_timeout": None,
@@ -525,6 +536,14 @@ def build_bundle(marts: list[Mart], serving_dir: Path, assets: Path = ASSETS) ->
             files[f"charts/{chart_name}"] = chart
         files[f"dashboards/{name}"] = dash
         kept.append(dash["slug"])
+    for mart in marts:  # each accepted upload of an agent gets its starter chart
+        if is_upload(mart, ACCESS):
+            chart = chart_yaml({"slug": starter.SLUG}, starter.starter_chart(mart))
+            clearance = "public" if mart.public else "masked"
+            files[f"charts/{starter.SLUG}_{mart.name}.yaml"] = {
+                **chart,
+                "dataset_uuid": dataset_uuid(mart.name, clearance),
+            }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for rel, obj in files.items():

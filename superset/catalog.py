@@ -50,6 +50,7 @@ class Mart:
     public: bool = False  # in the public catalog
     clear: bool = False  # in the clear catalog
     meta: dict = field(default_factory=dict, compare=False)
+    level: str | None = None  # classification, as the serving catalog's governance.datasets states it
 
     def column(self, name: str) -> MartColumn | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -73,6 +74,18 @@ def serving_views(serving_db: Path) -> dict[str, dict[str, list[tuple[str, str]]
     for schema, table, column, dtype in rows:
         views.setdefault(schema, {}).setdefault(table, []).append((column, dtype))
     return views
+
+
+def serving_levels(serving_db: Path) -> dict[str, str]:
+    """``{mart: level}`` from the catalog's ``governance.datasets`` (empty when it has none)."""
+    con = open_catalog(serving_db)
+    try:
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'governance' AND table_name = 'datasets'"
+        ).fetchone()[0]
+        return dict(con.execute("SELECT model, level FROM governance.datasets").fetchall()) if found else {}
+    finally:
+        con.close()
 
 
 def manifest_models(manifest: Path | None) -> dict[str, dict]:
@@ -116,6 +129,7 @@ def load_marts(serving_dir: Path, manifest: Path | None = None) -> list[Mart]:
     docs = manifest_models(manifest)
     public = set(serving_views(files["public"]).get(PUBLIC_SCHEMA, {}))
     clear = set(serving_views(files["clear"]).get(CLEAR_SCHEMA, {}))
+    levels = serving_levels(files["masked"])
     marts = []
     for name, cols in sorted(views[DATASET_SCHEMA].items()):
         doc = docs.get(name, {})
@@ -132,6 +146,7 @@ def load_marts(serving_dir: Path, manifest: Path | None = None) -> list[Mart]:
                 public=name in public,
                 clear=name in clear,
                 meta=doc.get("meta", {}),
+                level=levels.get(name),
             )
         )
     return marts

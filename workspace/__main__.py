@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from lakehouse.settings import LOOPBACK, workspace_port
     from lakehouse.web_identity import bind_private_socket
     from workspace.app import create_app
+    from workspace.depot_publish import local_superset
     from workspace.evidence import warm_up
 
     try:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 1
     host = args.hote or f"{LOOPBACK}:{workspace_port()}"
-    app = create_app(lh, host, args.portail)
+    app = create_app(lh, host, args.portail, superset=local_superset)
     # Presidio (free-text redaction of the stewards' samples) loads in the background: the first
     # review page does not wait for the language model
     threading.Thread(target=warm_up, daemon=True).start()

@@ -6,7 +6,9 @@ is checked again here: identity present, ``Host`` = the public address, reading 
 POST: ``Origin`` and the CSRF token of the form; a decision: the deciding groups and the second
 factor (agents, who sign on with a password alone, upload their files: workspace.upload). A
 decision goes through governance.decisions (the functions ``hyperviseur govern`` calls) with
-the signed-on identity, audited before it is recorded.
+the signed-on identity, audited before it is recorded; its consequences follow in the same
+request (governance.consequences: levels, serving catalogs, open data; an agent's upload it
+validates is published: workspace.depot_publish).
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from governance import decisions
+from governance import consequences, decisions
 from governance.levels import LEVEL_LABELS_FR
 from lakehouse.errors import LakehouseError
 from lakehouse.registry import LEVELS
 from lakehouse.web_identity import CSRF_REFUSAL, CsrfTokens, Identity, identity_from_headers, request_refusal
+from workspace import depot_publish as depots
 from workspace import upload as uploads
 from workspace.catalog import KIND_LABELS, ZONE_LABELS, Catalog
 from workspace.evidence import masked_samples
@@ -60,9 +63,13 @@ def date_fr(iso: str | None) -> str:
         return str(iso)
 
 
-def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
-    """The application for the lakehouse ``lh``, published by the gateway at ``http://public_host``."""
+def create_app(lh, public_host: str, portal: str | None = None, superset=None) -> Starlette:
+    """The application for the lakehouse ``lh``, published by the gateway at ``http://public_host``.
+
+    ``superset``: a callable giving the platform's Superset (:class:`superset.service.Instance`)
+    or None, asked at each decision that publishes an agent's upload (workspace.depot_publish)."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.autoescape = True  # *.html.j2 is not among select_autoescape()'s suffixes: escape every page
     templates.env.globals.update(labels=LEVEL_LABELS_FR, zones=ZONE_LABELS, kinds=KIND_LABELS, levels=LEVELS)
     templates.env.filters["date_fr"] = date_fr
     csrf = CsrfTokens()
@@ -183,6 +190,7 @@ def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
         except LakehouseError as exc:
             return render(request, who, "error.html.j2", 404, message=str(exc))
         done = view.state.decisions[-1] if request.query_params.get("fait") and view.state.decisions else None
+        upload = depots.is_upload(view.name)
         return render(
             request,
             who,
@@ -193,6 +201,9 @@ def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
             done=done,
             error=message,
             review=True,
+            upload=upload,
+            to_validate=upload and depots.awaiting_validation(view.state),
+            publication=depots.publication_of(lh, view.name) if upload else None,
         )
 
     review_page = page(decide=True)(show_review)
@@ -203,10 +214,16 @@ def create_app(lh, public_host: str, portal: str | None = None) -> Starlette:
             name = request.path_params["name"]
             if name not in Catalog(lh).names():  # no decision file for a dataset nobody knows
                 return render(request, who, "error.html.j2", 404, message=f"jeu de données inconnu : « {name} »")
+            identity = {**who.to_dict(), "interface": INTERFACE}
             try:
-                action(name, form, {**who.to_dict(), "interface": INTERFACE}, who.subject)
+                action(name, form, identity, who.subject)
             except LakehouseError as exc:  # e.g. a reason missing: the page again, with the message
                 return show_review(request, who, str(exc), 400)
+            try:  # the consequences at once: an upload it validates is published, levels and serving follow
+                if depots.after_decision(lh, name, identity, superset) is None:
+                    consequences.apply(lh, name, who.subject)
+            except LakehouseError as exc:
+                return show_review(request, who, f"décision enregistrée, mais ses conséquences ont échoué : {exc}", 500)
             # the page then shows the last recorded decision (read back from the file, not from the URL)
             return RedirectResponse(f"/revue/{quote(name)}?fait=1#resultat", 303)
 

@@ -15,6 +15,7 @@ from governance.state import Classifier, DatasetState
 from lakehouse.errors import LakehouseError
 from lakehouse.lake import Zone
 from quality import results as quality_results
+from workspace.depot_publish import awaiting_validation, is_upload
 
 OPENDATA_ZONE = "opendata"  # opendata.publish.ZONE: <dataset>/latest/manifest.json once published
 ZONE_LABELS = {
@@ -24,6 +25,7 @@ ZONE_LABELS = {
     Zone.PUBLIC.value: "publique",
     "source": "source dbt (non chargée)",
 }
+UPLOAD_TO_VALIDATE = "dépôt à valider"  # an agent's upload with nothing proposed, not yet accepted
 KIND_LABELS = {"text": "texte", "free_text": "texte libre", "skipped": "non analysée"}
 
 
@@ -104,7 +106,9 @@ class Catalog:
             description=entry.description if entry else "",
             tags=sorted({t for c in st.columns.values() for t in c.tags}),
             columns=columns,
-            pending=st.pending + (["déclassement demandé"] if st.declassification_requested else []),
+            pending=st.pending
+            + (["déclassement demandé"] if st.declassification_requested else [])
+            + ([UPLOAD_TO_VALIDATE] if is_upload(name) and not st.pending and awaiting_validation(st) else []),
             state=st,
         )
         if detail:
@@ -124,5 +128,6 @@ class Catalog:
         return self.view(name, detail=True)
 
     def review_queue(self) -> list[DatasetView]:
-        """Datasets with a column proposal to review or a declassification requested in dbt."""
+        """Datasets with a column proposal to review, a declassification requested in dbt, or an
+        agent's upload to validate."""
         return [v for v in (self.view(n) for n in self.names()) if v.pending]

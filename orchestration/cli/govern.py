@@ -120,8 +120,23 @@ def accept(dataset, columns, actor, reason):
     """Accepter la proposition pour des colonnes (toutes les colonnes en attente si aucune n'est donnée)."""
     from governance import decisions
 
-    for d in decisions.accept(lakehouse(), dataset, columns, actor, reason, identity=_cli_identity()):
-        console.print(f"{dataset}.{d['column']} : accepté {', '.join(d['tags']) or '(aucune étiquette)'}")
+    lh = lakehouse()
+    for d in decisions.accept(lh, dataset, columns, actor, reason, identity=_cli_identity()):
+        if "column" in d:
+            console.print(f"{dataset}.{d['column']} : accepté {', '.join(d['tags']) or '(aucune étiquette)'}")
+        else:
+            console.print(f"{dataset} : accepté tel quel (aucune proposition en attente)")
+    _publish_upload(lh, dataset)
+
+
+def _publish_upload(lh, dataset: str) -> None:
+    """An agent's upload this decision validates is published, as from the workspace."""
+    from workspace.depot_publish import after_decision, local_superset
+
+    published = after_decision(lh, dataset, _cli_identity(), local_superset)
+    if published:
+        where = published.chart_url or "Superset non démarré : au prochain approvisionnement"
+        console.print(f"{dataset} publié : modèle {published.model} ({published.rows} lignes) ; graphique : {where}")
 
 
 @govern.command()
@@ -138,10 +153,12 @@ def override(dataset, column, tags, actor, reason):
     from governance import decisions
 
     tag_list = [t.strip() for t in tags.split(",") if t.strip()]
-    d = decisions.override(lakehouse(), dataset, column, tag_list, actor, reason, identity=_cli_identity())
+    lh = lakehouse()
+    d = decisions.override(lh, dataset, column, tag_list, actor, reason, identity=_cli_identity())
     console.print(
         f"{dataset}.{column} : étiquettes fixées à {', '.join(d['tags']) or '(aucune)'} (version {d['version']})"
     )
+    _publish_upload(lh, dataset)
 
 
 @govern.command()
