@@ -15,6 +15,13 @@ never looks ahead: the score of a point depends only on the points before it.
   floored relative to the level) feeds a two-sided CUSUM with allowance ``slack`` and
   decision ``threshold`` (persistent shifts and drifts), and a spike test ``|z| ≥ spike``
   (a single extreme point). The score is the larger of CUSUM / threshold and |z| / spike.
+* **Recurring spikes**: a spike followed at once by a return (the next point within
+  ``spike_back`` × spike) is an isolated spike; the series keeps a count of them that fades
+  over about ``spike_memory`` points. Once a series has shown at least two recently, a
+  new spike is no news on its own: it raises only if the next point is extreme too (or
+  the CUSUM confirms a shift) — one point later. Server metrics that jump to their
+  ceiling for one sample now and then stop raising on each jump; a first spike in a calm
+  series still raises at once.
 * **Episodes**: the series raises when the score reaches 1 and stays in the episode
   until the score has been below ``clear_ratio`` for ``clear_points`` points in a row:
   one raise per episode, not one per point. An episode still open after ``max_episode``
@@ -48,15 +55,17 @@ class EpisodeParams:
     fast: float = 0.1  # EWMA weight of the recent level, adopted when an episode is closed by age
     back: float = 3.0  # a point within back deviations of the level before an adopted change is a return to it
     cusum_cap: float = 2.0  # CUSUM capped at cusum_cap × threshold, so an episode can end
+    spike_back: float = 0.5  # a spike is isolated when the next point is back below spike_back × spike
+    spike_memory: float = 10_000.0  # points over which isolated spikes are remembered (count fades by 1/spike_memory)
     rel_floor: float = 1e-3  # minimum deviation relative to the level
     abs_floor: float = 1e-9
-    calib_a: float = -1.5  # confidence = 1 / (1 + exp(−(calib_a + calib_b × ln score)))
-    calib_b: float = 0.22  # fitted on the tuning half: 0.18 at score 1, 0.25 at 7 (share of raises in a window)
+    calib_a: float = -1.9  # confidence = 1 / (1 + exp(−(calib_a + calib_b × ln score)))
+    calib_b: float = 0.43  # fitted on the tuning half: 0.13 at score 1, 0.25 at 7 (share of raises in a window)
     max_series: int = MAX_SERIES
 
 
 class EpisodeState:
-    __slots__ = ("active", "age", "dev", "level", "n", "neg", "pos", "prior", "quiet", "recent")
+    __slots__ = ("active", "age", "dev", "level", "n", "neg", "pending", "pos", "prior", "quiet", "recent", "spikes")
 
     def __init__(self):
         self.level = self.dev = self.recent = 0.0
@@ -66,6 +75,8 @@ class EpisodeState:
         self.n = 0
         self.active = False
         self.quiet = 0  # consecutive low-score points while an episode is open
+        self.spikes = 0.0  # fading count of isolated spikes
+        self.pending = False  # the previous point was a spike
 
 
 class EpisodeDetector:
@@ -99,16 +110,23 @@ class EpisodeDetector:
             st.neg = min(cap, max(0.0, st.neg - zc - p.slack))
         st.recent += p.fast * (x - st.recent)
         signed = z if direction == "both" else (max(z, 0.0) if direction == "up" else max(-z, 0.0))
-        score = max(max(st.pos, st.neg) / p.threshold, abs(signed) / p.spike)
+        cusum = max(st.pos, st.neg) / p.threshold
+        score = max(cusum, abs(signed) / p.spike)
+        after_spike, st.pending = st.pending, abs(signed) >= p.spike
+        st.spikes *= 1.0 - 1.0 / p.spike_memory
+        if after_spike and abs(signed) < p.spike_back * p.spike:
+            st.spikes += 1.0
+        # a lone spike in a series that spikes now and then waits for the next point
+        lone = not after_spike and cusum < 1.0 and st.spikes >= 1.0
         transition = None
-        if not st.active:
+        if not st.active and not lone:
             if score >= 1.0 and abs(x - st.prior) <= p.back * scale:  # back to the former normal
                 st.level, st.prior = st.prior, math.nan
                 st.pos = st.neg = 0.0
             elif score >= 1.0:
                 st.active, st.quiet, st.age, st.prior = True, 0, 0, math.nan
                 transition = "raise"
-        else:
+        elif st.active:
             st.age += 1
             st.quiet = st.quiet + 1 if score < p.clear_ratio else 0
             if st.quiet >= p.clear_points or st.age >= p.max_episode:

@@ -91,6 +91,17 @@ def test_quiet_noise_raises_nothing():
     assert [i for i, r in enumerate(out) if r[3] == "raise"] == []
 
 
+def test_recurring_lone_spikes_stop_raising_but_a_lasting_jump_still_raises():
+    xs = series(n=3000, shifts=((2200, 2260),), size=40.0)
+    for i in (500, 900, 1300, 1700):  # one-point jumps, back at once
+        xs[i] += 40.0
+    out = run(EpisodeDetector(), xs)
+    raises = [i for i, r in enumerate(out) if r[3] == "raise"]
+    # the first two spikes of a calm series raise at once; from then on a lone spike is no news,
+    # and a jump that lasts raises one point late
+    assert raises == [500, 900, 2201], raises
+
+
 def test_no_look_ahead_prefix_scores_do_not_change_when_points_are_appended():
     xs = series()
     full = run(EpisodeDetector(), xs)
