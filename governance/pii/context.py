@@ -59,6 +59,40 @@ PERSON = (
     "demandeur",
     "contact",
 )
+# Labels written right before a name (« Fille : », « Suivi par », « pt »): a pair of unknown
+# names is a person only just after one of them (several words each, so not Presidio context).
+NAME_LABELS = (
+    "pt",
+    "patient",
+    "patiente",
+    "nom",
+    "demandeur",
+    "demandeuse",
+    "contact",
+    "suivi par",
+    "vu par",
+    "vue par",
+    "adressé par",
+    "adressée par",
+    "à prévenir",
+    "fille",
+    "fils",
+    "épouse",
+    "époux",
+    "conjoint",
+    "conjointe",
+    "mère",
+    "père",
+    "frère",
+    "sœur",
+    "tuteur",
+    "tutrice",
+    "référent",
+    "référente",
+    "déclarant",
+    "déclarante",
+    "destinataire",
+)
 EMAIL = ("courriel", "mail", "email", "e-mail", "mél", "adresse")
 IBAN = ("iban", "rib", "bancaire", "compte", "virement")
 SIRET = ("siret", "établissement", "entreprise", "société")

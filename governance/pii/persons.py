@@ -5,7 +5,11 @@ Rules, strongest first (overlaps keep the strongest):
 2. a known first name (lexicon, any case) next to a surname, either order: « Jean DUPONT »,
    « DUPONT Jean-Pierre », « Marie Dubois » (0.85);
 3. initials then a surname: « J-L ABRAS », « J. Dupont », « Z.Phillot » (0.7);
-4. an UPPERCASE word next to a Capitalised one: « FERRAND Kasia », « Kasia FERRAND » (0.6).
+4. an UPPERCASE word next to a Capitalised one: « FERRAND Kasia », « Kasia FERRAND » (0.6),
+   unless the UPPERCASE one is an acronym (« Analyste GRC »); when the Capitalised one is a French
+   word (« MERLE Maja », « Correction RÉSERVE ») only right after a name label, as in rule 5;
+5. two names of the same case the lexicon lacks, not both French words (« LENOIR GASPARE »,
+   « Carre Paulina »), right after a name label (« Fille : », « Suivi par », « pt ») (0.65).
 Common words in capitals (« CENTRE », « SERVICE »…) and at sentence start (« Patient »)
 are not names. The first-name lexicon (``first_names.json``) comes from Faker's French
 locales (MIT licence); names it lacks are still caught by rules 1, 3, 4 and the spaCy model.
@@ -23,6 +27,7 @@ from spacy.lang.fr.stop_words import STOP_WORDS
 from governance.pii import context
 from governance.pii.base import SpanRecognizer
 from governance.pii.letters import LOW, UP, WS
+from governance.pii.lexicon import is_french_word
 
 UPW = rf"[{UP}][{UP}'’]+(?:-[{UP}][{UP}'’]+)*"
 CAPW = rf"[{UP}][{LOW}'’]+(?:-[{UP}][{LOW}'’]+)*"
@@ -68,8 +73,19 @@ NON_NAME_WORDS = (
     "Transfert Unité Pôle Secteur Bureau Accueil Standard Poste Code Postal Numéro Sécurité Sociale Assuré Assurée "
     "Carte Vitale Mutuelle Urgent Important Attention Note Notes Annexe Page Total Montant Prix Euros Euro Saint Sainte"
 )
-NOT_NAMES = {w.lower() for w in NON_NAME_WORDS.split()} | set(STOP_WORDS) | TITLE_WORDS
+# Job titles next to names in French business writing (« M. Kevin Zhang, VP Engineering »)
+JOB_TITLE_WORDS = (
+    "vp evp svp ceo cfo cto coo cio ciso cso cdo dpo rssi dsi drh dg pdg chief officer manager director head lead "
+    "engineering engineer developer counsel consultant consultante analyste analyst architecte partner"
+)
+JOB_TITLES = frozenset(JOB_TITLE_WORDS.split())
+NOT_NAMES = {w.lower() for w in NON_NAME_WORDS.split()} | set(STOP_WORDS) | TITLE_WORDS | JOB_TITLES
+VOWEL = re.compile(r"[AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸ]")  # acronyms (GRC, SQL, WAF) have none
 TITLE_SCORE, LEXICON_SCORE, INITIALS_SCORE, SHAPE_SCORE = 0.9, 0.85, 0.7, 0.6
+CUE_SCORE = 0.65  # only right after a name label (« Fille : », « Suivi par », « pt »)
+NAME_LABEL = re.compile(
+    rf"(?i)(?<![\w])(?:{'|'.join(map(re.escape, context.NAME_LABELS))})(?:\(e\))?{WS}*[:\-–]?{WS}*$"
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,6 +104,22 @@ def is_name_word(word: str) -> bool:
 
 def is_upper(word: str) -> bool:
     return word.isupper() and len(word) >= 2
+
+
+def _surname_shape(upper: str) -> bool:
+    """« FERRAND », not an acronym (« GRC », « WAF »)."""
+    return len(upper) >= 3 and bool(VOWEL.search(upper))
+
+
+def _labelled(text: str, start: int) -> bool:
+    return bool(NAME_LABEL.search(text, max(0, start - 25), start))
+
+
+def _unknown_pair(a: str, b: str) -> bool:
+    """« LENOIR GASPARE », « Carre Paulina »: two names the lexicon lacks, not two ordinary words."""
+    if is_upper(a) and not (VOWEL.search(a) and VOWEL.search(b)):
+        return False
+    return not (is_french_word(a) and is_french_word(b))
 
 
 def _overlapping(pattern: re.Pattern, text: str):
@@ -116,8 +148,14 @@ class FrPersonRecognizer(SpanRecognizer):
             end = m.end(4) if c and is_name_word(c) and (is_upper(c) or is_first_name(c)) else m.end(3)
             if is_first_name(a) or (is_first_name(b) and is_upper(a)):
                 found.append((m.start(1), end, LEXICON_SCORE, "prénom connu + nom"))
-            elif is_upper(a) != is_upper(b) and len(a if is_upper(a) else b) >= 3:
-                found.append((m.start(1), end, SHAPE_SCORE, "NOM + Prénom"))
+            elif is_upper(a) != is_upper(b) and _surname_shape(upper := a if is_upper(a) else b):
+                other = b if upper is a else a
+                if not is_french_word(other):
+                    found.append((m.start(1), end, SHAPE_SCORE, "NOM + Prénom"))
+                elif _labelled(text, m.start(1)):  # « MERLE Maja », not « Correction RÉSERVE »
+                    found.append((m.start(1), end, CUE_SCORE, "NOM + Prénom après « Fille : »…"))
+            elif is_upper(a) == is_upper(b) and _unknown_pair(a, b) and _labelled(text, m.start(1)):
+                found.append((m.start(1), end, CUE_SCORE, "deux noms après « Fille : »…"))
         for m in INITIALS.finditer(text):
             if m.group(1).rstrip(".").lower() in TITLE_WORDS or not is_name_word(m.group(3)):
                 continue

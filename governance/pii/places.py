@@ -48,7 +48,8 @@ POSTCODE_CITY = re.compile(
 FOREIGN_CITY = re.compile(rf"^,?{WS}*(?:(?:CH|L|B|D|I|E)-)?(\d{{4,5}})\b{WS}+({COMMUNE})")
 AFTER_STREET = re.compile(rf"^(?:,|{WS}-|{WS})?{WS}*(?:\n{WS}*)?")
 POSTCODE_ALONE = re.compile(rf"(?<![\w\-,.])({FR_POSTCODE})(?![\w\-,.]\d?)")
-NOT_COMMUNE = {"CEDEX", "EUR", "Euros", "Euro", "Habitants", "Hab", "Ans", "Et", "Le", "La", "Les"}
+NOT_COMMUNE = {"CEDEX", "EUR", "Euros", "Euro", "Habitants", "Hab", "Ans", "Et"}
+ARTICLES = {"Le", "La", "Les", "LE", "LA", "LES"}  # a commune only with its name (« Le Havre »)
 TRAILING_SMALL = {"de", "du", "des", "la", "le", "les", "et", "à", "aux", "en", "sur", "sous"}
 STREET_SCORE, BARE_STREET_SCORE, FOREIGN_SCORE = 0.75, 0.4, 0.65
 POSTCODE_SCORE, COMMUNE_SCORE, POSTCODE_ALONE_SCORE = 0.7, 0.6, 0.2
@@ -91,7 +92,7 @@ class FrPlaceRecognizer(SpanRecognizer):
                 yield base + f.start(2), base + f.end(2), "LOCATION", COMMUNE_SCORE, "commune"
         for m in POSTCODE_CITY.finditer(text):
             city = m.group(2)
-            if city in NOT_COMMUNE or city.split()[0] in NOT_COMMUNE:
+            if city in ARTICLES or city.split()[0] in NOT_COMMUNE:
                 continue
             codes.append((m.start(1), m.end(1)))
             yield m.start(1), m.end(1), "FR_POSTCODE", POSTCODE_SCORE, "code postal + commune"

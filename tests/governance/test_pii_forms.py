@@ -153,3 +153,47 @@ def test_context_words_are_defined_once():
     for rec in all_recognizers():
         if rec.context:
             assert tuple(rec.context) in lists, rec.name
+
+
+@pytest.mark.parametrize("nir_text", ["1 60 07 97 347 907", "1.56.07.33.712.859", "2 9 7 0 3 6 9 1 3 2 1 0 7"])
+def test_nir_without_key_in_its_own_grouping_scores_medium_without_context(nir_text):
+    text = f"pt GARCIA Jules ({nir_text}) vu ce jour"
+    assert found(text, "FR_NIR") == [nir_text]
+    assert 0.5 <= score(text, "FR_NIR") < 0.9
+    assert found("pt GARCIA Jules (2.82.02.67.244.981.71)", "FR_NIR") == []  # wrong key: context needed
+
+
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        ("adressé par le Dr Józef Ribeiro pour avis", "Józef Ribeiro"),
+        ("Fille : TRAORE ŁUKASZ joignable le soir", "TRAORE ŁUKASZ"),
+        ("Suivi par MARQUES FRIEDRICH, tél. poste 4521", "MARQUES FRIEDRICH"),
+        ("Personne à prévenir : Carre Paulina", "Carre Paulina"),
+        ("- M. Kevin Zhang, VP Engineering", "Kevin Zhang"),
+        ("Suivi par I. JACQUET, tél. 03 12 34 56 78", "I. JACQUET"),  # « jacquet » is also a French word
+    ],
+)
+def test_foreign_letters_labelled_pairs_and_job_titles(text, name):
+    assert found(text, "PERSON") == [name]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MAIRIE DE LACROIX — Service état civil",
+        "CENTRE HOSPITALIER DE SAINTE ANNE\nService de cardiologie",
+        "- ✓ Correction RÉSERVE 1 (Patch Management)",
+        "Audit de Conformité ISO 27001 : Maturité RGPD excellente",
+    ],
+)
+def test_no_person_in_institution_towns_and_headings(text):
+    assert found(text, "PERSON") == [], text
+
+
+def test_places_known_or_after_a_preposition():
+    assert found("Politique de sécurité : Conforme\nNote : Satisfaisant", "LOCATION") == []
+    assert found("Les équipes sont venues de Mulhouse hier", "LOCATION") == ["Mulhouse"]
+    assert found("Extension à la Métropole de Bordeaux, en lien", "LOCATION") == ["Bordeaux"]
+    text = "138 rue Valentine Marion\n29958 Le Roux CEDEX 09"
+    assert found(text, "FR_POSTCODE") == ["29958"] and found(text, "LOCATION") == ["Le Roux"]
