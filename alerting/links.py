@@ -1,8 +1,8 @@
 """From an incident to its data: the Superset dashboard of its domain and the lineage in Dagster.
 
 The dashboard link names the entity in Superset's ``native_filters`` URL parameter (rison), on
-the entity's column (``sector_id``, ``segment_id``…), so a dashboard with a native filter
-``NATIVE_FILTER-<column>`` opens filtered on it. The lineage link opens the Dagster asset of
+the entity's column (``sector_id``, ``segment_id``…): the dashboard's native filter on that
+column (``filters`` of ``superset/dashboards.yaml``) opens set to it. The lineage link opens the Dagster asset of
 the raw stream the incident was raised from, in its lineage view (upstream sources, downstream
 marts and dashboards).
 """
@@ -10,6 +10,8 @@ marts and dashboards).
 from __future__ import annotations
 
 from urllib.parse import quote
+
+from superset.bundle import native_filter_id
 
 DASHBOARDS = {  # incident family -> dashboard slug (superset/dashboards.yaml)
     "eau": "fuites-eau",
@@ -52,7 +54,7 @@ def dashboard_url(settings, inc) -> str | None:
         return url
     value = inc.entity_id
     rison = (
-        f"(NATIVE_FILTER-{column}:(extraFormData:(filters:!((col:{column},op:IN,val:!({_rison_text(value)})))),"
+        f"({native_filter_id(column)}:(extraFormData:(filters:!((col:{column},op:IN,val:!({_rison_text(value)})))),"
         f"filterState:(value:!({_rison_text(value)}))))"
     )
     return f"{url}?native_filters={quote(rison, safe='')}"

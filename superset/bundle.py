@@ -17,6 +17,7 @@ opens for the Public role, which has no access to the masked database.
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 import unicodedata
@@ -331,6 +332,38 @@ def _position(dashboard: dict) -> dict:
     return pos
 
 
+def native_filter_id(column: str) -> str:
+    """The id of a dashboard's filter on ``column``: what an incident's link sets (alerting/links.py)."""
+    return f"NATIVE_FILTER-{column}"
+
+
+def _native_filter(dashboard: dict, spec: dict) -> dict:
+    """A value filter on ``spec["column"]`` of the spec's ``datasets``; charts on other datasets are
+    out of its scope (their ``chartId`` of :func:`_position`, remapped by Superset's import)."""
+    datasets = spec["datasets"]
+    return {
+        "id": native_filter_id(spec["column"]),
+        "name": spec["label"],
+        "filterType": "filter_select",
+        "type": "NATIVE_FILTER",
+        "description": "",
+        "targets": [{"datasetUuid": object_uuid("dataset", datasets[0]), "column": {"name": spec["column"]}}],
+        "controlValues": {
+            "enableEmptyFilter": False,
+            "defaultToFirstItem": False,
+            "multiSelect": True,
+            "searchAllOptions": False,
+            "inverseSelection": False,
+        },
+        "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+        "cascadeParentIds": [],
+        "scope": {
+            "rootPath": ["ROOT_ID"],
+            "excluded": [n for n, c in enumerate(dashboard["charts"], start=1) if c["dataset"] not in datasets],
+        },
+    }
+
+
 def dashboard_yaml(dashboard: dict) -> dict:
     return {
         "dashboard_title": dashboard["title"],
@@ -353,7 +386,7 @@ def dashboard_yaml(dashboard: dict) -> dict:
             "cross_filters_enabled": True,
             "default_filters": "{}",
             "chart_configuration": {},
-            "native_filter_configuration": [],
+            "native_filter_configuration": [_native_filter(dashboard, f) for f in dashboard.get("filters", [])],
         },
         "version": VERSION,
     }
@@ -534,7 +567,7 @@ def build_bundle(marts: list[Mart], serving_dir: Path, assets: Path = ASSETS) ->
             if mart.public:
                 chart = {**chart, "dataset_uuid": dataset_uuid(mart.name, "public")}
             files[f"charts/{chart_name}"] = chart
-        files[f"dashboards/{name}"] = dash
+        files[f"dashboards/{name}"] = _filters_on_public(dash, by_masked_uuid)
         kept.append(dash["slug"])
     for mart in marts:  # each accepted upload of an agent gets its starter chart
         if is_upload(mart, ACCESS):
@@ -549,6 +582,17 @@ def build_bundle(marts: list[Mart], serving_dir: Path, assets: Path = ASSETS) ->
         for rel, obj in files.items():
             zf.writestr(f"hyperviseur_assets/{rel}", _dump(obj))
     return Bundle(buf.getvalue(), tuple(m.name for m in marts), tuple(kept), tuple(skipped))
+
+
+def _filters_on_public(dash: dict, by_masked_uuid: dict[str, Mart]) -> dict:
+    """The dashboard with its filters reading a PUBLIC mart's public dataset, as its charts do."""
+    filters = copy.deepcopy(dash["metadata"].get("native_filter_configuration", []))
+    for f in filters:
+        for target in f["targets"]:
+            mart = by_masked_uuid.get(target["datasetUuid"])
+            if mart is not None and mart.public:
+                target["datasetUuid"] = dataset_uuid(mart.name, "public")
+    return {**dash, "metadata": {**dash["metadata"], "native_filter_configuration": filters}}
 
 
 def dashboard_datasets(assets: Path = ASSETS) -> dict[str, set[str]]:
