@@ -33,3 +33,16 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+SCREENSHOTS_VARIABLE = "HYPERVISEUR_SCREENSHOTS_DIR"  # where pages are saved for the docs (docs/screenshots/)
+
+
+def keep_screenshot(page, name: str) -> None:
+    """A full-page PNG of ``page`` as ``<name>.png`` in ``$HYPERVISEUR_SCREENSHOTS_DIR``, when it is set."""
+    import os
+
+    folder = os.environ.get(SCREENSHOTS_VARIABLE)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

@@ -11,7 +11,7 @@ import pytest
 
 from opendata.publish import publish
 from opendata.serve import serve_in_thread
-from tests.browser import chromium
+from tests.browser import chromium, keep_screenshot
 from tests.opendata.conftest import air_table, dbt_manifest, districts_table, opendata_meta, ready
 
 AIR, DISTRICTS = "od_air_hourly", "od_reports_by_district"
@@ -121,6 +121,8 @@ def test_api_page_examples_answer_in_the_browser(browser, portal):
     doc = page.evaluate("JSON.parse(document.body.innerText)")
     assert doc["total_count"] == 3 and {r["station_id"] for r in doc["results"]} == {"ST01", "ST02", "ST03"}
     assert doc["results"][0]["moyenne"] >= doc["results"][-1]["moyenne"]
+    page.go_back()
+    keep_screenshot(page, "opendata-page-api")
     page.close()
 
 
@@ -142,6 +144,7 @@ def test_dataset_page_french_figures_versions_schema_and_map(browser, portal):
     schema = page.request.get(page.url.rsplit("/", 1)[0] + "/" + page.locator("a[data-schema]").get_attribute("href"))
     assert [f["name"] for f in schema.json()["fields"]][:3] == ["station_id", "observed_at", "no2_ugm3"]
     assert page.locator("svg.map circle").count() == 3
+    keep_screenshot(page, "opendata-page-jeu")
     page.locator("a[data-api]").click()
     assert page.evaluate("JSON.parse(document.body.innerText)")["total_count"] == 288
     page.close()
