@@ -2,12 +2,14 @@
 
 A mart-like Parquet (``bench_opendata.make_source``) is placed in a local lake as a
 published version (manifest written directly: exporting 10 M rows to every format is
-``bench_opendata.py``'s subject, not this one's). The portal serves it on loopback; each
-query kind is requested over HTTP ``--repeat`` times (after one warm-up), paginated kinds
-walking through successive pages (the API remembers a query's total per published version,
-so later pages cost one scan). Baseline in the same run: the SQL of one page (count + page,
-or the aggregate) run directly by DuckDB on the same Parquet file, same number of
-repetitions. Goal: API p95 < 100 ms.
+``bench_opendata.py``'s subject, not this one's). The portal serves it on loopback, once
+the API's local DuckDB copy of that version is built (its time is printed). Each query kind
+is requested over HTTP ``--repeat`` times after a first request (reported apart: nothing
+remembered yet), paginated kinds walking through successive pages (the API remembers a
+query's total and its pages per published version: later pages cost one query, an identical
+request none). Baseline in the same run: the SQL of one page (count + page, or the
+aggregate) run directly by DuckDB on the same Parquet file, same number of repetitions.
+Goal: API p95 < 100 ms.
 Usage: ``python benchmarks/bench_opendata_api.py [--quick] [--rows N] [--repeat N]``.
 """
 
@@ -96,7 +98,7 @@ def p(values: list[float], q: float) -> float:
 
 
 def time_api(url: str, params: dict, repeat: int) -> list[float]:
-    """Latencies of ``repeat`` requests (after a warm-up), each on another page when paginated."""
+    """Latencies of the first request then of ``repeat`` others, each on another page when paginated."""
     out = []
     for i in range(repeat + 1):
         page = (
@@ -108,8 +110,7 @@ def time_api(url: str, params: dict, repeat: int) -> list[float]:
         t0 = time.perf_counter()
         with urllib.request.urlopen(target) as r:
             doc = json.loads(r.read())
-        if i:
-            out.append(time.perf_counter() - t0)
+        out.append(time.perf_counter() - t0)
     assert doc["total_count"] > 0, doc
     return out
 
@@ -149,16 +150,20 @@ def main(argv=None) -> None:
         publish_source(lh, source, rows)
         published = Path(lh.storage.uri(f"opendata/{DATASET}/{VERSION}/{DATASET}.parquet"))
         server, url = serve_in_thread(lh)
+        t0 = time.perf_counter()
+        assert server.api.copies.wait(DATASET, VERSION, str(published))
+        print(f"Copie DuckDB locale de la version publiée : {time.perf_counter() - t0:.1f} s")
         raw = duck.connect(lh.settings)
         table = []
         try:
             for name, (params, statements) in QUERIES.items():
-                api = time_api(url, params, args.repeat)
+                first, *api = time_api(url, params, args.repeat)
                 base = time_raw(raw, published, statements, args.repeat)
                 api_p95, raw_p95 = p(api, 0.95) * 1000, p(base, 0.95) * 1000
                 table.append(
                     [
                         name,
+                        round(first * 1000, 1),
                         round(statistics.median(api) * 1000, 1),
                         round(api_p95, 1),
                         round(p(base, 0.5) * 1000, 1),
@@ -173,7 +178,16 @@ def main(argv=None) -> None:
             server.server_close()
     report(
         "opendata_api",
-        ["requête", "API p50 ms", "API p95 ms", "DuckDB p50 ms", "DuckDB p95 ms", "ratio p95", "p95 < 100 ms"],
+        [
+            "requête",
+            "API 1re ms",
+            "API p50 ms",
+            "API p95 ms",
+            "DuckDB p50 ms",
+            "DuckDB p95 ms",
+            "ratio p95",
+            "p95 < 100 ms",
+        ],
         table,
         f"{rows:,}".replace(",", " ") + f" lignes, {args.repeat} requêtes par type (HTTP loopback, un client).",
     )

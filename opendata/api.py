@@ -9,12 +9,15 @@ Routes (a subset of OpenDataSoft's Explore API v2.1; every difference is listed 
     /api/explore/v2.1/catalog/datasets/{id}/exports/{json,csv,geojson}
 
 A dataset is answered only if its ``latest/manifest.json`` is online (what passes the gates
-today); the query runs on the Parquet file of that exact version, through
-:mod:`opendata.odsql` (parsed, checked against the published columns, parameterised).
+today); the query runs on that exact version — its local DuckDB copy once built
+(:mod:`opendata.copies`: sorted pages read a few row groups), its Parquet file until then —
+through :mod:`opendata.odsql` (parsed, checked against the published columns, parameterised).
 DuckDB itself is locked down: one in-memory database per portal, file access limited to the
-lake's ``opendata/`` zone (local folder or S3 prefix), configuration locked, a memory limit, and every query
-interrupted after ``HYPERVISEUR_OPENDATA_API_TIMEOUT_S``. Each client address gets
-``HYPERVISEUR_OPENDATA_API_RATE_PER_MINUTE`` requests per minute (token bucket).
+lake's ``opendata/`` zone (local folder or S3 prefix) and to the copies' folder, configuration
+locked, a memory limit, and every query interrupted after ``HYPERVISEUR_OPENDATA_API_TIMEOUT_S``.
+Totals and pages of recent queries are remembered per published version (which never changes).
+Each client address gets ``HYPERVISEUR_OPENDATA_API_RATE_PER_MINUTE`` requests per minute
+(token bucket).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from lakehouse import duck
 from lakehouse.errors import ObjectNotFound
-from opendata import odsql
+from opendata import copies, odsql
 from opendata.export import FORMULA_STARTS, quote, sql_string
 
 PREFIX = "/api/explore/v2.1/catalog/datasets"
@@ -47,6 +50,7 @@ CSV_DELIMITERS = {";": ";", ",": ",", "\t": "\t", "|": "|"}
 DEFAULT_LIMIT = 10  # ODS default page size
 MAX_CLIENTS = 10_000  # rate-limit buckets kept in memory (oldest dropped)
 COUNT_CACHE_ENTRIES = 4096  # totals of recent queries (key: dataset version + query)
+PAGE_CACHE_ENTRIES = 512  # pages of recent queries (at most api_max_limit rows each)
 log = logging.getLogger(__name__)
 DIFFERENCES = (
     "Seuls les paramètres select, where, group_by, order_by, limit et offset sont acceptés "
@@ -108,6 +112,29 @@ class RateLimiter:
         return wait
 
 
+class Remembered:
+    """The ``size`` most recently used answers (key: dataset, version, SQL, parameters)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict[tuple, object] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple):
+        with self.lock:
+            if key not in self.items:
+                return None
+            self.items.move_to_end(key)
+            return self.items[key]
+
+    def put(self, key: tuple, value):
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
 def _jsonable(value):
     if isinstance(value, datetime):
         return value.isoformat()
@@ -144,11 +171,14 @@ class RecordsApi:
         self.limiter = RateLimiter(self.settings.api_rate_per_minute)
         self._con = None
         self._lock = threading.Lock()
-        self._counts: OrderedDict[tuple, int] = OrderedDict()
+        self._counts = Remembered(COUNT_CACHE_ENTRIES)
+        self._pages = Remembered(PAGE_CACHE_ENTRIES)
+        self.copies = copies.Copies(lh, self.connection)
 
     # -- DuckDB ----------------------------------------------------------------------------
     def connection(self):
-        """The API's database: in memory, sandboxed to the published zone, configuration locked."""
+        """The API's database: in memory, sandboxed to the published zone and the copies of its
+        versions, configuration locked."""
         with self._lock:
             if self._con is None:
                 con = self.lh.duckdb(
@@ -161,7 +191,8 @@ class RecordsApi:
                 con.execute("SET TimeZone='UTC'")
                 con.execute("SET parquet_metadata_cache=true")  # footers read once per published file
                 zone = self.lh.storage.uri(ZONE) + "/"  # a folder of the local lake, or s3://bucket/opendata/
-                con.execute(f"SET allowed_directories=[{sql_string(zone)}]")
+                local = str(copies.folder(self.lh.settings)) + "/"  # copies of published versions only
+                con.execute(f"SET allowed_directories=[{sql_string(zone)}, {sql_string(local)}]")
                 con.execute("SET enable_external_access=false")
                 con.execute("SET lock_configuration=true")
                 self._con = con
@@ -208,11 +239,14 @@ class RecordsApi:
         except ObjectNotFound:
             raise ApiError(404, "DatasetNotFound", f"jeu de données « {dataset} » inconnu ou non publié") from None
 
-    def _source(self, manifest: dict) -> str:
+    def _sources(self, manifest: dict) -> tuple[str, dict[str, str]]:
+        """``FROM`` target of the published version, and of its rollups (column -> target)."""
         parquet = next((f for f in manifest["files"] if f["format"] == "parquet"), None)
         if parquet is None:
             raise ApiError(404, "DatasetNotFound", f"« {manifest['dataset']} » n'est pas publié en Parquet")
-        return f"read_parquet({sql_string(self.lh.storage.uri(parquet['key']))})"
+        uri = self.lh.storage.uri(parquet["key"])
+        copy = self.copies.table(manifest["dataset"], manifest["version"], uri)
+        return copy or (f"read_parquet({sql_string(uri)})", {})
 
     @staticmethod
     def _columns(manifest: dict) -> dict[str, str]:
@@ -303,13 +337,15 @@ class RecordsApi:
 
     # -- queries ---------------------------------------------------------------------------
     def _compile(self, manifest: dict, params: dict) -> odsql.Query:
+        source, rollups = self._sources(manifest)
         return odsql.compile_query(
             self._columns(manifest),
-            self._source(manifest),
+            source,
             select=params.get("select"),
             where=params.get("where"),
             group_by=params.get("group_by"),
             order_by=params.get("order_by"),
+            rollups=rollups,
         )
 
     @staticmethod
@@ -341,7 +377,11 @@ class RecordsApi:
             )
         q = self._compile(manifest, params)
         total = self._count(manifest, q)
-        rows = self._run(f"{q.sql} LIMIT {limit} OFFSET {offset}", q.params, lambda cur: cur.fetchall())
+        sql = f"{q.sql} LIMIT {limit} OFFSET {offset}"
+        key = (manifest["dataset"], manifest["version"], sql, repr(q.params))
+        rows = self._pages.get(key)
+        if rows is None:
+            rows = self._pages.put(key, self._run(sql, q.params, lambda cur: cur.fetchall()))
         results = [{name: _jsonable(v) for name, v in zip(q.output, row)} for row in rows]
         links = self._links(manifest["dataset"], params, total, limit, offset)
         header = ", ".join(f'<{link["href"]}>; rel="{link["rel"]}"' for link in links if link["rel"] != "self")
@@ -351,15 +391,9 @@ class RecordsApi:
         """Rows (or groups) matching ``q``; remembered per published version, which never changes,
         so the following pages of a query cost one scan instead of two."""
         key = (manifest["dataset"], manifest["version"], q.count_sql(), repr(q.params))
-        with self._lock:
-            if key in self._counts:
-                self._counts.move_to_end(key)
-                return self._counts[key]
-        total = self._run(q.count_sql(), q.params, lambda cur: cur.fetchone()[0])
-        with self._lock:
-            self._counts[key] = total
-            while len(self._counts) > COUNT_CACHE_ENTRIES:
-                self._counts.popitem(last=False)
+        total = self._counts.get(key)
+        if total is None:
+            total = self._counts.put(key, self._run(q.count_sql(), q.params, lambda cur: cur.fetchone()[0]))
         return total
 
     def _links(self, dataset: str, params: dict, total: int, limit: int, offset: int) -> list[dict]:

@@ -11,8 +11,12 @@ a Lark LALR grammar (``odsql.lark``) into a tree; the tree is then walked by
 
 So no text of the request is ever pasted into SQL: identifiers are re-emitted from the
 allowlist, functions from fixed templates, values as parameters. The ``FROM`` clause is
-given by the caller (the published Parquet of the dataset). Every refusal is a
+given by the caller (the published version of the dataset). Every refusal is a
 :class:`QueryError` with a French message naming the parameter.
+
+A query grouped by one column, with no ``where``, can be answered from a *rollup* of that
+column (one row per value, every aggregate of :func:`rollup_measures` precomputed, see
+:mod:`opendata.copies`) when the caller offers one: its aggregates become column reads.
 """
 
 from __future__ import annotations
@@ -92,11 +96,29 @@ def _is_numeric(sql_type: str) -> bool:
     return sql_type.upper().startswith(NUMERIC_TYPES)
 
 
+def rollup_measures(columns: dict[str, str]) -> list[str]:
+    """SELECT items of a rollup: each aggregate a grouped query may ask, named by its ODSQL text."""
+    items = [f"count(*) AS {quote('count(*)')}"]
+    for name, sql_type in columns.items():
+        fns = ("count", "min", "max") + (("sum",) if _is_numeric(sql_type) else ())
+        items += [f"{fn}({quote(name)}) AS {quote(f'{fn}({name})')}" for fn in fns]
+    return items
+
+
+def _rollup_read(fn: str, name: str) -> str:
+    """SQL of ``fn(name)`` on a rollup row (see :func:`rollup_measures`)."""
+    if fn == "avg":
+        total, count = quote(f"sum({name})"), quote(f"count({name})")
+        return f"CASE WHEN {count} = 0 THEN NULL ELSE {total} / {count} END"
+    return quote(f"{fn}({name})")
+
+
 class Compiler:
     """Compiles the parameters of one request against the columns of one dataset."""
 
     def __init__(self, columns: dict[str, str]):
         self.columns = columns  # published column name -> DuckDB type
+        self.rollup = False  # True: aggregates are read from a rollup's columns
         self.params: list = []
 
     # -- names ---------------------------------------------------------------------------
@@ -127,11 +149,11 @@ class Compiler:
         if node.data == "count_all":
             if fn != "count":
                 raise QueryError(f"paramètre « {param} » : « {fn}(*) » invalide, seul count(*) est admis")
-            return "count(*)", "count(*)", True
+            return (quote("count(*)") if self.rollup else "count(*)"), "count(*)", True
         name = self.field(node.children[1], param)
         if fn in NUMERIC_ONLY and not _is_numeric(self.columns[name]):
             raise QueryError(f"paramètre « {param} » : {fn}() demande un champ numérique, « {name} » ne l'est pas")
-        return f"{fn}({quote(name)})", f"{fn}({name})", True
+        return (_rollup_read(fn, name) if self.rollup else f"{fn}({quote(name)})"), f"{fn}({name})", True
 
     # -- where ---------------------------------------------------------------------------
     def _literal(self, node: Tree):
@@ -233,10 +255,13 @@ def compile_query(
     where: str | None = None,
     group_by: str | None = None,
     order_by: str | None = None,
+    rollups: dict[str, str] | None = None,
 ) -> Query:
     """Check the four ODSQL parameters against ``columns`` and build the DuckDB query.
 
-    ``source_sql`` is the server's own ``FROM`` target (never request text).
+    ``source_sql`` is the server's own ``FROM`` target (never request text); ``rollups``
+    (column -> ``FROM`` target of its rollup) are used for a grouping on one of them without
+    ``where``.
     """
     c = Compiler(columns)
     groups: list[str] = []
@@ -245,6 +270,9 @@ def compile_query(
             name = c.field(node, "group_by")
             if name not in groups:
                 groups.append(name)
+    rollup = (rollups or {}).get(groups[0]) if len(groups) == 1 and not (where and where.strip()) else None
+    if rollup:
+        c.rollup, source_sql = True, rollup
 
     items: list[tuple[str, str, bool]] = []  # (SQL, output name, is aggregate)
     if select and select.strip():
@@ -299,7 +327,7 @@ def compile_query(
 
     select_sql = ", ".join(f"{sql} AS {quote(name)}" for sql, name, _ in items)
     tail = ""
-    if groups:
+    if groups and not rollup:  # a rollup has one row per group already
         tail += " GROUP BY " + ", ".join(quote(g) for g in groups)
     if order_parts:
         tail += " ORDER BY " + ", ".join(order_parts)

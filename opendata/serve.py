@@ -271,7 +271,9 @@ def make_server(lh, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPS
         root = Path(lh.settings.lake_dir) / ZONE
         root.mkdir(parents=True, exist_ok=True)
         handler = partial(type("BoundLocalHandler", (LocalHandler,), guard), directory=str(root))
-    return PortalServer((host, port), handler)
+    server = PortalServer((host, port), handler)
+    server.api = guard["api"]  # its records API (benchmarks, tests)
+    return server
 
 
 def serve_in_thread(lh, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, str]:

@@ -21,7 +21,7 @@ import pytest
 
 from lakehouse.audit import ensure_audit_key
 from lakehouse.platform import Lakehouse
-from opendata import odsql
+from opendata import copies, odsql
 from opendata.api import PREFIX, ApiError, RecordsApi
 from opendata.publish import publish
 from opendata.serve import serve_in_thread
@@ -265,6 +265,8 @@ def test_duckdb_is_sandboxed_locked_and_bounded(api):
         con.execute("SELECT * FROM read_parquet(?)", [lh.storage.uri(f"curated/{HIDDEN}/data.parquet")])
     with pytest.raises(duckdb.Error):
         con.execute("SET enable_external_access=true")
+    with pytest.raises(duckdb.Error):  # only the copies of published versions may be attached
+        con.execute(f"ATTACH '{lh.settings.warehouse_db}' AS w (READ_ONLY)")
 
 
 def test_slow_query_is_interrupted(api):
@@ -288,6 +290,72 @@ def test_rate_limit_per_client(api):
     assert records.handle(path, "limit=1", "10.0.0.2").status == 200  # another client
 
 
+# -- local copies of the published versions -----------------------------------------------
+def _wait_for_copy(records: RecordsApi, dataset: str) -> str:
+    manifest = records.manifest(dataset)
+    parquet = next(f for f in manifest["files"] if f["format"] == "parquet")
+    assert records.copies.wait(dataset, manifest["version"], records.lh.storage.uri(parquet["key"]))
+    assert "read_parquet" not in records._compile(manifest, {}).sql
+    return manifest["version"]
+
+
+def test_the_local_copy_answers_like_the_parquet(api):
+    lh, _ = api
+    server, url = serve_in_thread(lh)
+    try:
+        for dataset in (AIR, DISTRICTS):
+            _wait_for_copy(server.api, dataset)
+        on_copy = (lh, url.rstrip("/"))
+        test_records_default_page_and_pagination_links(on_copy)
+        test_filter_order_and_paginate(on_copy)
+        test_group_by_aggregates(on_copy)
+        test_search_and_text_functions(on_copy)
+        test_exports_csv_json_geojson(on_copy)
+        test_quoted_values_stay_values(on_copy)
+        for params in INJECTIONS:
+            test_injection_attempts_are_refused(on_copy, params)
+        grouped = {
+            "select": "station_id, count(*), count(lat), sum(no2_ugm3), avg(no2_ugm3) as m, min(observed_at), max(lon)",
+            "group_by": "station_id",
+            "order_by": "m desc",
+        }
+        manifest = server.api.manifest(AIR)
+        assert "rollup_" in server.api._compile(manifest, grouped).sql  # one row per station, precomputed
+        everything = {**grouped, "where": "station_id is null or station_id is not null"}
+        assert "rollup_" not in server.api._compile(manifest, everything).sql
+        from_rollup, from_rows = (_records(on_copy[1], **params) for params in (grouped, everything))
+        assert from_rollup["total_count"] == from_rows["total_count"] == 3
+        for float_sum in ("m", "sum(no2_ugm3)"):  # sums in another order: the last bits may differ
+            expected = [r.pop(float_sum) for r in from_rows["results"]]
+            assert [r.pop(float_sum) for r in from_rollup["results"]] == pytest.approx(expected)
+        assert from_rollup["results"] == from_rows["results"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_new_published_version_gets_a_new_copy_and_the_old_one_goes(tmp_path):
+    lh = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": str(tmp_path / "data")})
+    ensure_audit_key(lh.settings)
+    lh.storage.check()
+    models = dbt_manifest({AIR: (opendata_meta("Qualité de l'air horaire"), {})})
+    records = RecordsApi(lh, "http://127.0.0.1/")
+
+    def total() -> int:
+        return json.loads(records.handle(f"{PREFIX}/{AIR}/records", "limit=0", "10.0.0.1").body)["total_count"]
+
+    ready(lh, AIR, air_table(2))
+    publish(lh, manifest=models)
+    first = _wait_for_copy(records, AIR)
+    assert total() == 6
+    ready(lh, AIR, air_table(3))
+    publish(lh, manifest=models)
+    assert total() == 9  # the new version at once (its Parquet, while its copy is built)
+    second = _wait_for_copy(records, AIR)
+    assert second != first and total() == 9
+    assert [f.name for f in copies.folder(lh.settings).iterdir()] == [f"{AIR}-{second}.duckdb"]
+
+
 # -- compiler ---------------------------------------------------------------------------------
 def test_compiled_sql_carries_values_as_parameters_only():
     q = odsql.compile_query(
@@ -301,3 +369,17 @@ def test_compiled_sql_carries_values_as_parameters_only():
         'SELECT "station_id" AS "station_id", "no2_ugm3" AS "no2_ugm3" FROM read_parquet(\'/lake/x.parquet\') '
         'WHERE (("station_id" = ?) AND ("no2_ugm3" >= ?)) ORDER BY "no2_ugm3" DESC NULLS LAST'
     )
+
+
+def test_a_rollup_answers_only_a_grouping_on_its_column_without_where():
+    columns = {"station_id": "VARCHAR", "no2_ugm3": "DOUBLE"}
+    asked = {"select": "station_id, count(*) as n, avg(no2_ugm3) as m", "order_by": "m desc"}
+    rollups = {"station_id": "r_station"}
+    q = odsql.compile_query(columns, "records", group_by="station_id", rollups=rollups, **asked)
+    assert q.sql == (
+        'SELECT "station_id" AS "station_id", "count(*)" AS "n", CASE WHEN "count(no2_ugm3)" = 0 THEN NULL '
+        'ELSE "sum(no2_ugm3)" / "count(no2_ugm3)" END AS "m" FROM r_station ORDER BY "m" DESC NULLS LAST'
+    )
+    for other in ({"group_by": "station_id", "where": "no2_ugm3 > 1"}, {"group_by": "station_id, no2_ugm3"}):
+        q = odsql.compile_query(columns, "records", rollups=rollups, **{**asked, **other})
+        assert "r_station" not in q.sql and "FROM records" in q.sql and " GROUP BY " in q.sql
