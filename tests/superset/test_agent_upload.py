@@ -32,6 +32,7 @@ from superset import service
 from superset.client import SupersetApiError, SupersetClient
 from superset.provision import admin_client, provision
 from superset.starter import chart_name
+from tests.workspace.workspace_fixtures import STEWARD_HEADERS as STEWARD
 from workspace import upload
 from workspace.app import create_app
 from workspace.catalog import UPLOAD_TO_VALIDATE
@@ -47,13 +48,6 @@ HOST = "127.0.0.1:8100"
 BIKES = "data/real/paris_comptage_velo/comptage-velo-donnees-compteurs_sample.csv"
 DATASET = "depots.comptages_velo"
 MODEL = "stg_depots__eau__comptages_velo"
-STEWARD = {
-    "Hv-User": "referent",
-    "Hv-Name": "Nicolas Petit",
-    "Hv-Groups": "Steward; Analyst",
-    "Hv-Auth-Level": "5",
-    "Hv-Session-Start": "1764520000",
-}
 AGENT = Identity("agent.eau", "Camille Lefebvre", ("Agent_eau",), 2, "1764520000")
 # what the page shows once the chart is drawn, or why it is not
 CHART_STATE_JS = """() => ({

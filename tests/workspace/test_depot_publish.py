@@ -10,6 +10,7 @@ import warnings
 
 import pytest
 from click.testing import CliRunner
+from workspace_fixtures import STEWARD_HEADERS as STEWARD
 
 from governance.serving import catalog_views
 from lakehouse.audit import AuditLog, ensure_audit_key
@@ -26,13 +27,6 @@ with warnings.catch_warnings():  # Starlette's test client prefers httpx2 to the
     from starlette.testclient import TestClient
 
 HOST = "127.0.0.1:8100"
-STEWARD = {
-    "Hv-User": "referent",
-    "Hv-Name": "Nicolas Petit",
-    "Hv-Groups": "Steward; Analyst",
-    "Hv-Auth-Level": "5",
-    "Hv-Session-Start": "1764520000",
-}
 AGENT = Identity("agent.eau", "Camille Lefebvre", ("Agent_eau",), 2, "1764520000")
 # a meter's readings, French decimals and dates: nothing personal, nothing for the scanner to propose
 READINGS = "Date du relevé;Volume (m3);Compteur\n" + "".join(
