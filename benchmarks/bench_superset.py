@@ -5,8 +5,14 @@ generates (``/api/v1/chart/data``, ``result_type=query``), then times it three w
 cold (``force``: Superset runs the SQL, no cache), warm (the same call answered from
 Superset's data cache, as for the second agent opening a dashboard) and the same SQL in a
 raw read-only DuckDB connection (CPU-bound baseline). Sizes: the default territory
-(14 days) and 10 M sensor readings in the hourly marts (air + traffic); then 20 concurrent
-dashboard loads (all charts of a dashboard at once per virtual user), cold and warm.
+(14 days) and 10 M sensor readings in the hourly marts (air + traffic); ``--releves N``: one
+size of N readings.
+
+Many agents at once (issue 20): one dashboard load alone (all its charts at once, as a
+browser), then 20 and 50 (``--simultanes``) loads at the same instant, three ways: forced
+(every chart recomputed), on an emptied cache (first display without warm-up) and after the
+warm-up of ``superset/warm.py`` (what agents get after a mart refresh); p50/p95 and the goals
+(p95 < 1.5 s warm, < 3 s cold) with PASS/FAIL. ``--workers``/``--threads``: gunicorn's model.
 
 Layout check (issue 13): per-clearance catalogs (one DuckDB file and Superset database per
 clearance) against the previous single catalog (every schema in one file, registered as
@@ -16,7 +22,7 @@ once as a browser does, on one layout then the other, the order alternating at e
 repetition so machine noise hits both alike; both sides read identical virtual datasets
 (``SELECT * FROM <schema>.<mart>``), so only the database differs. Target: p95 ratio
 ≤ 1.10 (PASS/FAIL printed).
-``--quick``: two days, a few repetitions (smoke test).
+``--quick``: two days, a few repetitions (smoke test); ``--dossier``: keep the generated marts.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import requests
+from requests.adapters import HTTPAdapter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,6 +51,7 @@ from benchmarks.common import peak_rss_mb, report  # noqa: E402
 from superset import service  # noqa: E402
 from superset.bundle import DATABASES, chart_query_context, database_yaml, load_spec  # noqa: E402
 from superset.provision import admin_client, provision  # noqa: E402
+from superset.warm import dashboard_requests, warm  # noqa: E402
 
 SIZES = {
     "quick": [("2 jours", dict(hours=48))],
@@ -58,6 +67,9 @@ SINGLE_CONFIG = ROOT / "benchmarks" / "superset_single_catalog_config.py"
 SINGLE_DATABASE = "Banc — catalogue unique (ancien modèle)"
 LAYOUTS = ("par niveau", "unique")
 TARGET_RATIO = 1.10
+# issue 20: simultaneous dashboard loads, p95 goals (seconds)
+WARM_GOAL_S = 1.5
+COLD_GOAL_S = 3.0
 
 
 class _Instance(service.Instance):
@@ -184,117 +196,203 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def measure(label: str, size: dict, repeat: int, concurrent: int, compare: int, port: int) -> list[list]:
-    with tempfile.TemporaryDirectory(prefix="bench-superset-") as tmp:
-        data = Path(tmp)
-        counts = synthetic_marts.build(data / "lake", data / "serving", **size)
-        single = build_single_catalog(data / "serving", data / "single" / "serving.duckdb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")}
-        env.update(
-            HYPERVISEUR_DATA_DIR=str(data),
-            HYPERVISEUR_SUPERSET_PORT=str(port),
-            HYPERVISEUR_BENCH_SINGLE_CATALOG=str(single),
-            # nobody signs on during the bench (API login of the break-glass admin); Superset
-            # still refuses to start without a provider, so it gets an unreachable one
-            HYPERVISEUR_SSO_ISSUER="http://127.0.0.1:9",
-            HYPERVISEUR_SUPERSET_OIDC_CLIENT_SECRET="bench",
-        )
-        inst = _Instance.from_env(env)
-        service.start(inst, wait=240)
-        try:
-            provision(inst, manifest=None)
-            client = admin_client(inst)
-            ids = {d["table_name"]: d["id"] for d in client.iterate("/api/v1/dataset/")}
-            raw = duckdb.connect(str(inst.settings.serving_dir / "serving_masked.duckdb"), read_only=True)
-            charts = [(d["slug"], c) for d in load_spec() for c in d["charts"]]
-            cold, warm, raw_t, per_chart, rows = [], [], [], [], []
-            for slug, chart in charts:
-                ctx = chart_query_context(chart, ids[chart["dataset"]], force=True)
-                sql = client.post("/api/v1/chart/data", {**ctx, "result_type": "query"})["result"][0]["query"]
-                mine = []
-                for _ in range(repeat):
-                    mine.append(_timed(lambda ctx=ctx: client.post("/api/v1/chart/data", ctx)))
-                    warm.append(_timed(lambda ctx=ctx: client.post("/api/v1/chart/data", {**ctx, "force": False})))
-                    raw_t.append(_timed(lambda sql=sql: raw.execute(sql).fetchall()))
-                cold += mine
-                per_chart.append((statistics.median(mine), f"{slug} / {chart['name']}"))
-            raw.close()
-            for name, values in (
-                ("graphique à froid (API, sans cache)", cold),
-                ("graphique à chaud (API, cache de données)", warm),
-                ("même SQL, DuckDB brut", raw_t),
-            ):
-                rows.append(
-                    [label, name, len(values), statistics.median(values) * 1000, _percentile(values, 0.95) * 1000]
-                )
-            slowest = ", ".join(f"{name} {t * 1000:.0f} ms" for t, name in sorted(per_chart, reverse=True)[:3])
-            rows.append([label, f"plus lents à froid (médiane) : {slowest}", "", "", ""])
+def _post(client, body: dict) -> None:
+    """One chart data call as a dashboard makes it; the answer is read, not decoded (client CPU)."""
+    url = client.base_url + "/api/v1/chart/data"
+    try:
+        resp = client.session.post(url, json=body, timeout=client.timeout)
+    except requests.ConnectionError:  # a kept-alive connection gunicorn closed meanwhile: sent again, as browsers do
+        resp = client.session.post(url, json=body, timeout=client.timeout)
+    if resp.status_code != 200:
+        raise RuntimeError(f"/api/v1/chart/data : {resp.status_code} {resp.text[:300]}")
 
-            by_dash: dict[str, list] = {}
-            for slug, chart in charts:
-                by_dash.setdefault(slug, []).append(chart_query_context(chart, ids[chart["dataset"]]))
-            slugs = sorted(by_dash)
+
+def dashboard_loads(client, dashboards: list[list[dict]], users: int, force: bool) -> list[float]:
+    """``users`` agents open a starter dashboard at the same instant (all its charts at once, as a browser)."""
+
+    def load(i: int) -> float:
+        bodies = [{**b, "force": force} for b in dashboards[i % len(dashboards)]]
+        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+            return _timed(lambda: list(pool.map(lambda b: _post(client, b), bodies)))
+
+    with ThreadPoolExecutor(max_workers=users) as pool:
+        return list(pool.map(load, range(users)))
+
+
+def clear_cache(inst: service.Instance) -> None:
+    """Empty Superset's results cache (as after a restart on a new cache folder)."""
+    for file in (inst.home / "cache" / "data").glob("*"):
+        file.unlink(missing_ok=True)
+
+
+def _row(label: str, name: str, values: list[float]) -> list:
+    return [label, name, len(values), statistics.median(values) * 1000, _percentile(values, 0.95) * 1000]
+
+
+def concurrency(client, inst: service.Instance, label: str, users: list[int], repeat: int) -> list[list]:
+    """Single load, then ``users`` simultaneous loads: forced, on an emptied cache, after the warm-up."""
+    dashboards = [list(b.values()) for _slug, b in sorted(dashboard_requests(client).items())]
+    warm(client)
+    rows = []
+    alone_forced, alone_warm = [], []
+    for _ in range(repeat):
+        for i in range(len(dashboards)):
+            alone_forced += dashboard_loads(client, dashboards[i:], 1, force=True)
+            alone_warm += dashboard_loads(client, dashboards[i:], 1, force=False)
+    rows.append(_row(label, "1 chargement seul, à froid (forcé)", alone_forced))
+    rows.append(_row(label, "1 chargement seul, à chaud", alone_warm))
+    for n in users:
+        forced = dashboard_loads(client, dashboards, n, force=True)
+        clear_cache(inst)
+        emptied = dashboard_loads(client, dashboards, n, force=False)
+        report_warm = warm(client)
+        warm_loads = dashboard_loads(client, dashboards, n, force=False)
+        rows.append(_row(label, f"{n} chargements simultanés, à froid (forcé : aucun cache)", forced))
+        rows.append(_row(label, f"{n} chargements simultanés, à froid (cache vidé)", emptied))
+        rows.append(_row(label, f"{n} chargements simultanés, à chaud (après préchauffage)", warm_loads))
+        for name, values, goal in (("à froid", emptied, COLD_GOAL_S), ("à chaud", warm_loads, WARM_GOAL_S)):
+            p95 = _percentile(values, 0.95)
+            verdict = "PASS" if p95 < goal else "FAIL"
+            rows.append(
+                [label, f"{n} simultanés {name} : p95 / objectif {goal:.1f} s = {p95 / goal:.2f} {verdict}", "", "", ""]
+            )
+        rows.append(
+            [
+                label,
+                f"préchauffage : {report_warm.charts} graphiques + {report_warm.replayed} requêtes rejouées "
+                f"en {report_warm.seconds * 1000:.0f} ms",
+                "",
+                "",
+                "",
+            ]
+        )
+    return rows
+
+
+def per_chart(client, label: str, serving_dir: Path, charts: list[tuple[str, dict]], ids: dict, repeat: int) -> list:
+    """Each chart alone: cold (forced), warm (cache) and the same SQL in raw DuckDB."""
+    raw = duckdb.connect(str(serving_dir / "serving_masked.duckdb"), read_only=True)
+    cold, warm_t, raw_t, slowest, rows = [], [], [], [], []
+    for slug, chart in charts:
+        ctx = chart_query_context(chart, ids[chart["dataset"]], force=True)
+        sql = client.post("/api/v1/chart/data", {**ctx, "result_type": "query"})["result"][0]["query"]
+        mine = []
+        for _ in range(repeat):
+            mine.append(_timed(lambda ctx=ctx: client.post("/api/v1/chart/data", ctx)))
+            warm_t.append(_timed(lambda ctx=ctx: client.post("/api/v1/chart/data", {**ctx, "force": False})))
+            raw_t.append(_timed(lambda sql=sql: raw.execute(sql).fetchall()))
+        cold += mine
+        slowest.append((statistics.median(mine), f"{slug} / {chart['name']}"))
+    raw.close()
+    for name, values in (
+        ("graphique à froid (API, sans cache)", cold),
+        ("graphique à chaud (API, cache de données)", warm_t),
+        ("même SQL, DuckDB brut", raw_t),
+    ):
+        rows.append(_row(label, name, values))
+    top = ", ".join(f"{name} {t * 1000:.0f} ms" for t, name in sorted(slowest, reverse=True)[:3])
+    rows.append([label, f"plus lents à froid (médiane) : {top}", "", "", ""])
+    return rows
+
+
+def measure(label: str, size: dict, args: argparse.Namespace, data: Path) -> list[list]:
+    """Build (or reuse, ``--dossier``) the marts, start Superset on them, run the measures asked."""
+    counts_file = data / "counts.json"
+    if counts_file.exists():
+        counts = json.loads(counts_file.read_text())
+    else:
+        counts = synthetic_marts.build(data / "lake", data / "serving", **size)
+        counts_file.write_text(json.dumps(counts))
+    single = data / "single" / "serving.duckdb"
+    if not single.exists():
+        build_single_catalog(data / "serving", single)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")}
+    env.update(
+        HYPERVISEUR_DATA_DIR=str(data),
+        HYPERVISEUR_SUPERSET_PORT=str(args.port),
+        HYPERVISEUR_BENCH_SINGLE_CATALOG=str(single),
+        # nobody signs on during the bench (API login of the break-glass admin); Superset
+        # still refuses to start without a provider, so it gets an unreachable one
+        HYPERVISEUR_SSO_ISSUER="http://127.0.0.1:9",
+        HYPERVISEUR_SUPERSET_OIDC_CLIENT_SECRET="bench",
+    )
+    for name in ("workers", "threads"):
+        if getattr(args, name):
+            env[f"HYPERVISEUR_SUPERSET_{name.upper()}"] = str(getattr(args, name))
+    inst = _Instance.from_env(env)
+    service.start(inst, wait=240)
+    rows = []
+    try:
+        clear_cache(inst)
+        provision(inst, manifest=None)
+        client = admin_client(inst)
+        client.session.mount("http://", HTTPAdapter(pool_maxsize=64 * 8))  # one connection per chart in flight
+        ids = {d["table_name"]: d["id"] for d in client.iterate("/api/v1/dataset/")}
+        charts = [(d["slug"], c) for d in load_spec() for c in d["charts"]]
+        setup = f"{inst.env.get('HYPERVISEUR_SUPERSET_WORKERS', service.WORKERS)} processus × {inst.env.get('HYPERVISEUR_SUPERSET_THREADS', service.THREADS)} fils"
+        rows.append([label, f"Superset : {setup}", "", "", ""])
+        if args.repeat:
+            rows += per_chart(client, label, inst.settings.serving_dir, charts, ids, args.repeat)
+        if args.compare:
             public = {m for m in counts if f"{m}__public" in ids}
             marts = {c["dataset"] for _s, c in charts}
-            rows += compare_layouts(client, charts, layout_datasets(client, single, marts, public), label, compare)
-
-            def load(i: int, force: bool) -> float:
-                contexts = [{**c, "force": force} for c in by_dash[slugs[i % len(slugs)]]]
-                with ThreadPoolExecutor(max_workers=len(contexts)) as pool:
-                    return _timed(lambda: list(pool.map(lambda c: client.post("/api/v1/chart/data", c), contexts)))
-
-            for force, name in ((True, "à froid"), (False, "à chaud")):
-                with ThreadPoolExecutor(max_workers=concurrent) as pool:
-                    loads = list(pool.map(lambda i, force=force: load(i, force), range(concurrent)))
-                rows.append(
-                    [
-                        label,
-                        f"{concurrent} chargements de tableau de bord simultanés, {name}",
-                        len(loads),
-                        statistics.median(loads) * 1000,
-                        _percentile(loads, 0.95) * 1000,
-                    ]
-                )
-            rows.append(
-                [
-                    label,
-                    f"lignes des marts horaires : {counts['mart_air_quality_hourly'] + counts['mart_traffic_hourly']:,}".replace(
-                        ",", " "
-                    ),
-                    "",
-                    "",
-                    "",
-                ]
-            )
-        finally:
-            service.stop(inst)
+            rows += compare_layouts(client, charts, layout_datasets(client, single, marts, public), label, args.compare)
+        rows += concurrency(client, inst, label, args.users, args.alone)
+        hourly = counts["mart_air_quality_hourly"] + counts["mart_traffic_hourly"]
+        rows.append([label, f"lignes des marts horaires : {hourly:,}".replace(",", " "), "", "", ""])
+    finally:
+        service.stop(inst)
     return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="petite taille (test de fumée)")
-    parser.add_argument("--compare", type=int, default=None, help="répétitions de la comparaison des catalogues")
+    parser.add_argument("--releves", type=int, default=None, help="une seule taille : ce nombre de relevés horaires")
+    parser.add_argument(
+        "--simultanes",
+        default=None,
+        help="chargements simultanés, séparés par des virgules (défaut 20,50 ; 4 en --quick)",
+    )
+    parser.add_argument("--repetitions", type=int, default=None, help="mesures par graphique seul (0 : sans)")
+    parser.add_argument(
+        "--compare", type=int, default=None, help="répétitions de la comparaison des catalogues (0 : sans)"
+    )
+    parser.add_argument("--seul", type=int, default=None, help="passages du chargement seul de chaque tableau de bord")
+    parser.add_argument("--workers", type=int, default=None, help="processus gunicorn (défaut : celui du service)")
+    parser.add_argument("--threads", type=int, default=None, help="fils par processus (défaut : celui du service)")
+    parser.add_argument("--dossier", type=Path, default=None, help="garder les marts générés ici et les réutiliser")
     parser.add_argument("--port", type=int, default=int(os.environ.get("HYPERVISEUR_BENCH_SUPERSET_PORT", "18090")))
     args = parser.parse_args(argv)
+    quick = args.quick
+    args.users = [int(n) for n in (args.simultanes or ("4" if quick else "20,50")).split(",")]
+    args.repeat = args.repetitions if args.repetitions is not None else (2 if quick else 5)
+    args.compare = args.compare if args.compare is not None else (3 if quick else 10)
+    args.alone = args.seul if args.seul is not None else (1 if quick else 3)
+    if args.releves:  # 20 stations x 4 pollutants + 100 segments = 180 readings per hour
+        sizes = [(f"{args.releves / 1e6:g} M relevés", dict(hours=args.releves // 180, stations=20, segments=100))]
+    else:
+        sizes = SIZES["quick" if quick else "default"]
     rows = []
-    for label, size in SIZES["quick" if args.quick else "default"]:
-        rows += measure(
-            label,
-            size,
-            repeat=2 if args.quick else 5,
-            concurrent=4 if args.quick else 20,
-            compare=args.compare or (3 if args.quick else 10),
-            port=args.port,
-        )
+    for label, size in sizes:
+        if args.dossier:
+            folder = args.dossier / label.replace(" ", "_")
+            folder.mkdir(parents=True, exist_ok=True)
+            rows += measure(label, size, args, folder)
+        else:
+            with tempfile.TemporaryDirectory(prefix="bench-superset-") as tmp:
+                rows += measure(label, size, args, Path(tmp))
     report(
         "Superset : requêtes des tableaux de bord de départ",
         ["taille", "mesure", "n", "p50 (ms)", "p95 (ms)"],
         rows,
-        notes=f"Objectifs : p95 < 300 ms à 10 M relevés ; catalogues par niveau ≤ +10 % de p95 face au catalogue unique "
-        f"(même banc, chargements alternés). « À chaud » : réponse du cache de données de Superset "
-        f"(FileSystemCache, HYPERVISEUR_SUPERSET_CACHE_TIMEOUT), servie au deuxième affichage. Mémoire de pointe du banc : {peak_rss_mb():.0f} Mo "
-        f"(Superset tourne dans ses propres processus).",
+        notes=f"Objectifs : p95 < 300 ms par graphique à 10 M relevés ; catalogues par niveau ≤ +10 % de p95 face au "
+        f"catalogue unique (même banc, chargements alternés) ; 20 et 50 chargements simultanés de tableau de bord : "
+        f"p95 < {WARM_GOAL_S:.1f} s à chaud, < {COLD_GOAL_S:.0f} s à froid. Un chargement = tous les graphiques d'un "
+        f"tableau de bord demandés à la fois (tableaux de bord tour à tour). « Forcé » : chaque graphique recalculé "
+        f"(« Forcer l'actualisation ») ; « cache vidé » : premier affichage sans préchauffage ; « à chaud » : après "
+        f"le préchauffage (superset/warm.py, cache de résultats partagé par les processus, superset/results_cache.py). "
+        f"Le banc (client HTTP) partage la machine avec Superset. Mémoire de pointe du banc : {peak_rss_mb():.0f} Mo.",
     )
 
 

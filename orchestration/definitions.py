@@ -16,6 +16,8 @@ import dagster as dg
 
 from orchestration.assets import MODULES
 from orchestration.assets.checks import asset_checks
+from orchestration.assets.dashboards import SUPERSET_CACHE
+from orchestration.assets.governance import SERVING_CATALOG
 from orchestration.assets.raw import inbox_raw_datasets
 from orchestration.assets.sensors import build_inbox_sensor
 from orchestration.resources import LakehouseResource, dbt_resource
@@ -42,8 +44,10 @@ def build_definitions(
     )
     hourly_job = dg.define_asset_job(
         "marts_horaires",
-        selection=dg.AssetSelection.assets(*HOURLY_MARTS).upstream() - raw_selection,
-        description="Agrégats horaires des capteurs (air, trafic)",
+        # the serving copies too: Superset's datasets read them, not the marts (governance/serving.py)
+        selection=(dg.AssetSelection.assets(*HOURLY_MARTS).upstream() - raw_selection)
+        | dg.AssetSelection.assets(SERVING_CATALOG, SUPERSET_CACHE),
+        description="Agrégats horaires des capteurs (air, trafic), copies servies à Superset, préchauffage de son cache",
     )
     daily_job = dg.define_asset_job(
         "marts_quotidiens",

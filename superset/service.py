@@ -40,6 +40,14 @@ QUERY_LIMITS = {
     "HYPERVISEUR_SUPERSET_STATEMENT_TIMEOUT_S": "30",
 }
 
+# gunicorn's worker model (gthread): processes × threads per process, measured on 2 cores with
+# benchmarks/bench_superset.py --workers/--threads (issue 20, 10 M readings): 4 × 4 was within
+# the machine's noise of 2 × 8 (20 loads warm p95 2.7 s vs 3.2 s, 50 loads 7.9 s vs 7.3 s) for
+# twice the memory (≈ 350 MB per process), so 2 × 8 stays. HYPERVISEUR_SUPERSET_WORKERS /
+# _THREADS override.
+WORKERS = "2"
+THREADS = "8"
+
 
 class SupersetError(LakehouseError):
     """Superset could not be installed, initialised, started or reached."""
@@ -256,8 +264,8 @@ def start(inst: Instance, wait: float = 90.0) -> None:
         return
     if not initialised(inst):
         init(inst)
-    workers = inst.env.get("HYPERVISEUR_SUPERSET_WORKERS", "2")
-    threads = inst.env.get("HYPERVISEUR_SUPERSET_THREADS", "8")
+    workers = inst.env.get("HYPERVISEUR_SUPERSET_WORKERS", WORKERS)
+    threads = inst.env.get("HYPERVISEUR_SUPERSET_THREADS", THREADS)
     log = open(inst.log_file, "ab")  # noqa: SIM115 - handed to the detached gunicorn process
     proc = subprocess.Popen(
         [

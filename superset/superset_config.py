@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -35,6 +36,7 @@ import yaml
 from flask_appbuilder.security.manager import AUTH_OAUTH
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
 HOME = Path(os.environ.get("HYPERVISEUR_SUPERSET_HOME", os.environ.get("SUPERSET_HOME", "."))).resolve()
 
@@ -55,6 +57,12 @@ def _secret(name: str) -> str:
 
 SECRET_KEY = _secret("secret_key")
 SQLALCHEMY_DATABASE_URI = os.environ.get("HYPERVISEUR_SUPERSET_DATABASE_URI") or f"sqlite:///{HOME / 'superset.db'}"
+_METADATA_FILE = Path(SQLALCHEMY_DATABASE_URI.removeprefix("sqlite:///")).resolve()
+if SQLALCHEMY_DATABASE_URI.startswith("sqlite:///"):
+    # Local installs: connections to the SQLite metadata database are kept (SQLAlchemy 1.4 opens
+    # and closes one per use, and each close of a write-ahead-logged file checkpoints it), each
+    # usable by any of the worker's threads (one at a time, the pool's rule).
+    SQLALCHEMY_ENGINE_OPTIONS = {"poolclass": QueuePool, "connect_args": {"check_same_thread": False}}
 
 # French first; English kept for administrators.
 BABEL_DEFAULT_LOCALE = "fr"
@@ -76,16 +84,21 @@ SUPERSET_WEBSERVER_TIMEOUT = 60
 
 EXPORT_ROW_LIMIT = int(os.environ.get("HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT", "10000"))
 
-# Chart results are cached on disk in the Superset home: a dashboard opened by many agents
-# runs each chart's SQL once per timeout. The key includes the query and the user's RLS
-# clauses, so roles never share rows. A refreshed mart shows up after at most the timeout
-# (or at once with "Forcer l'actualisation"); 0 disables the cache.
-_CACHE_TIMEOUT = int(os.environ.get("HYPERVISEUR_SUPERSET_CACHE_TIMEOUT", "600"))
+# Chart results are cached on disk in the Superset home, one folder read and written by every
+# gunicorn worker (``results_cache.py``): a dashboard opened by many agents runs each chart's
+# SQL once. The key includes the query and the user's RLS clauses, so roles never share rows; a
+# result at the row cap stays with its audience (administrators uncapped, everyone else capped).
+# The warm-up after each mart refresh (``warm.py``: the hourly and daily jobs, provisioning)
+# replaces the starter charts' answers, so they are kept longer than an hour (75 min): the
+# agents never find them expired between two refreshes. Any other chart shows a refreshed mart
+# after at most that, or at once with "Forcer l'actualisation"; 0 disables the cache.
+_CACHE_TIMEOUT = int(os.environ.get("HYPERVISEUR_SUPERSET_CACHE_TIMEOUT", "4500"))
 DATA_CACHE_CONFIG = {
-    "CACHE_TYPE": "FileSystemCache" if _CACHE_TIMEOUT > 0 else "NullCache",
+    "CACHE_TYPE": "hyperviseur_results_cache.CappedResultsCache" if _CACHE_TIMEOUT > 0 else "NullCache",
     "CACHE_DIR": str(HOME / "cache" / "data"),
     "CACHE_DEFAULT_TIMEOUT": _CACHE_TIMEOUT,
     "CACHE_THRESHOLD": 5000,
+    "CACHE_OPTIONS": {"row_cap": EXPORT_ROW_LIMIT} if _CACHE_TIMEOUT > 0 else {},
 }
 
 # --- DuckDB lockdown -------------------------------------------------------------------
@@ -120,6 +133,7 @@ def _load(name: str):
 
 
 _lockdown = _load("lockdown")
+sys.modules["hyperviseur_results_cache"] = _load("results_cache")  # DATA_CACHE_CONFIG imports it by name
 
 # --- Sign-on (issue 14, sign_on.py) -------------------------------------------------------
 # The web UI signs on only through the OpenID Connect provider (the authority's LemonLDAP::NG,
@@ -224,3 +238,52 @@ EVENT_LOGGER = _access_log.RowCountEventLogger()
 
 def FLASK_APP_MUTATOR(app) -> None:
     _access_log.install(app, EVENT_LOGGER)
+    _remember_default_schemas()
+
+
+# --- Per-request overhead (issue 20: many agents on the dashboards at once) -----------------
+
+
+def _remember_default_schemas() -> None:
+    """Ask each DuckDB catalog its default schema once per process, not at every chart request.
+
+    Superset 6.1 adds a virtual dataset's RLS predicates to the cache key and, to do so, opens
+    a new connection to the catalog (engine, lockdown, inspector: ≈ 50 ms) on EVERY chart data
+    request, cached or not, only to read its default schema, which a read-only catalog
+    cannot change.
+    """
+    from superset.db_engine_specs.duckdb import DuckDBEngineSpec
+
+    ask = DuckDBEngineSpec.get_default_schema.__func__
+    known: dict[tuple[str, str | None], str | None] = {}
+
+    def get_default_schema(cls, database, catalog):
+        key = (database.sqlalchemy_uri, catalog)
+        if key not in known:
+            known[key] = ask(cls, database, catalog)
+        return known[key]
+
+    DuckDBEngineSpec.get_default_schema = classmethod(get_default_schema)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_write_ahead_log(dbapi_connection, _record) -> None:
+    """A SQLite metadata database (local installs) in WAL mode: readers never wait for the writer.
+
+    Every chart data request writes its access-log entry (``access_log.py``); in SQLite's
+    default rollback journal each such commit locks the whole file and syncs it twice, which
+    serialises all the workers' requests. ``synchronous=NORMAL``: the log is synced at each
+    checkpoint, not at each commit; an entry survives a crash of Superset, the last ones may
+    not survive a power cut (production runs on PostgreSQL, ``HYPERVISEUR_SUPERSET_DATABASE_URI``).
+    """
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    cursor = dbapi_connection.cursor()
+    files = {Path(row[2]).resolve() for row in cursor.execute("PRAGMA database_list") if row[2]}
+    if _METADATA_FILE not in files:  # a SQLite file registered as a data source: left alone
+        cursor.close()
+        return
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

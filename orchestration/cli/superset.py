@@ -81,6 +81,7 @@ def status() -> None:
 def provision_cmd(manifest: Path | None) -> None:
     """Créer ou mettre à jour base, jeux de données, tableaux de bord, rôles et RLS (idempotent)."""
     from superset import service
+    from superset.client import SupersetApiError
     from superset.provision import provision
 
     inst = _instance()
@@ -92,6 +93,33 @@ def provision_cmd(manifest: Path | None) -> None:
         console.print(f"  tableau de bord [bold]{slug}[/] : {', '.join(roles) or 'administrateurs seulement'}")
     for slug in report.skipped_dashboards:
         console.print(f"  [yellow]tableau de bord {slug} ignoré : marts absents du catalogue de service[/]")
+    try:
+        _warm(inst)
+    except SupersetApiError as exc:  # provisioned all the same: the dashboards compute on first display
+        console.print(f"[yellow]{exc}[/]")
+
+
+def _warm(inst) -> None:
+    from superset.provision import admin_client
+    from superset.warm import warm
+
+    report = warm(admin_client(inst))
+    console.print(
+        f"Cache préchauffé : {report.charts} graphiques des tableaux de bord de départ et "
+        f"{report.replayed} requêtes récentes des navigateurs en {report.seconds:.1f} s"
+    )
+
+
+@superset.command(name="prechauffer")
+@french_errors
+def warm_cmd() -> None:
+    """Recalculer et mettre en cache les graphiques des tableaux de bord de départ (après une mise à jour des marts)."""
+    from superset import service
+
+    inst = _instance()
+    if not service.healthy(inst):
+        raise service.SupersetError(f"Superset ne répond pas sur {inst.url} : lancer « hyperviseur superset start »")
+    _warm(inst)
 
 
 @superset.command()

@@ -1,0 +1,120 @@
+"""The results cache shared by Superset's workers and its warm-up (issue 20: many agents at once).
+
+On the session's real Superset (two gunicorn workers, one cache folder): the warm-up's
+answers serve the agents, a refresh replaces them, the graph's asset warms the running
+instance, and an answer at the row cap never crosses from the uncapped administrator to a
+capped role.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from orchestration.assets.dashboards import superset_cache
+from superset.warm import dashboard_requests, warm
+
+pytestmark = pytest.mark.superset
+
+
+def _answer(client, body: dict) -> dict:
+    return client.post("/api/v1/chart/data", body)["result"][0]
+
+
+def test_warm_up_answers_serve_the_agents_from_any_worker(superset_instance, provisioned, admin, users):
+    cap = int(superset_instance.env["HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT"])
+    report = warm(admin)
+    requests = dashboard_requests(admin)
+    assert report.charts == sum(len(charts) for charts in requests.values()) > 0
+    assert set(report.missing_dashboards) == set(provisioned.skipped_dashboards)
+    water = requests["fuites-eau"]
+    shared = 0
+    for _ in range(3):  # several calls: both workers answer from the same folder
+        for body in water.values():
+            mine = _answer(users["agent_eau"], body)
+            if _answer(admin, body)["rowcount"] < cap:
+                assert mine["is_cached"], mine
+                shared += 1
+    assert shared >= 3 * len(water) - 3
+
+
+def test_warm_up_replaces_the_cached_answers(admin, users, provisioned):
+    body = next(iter(dashboard_requests(admin)["fuites-eau"].values()))
+    warm(admin)
+    before = _answer(users["agent_eau"], body)
+    time.sleep(1.1)  # Superset dates cached answers to the second
+    warm(admin)
+    after = _answer(users["agent_eau"], body)
+    assert before["is_cached"] and after["is_cached"]
+    assert after["cached_dttm"] > before["cached_dttm"]
+
+
+def test_warm_up_replays_the_requests_browsers_sent(admin, users, provisioned):
+    """The frontend's body differs from the spec's (its own post-processing, filters): the
+    warm-up replays what the action log holds for the starter charts."""
+    name, body = next(iter(dashboard_requests(admin)["fuites-eau"].items()))
+    chart_id = next(
+        c["id"] for c in admin.get("/api/v1/dashboard/fuites-eau/charts")["result"] if c["slice_name"] == name
+    )
+    browser = {**body, "queries": [{**body["queries"][0], "row_limit": 997}]}
+    params = {"form_data": json.dumps({"slice_id": chart_id})}  # as the frontend does
+    users["agent_eau"].post("/api/v1/chart/data", browser, params=params)  # computed and cached now
+    time.sleep(1.1)  # Superset dates cached answers to the second
+    mark = datetime.now(UTC).replace(microsecond=0).isoformat()
+    report = warm(admin)
+    assert report.replayed >= 1
+    again = users["agent_eau"].post("/api/v1/chart/data", browser, params=params)["result"][0]
+    assert again["is_cached"] and again["cached_dttm"] >= mark  # recomputed by the warm-up
+
+
+def test_graph_asset_warms_the_running_superset(superset_instance, admin, users, provisioned, monkeypatch):
+    monkeypatch.setenv("HYPERVISEUR_DATA_DIR", str(superset_instance.settings.data_dir))
+    monkeypatch.setenv("HYPERVISEUR_SUPERSET_PORT", str(superset_instance.settings.superset_port))
+    body = next(iter(dashboard_requests(admin)["fuites-eau"].values()))
+    before = _answer(users["agent_eau"], body)
+    time.sleep(1.1)
+    result = dg.materialize([superset_cache])
+    assert result.success
+    meta = result.asset_materializations_for_node(superset_cache.op.name)[0].metadata
+    assert meta["graphiques"].value > 0
+    assert _answer(users["agent_eau"], body)["cached_dttm"] > before["cached_dttm"]
+
+
+def test_graph_asset_does_nothing_without_superset(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYPERVISEUR_DATA_DIR", str(tmp_path))
+    result = dg.materialize([superset_cache])
+    meta = result.asset_materializations_for_node(superset_cache.op.name)[0].metadata
+    assert result.success and meta["superset"].value == "arrêté" and meta["graphiques"].value == 0
+
+
+def test_answers_at_the_row_cap_never_reach_a_capped_role(superset_instance, admin, users):
+    cap = int(superset_instance.env["HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT"])
+    dataset = admin.find("/api/v1/dataset/", "table_name", "mart_air_quality_hourly")["id"]
+    query = {
+        "columns": ["station_id", "hour_start", "pollutant", "value_ugm3"],
+        "metrics": [],
+        "filters": [],
+        "extras": {"having": "", "where": ""},
+        "row_limit": 2 * cap,
+        "orderby": [["hour_start", False]],
+        "time_range": "No filter",
+    }
+    body = {
+        "datasource": {"id": dataset, "type": "table"},
+        "queries": [query],
+        "form_data": {"viz_type": "table"},
+        "result_format": "json",
+        "result_type": "full",
+    }
+    first = _answer(admin, {**body, "force": True})
+    assert first["rowcount"] == 2 * cap
+    analyst = _answer(users["analyste"], {**body, "force": False})
+    assert analyst["rowcount"] == cap and not analyst["is_cached"]
+    again = _answer(users["analyste"], {**body, "force": False})
+    assert again["rowcount"] == cap and again["is_cached"]
+    mine = _answer(admin, {**body, "force": False})
+    assert mine["rowcount"] == 2 * cap and mine["is_cached"]
