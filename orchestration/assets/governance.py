@@ -46,7 +46,8 @@ def data_classification(context: dg.AssetExecutionContext, lakehouse: LakehouseR
 @dg.asset(
     key=SERVING_CATALOG,
     group_name=GROUP,
-    deps=[CLASSIFICATION],
+    # the marts too: a job that refreshes some marts without classifying (the hourly one) serves them after
+    deps=[CLASSIFICATION, *(dg.AssetKey([name]) for name in MARTS)],
     description="Base DuckDB en lecture seule servie à Superset : vues claires, masquées et publiques par rôle.",
     kinds={"duckdb"},
 )
