@@ -15,6 +15,7 @@ it read nothing else) with a serving folder of its own; the synthetic catalogs a
 from __future__ import annotations
 
 import re
+import shutil
 import time
 import warnings
 from dataclasses import replace
@@ -77,7 +78,10 @@ def stack(superset_instance, provisioned, manifest, tmp_path_factory):
             yield {"lh": lh, "client": client, "superset": target, "admin": admin}
     finally:  # the other tests of the session read the synthetic catalogs, and only them
         data = superset_instance.settings.data_dir
-        synthetic_marts.build(data / "lake", data / "serving")
+        synthetic_marts.build(data / "lake", data / "serving")  # (it leaves the served zones writable)
+        for folder in ("curated", "masked", "public"):  # nor does a later serving build find the upload
+            shutil.rmtree(superset_instance.settings.lake_dir / folder / MODEL, ignore_errors=True)
+        shutil.rmtree(superset_instance.settings.lake_dir / "raw" / "depots", ignore_errors=True)
         provision(superset_instance, manifest=manifest)
         for kind in ("chart", "dataset"):
             for row in admin.iterate(f"/api/v1/{kind}/"):
