@@ -569,8 +569,9 @@ def build_bundle(marts: list[Mart], serving_dir: Path, assets: Path = ASSETS) ->
             files[f"charts/{chart_name}"] = chart
         files[f"dashboards/{name}"] = _filters_on_public(dash, by_masked_uuid)
         kept.append(dash["slug"])
+    uploads = starter.upload_pattern(ACCESS)
     for mart in marts:  # each accepted upload of an agent gets its starter chart
-        if is_upload(mart, ACCESS):
+        if is_upload(mart, uploads):
             chart = chart_yaml({"slug": starter.SLUG}, starter.starter_chart(mart))
             clearance = "public" if mart.public else "masked"
             files[f"charts/{starter.SLUG}_{mart.name}.yaml"] = {

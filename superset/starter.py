@@ -29,8 +29,9 @@ def upload_pattern(access: Path) -> str:
     return yaml.safe_load(access.read_text(encoding="utf-8"))["uploads"].format(service="*")
 
 
-def is_upload(mart: Mart, access: Path) -> bool:
-    return fnmatch.fnmatchcase(mart.name, upload_pattern(access))
+def is_upload(mart: Mart, pattern: str) -> bool:
+    """Whether ``mart`` is an accepted upload (``pattern``: :func:`upload_pattern`)."""
+    return fnmatch.fnmatchcase(mart.name, pattern)
 
 
 def chart_name(dataset: str) -> str:

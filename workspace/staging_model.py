@@ -23,8 +23,9 @@ import yaml
 from ingestion.formats.schema import TYPES
 from lakehouse.errors import LakehouseError
 from lakehouse.lake import Zone
+from workspace.upload import UPLOAD_SOURCE
 
-SOURCE = "depots"  # workspace.upload.UPLOAD_SOURCE: raw/depots/<jeu>/
+SOURCE = UPLOAD_SOURCE  # raw/depots/<jeu>/: the dbt source of the generated models
 MODEL_PREFIX = f"stg_{SOURCE}__"
 SOURCES_FILE = "_depots_sources.yml"
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
