@@ -102,6 +102,27 @@ def test_recurring_lone_spikes_stop_raising_but_a_lasting_jump_still_raises():
     assert raises == [500, 900, 2201], raises
 
 
+def wander(n=5000, rho=0.9, seed=3):
+    """A fault-free series that wanders: AR(1) around 20, unit innovations."""
+    rng, x, out = random.Random(seed), 0.0, []
+    for _ in range(n):
+        x = rho * x + rng.gauss(0, 1)
+        out.append(20 + x)
+    return out
+
+
+def test_a_wandering_series_is_not_an_anomaly_but_a_jump_in_it_still_is():
+    def raises(det, values):
+        return [i for i, r in enumerate(run(det, values)) if r[3] == "raise"]
+
+    xs = wander()
+    assert raises(EpisodeDetector(), xs) == []
+    # without the autocorrelation correction the same series raises again and again
+    assert len(raises(EpisodeDetector(EpisodeParams(max_rho=0.0)), xs)) >= 10
+    jumped = xs[:3000] + [x + 40.0 for x in xs[3000:3100]] + xs[3100:]
+    assert raises(EpisodeDetector(), jumped) == [3000]
+
+
 def test_no_look_ahead_prefix_scores_do_not_change_when_points_are_appended():
     xs = series()
     full = run(EpisodeDetector(), xs)
@@ -120,9 +141,11 @@ def test_state_is_bounded_per_series_and_in_number_of_series():
     assert len(det.series) == 10
 
 
-def test_confidence_grows_with_the_score():
+def test_confidence_is_a_share_that_never_falls_as_the_score_grows():
     det = EpisodeDetector()
-    assert 0.0 < det.confidence(1.0) < det.confidence(2.0) < det.confidence(10.0) < 1.0
+    assert 0.0 < det.confidence(1.0) <= det.confidence(2.0) <= det.confidence(10.0) < 1.0
+    steep = EpisodeDetector(EpisodeParams(calib_b=0.5))
+    assert steep.confidence(1.0) < steep.confidence(10.0)
 
 
 # -- engine declaration ---------------------------------------------------------------------
