@@ -118,6 +118,7 @@ def plan(manifest_path: Path) -> list[dict]:
                 "schema": n["schema"],
                 "name": n["name"],
                 "materialized": n["config"].get("materialized"),
+                "partition_by": n["config"].get("partition_by"),
                 "language": n.get("language", "sql"),
                 "sql": n.get("compiled_code"),
                 "seed_path": str(Path(n["root_path"]) / n["original_file_path"])
@@ -165,6 +166,13 @@ def run_baseline(plan_file: Path, database: Path, lake_url: str) -> None:
             location = f"{lake_url}/{Lake.curated_key(step['name'])}"
             con.execute(f"COPY ({step['sql']}) TO '{location}' (FORMAT parquet)")
             con.execute(f"CREATE OR REPLACE VIEW {rel} AS SELECT * FROM read_parquet('{location}')")
+        elif step["materialized"] == "partitioned":  # one file per day, as macros/partitions.sql writes
+            location = f"{lake_url}/curated/{step['name']}"
+            con.execute(
+                f"COPY ({step['sql']}) TO '{location}' (FORMAT parquet, COMPRESSION zstd, "
+                f"PARTITION_BY ({step['partition_by']}), OVERWRITE_OR_IGNORE true, WRITE_PARTITION_COLUMNS true)"
+            )
+            con.execute(f"CREATE OR REPLACE VIEW {rel} AS SELECT * FROM read_parquet('{location}/*/*.parquet')")
         else:
             con.execute(f"CREATE OR REPLACE VIEW {rel} AS {step['sql']}")
     con.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 import pyarrow as pa
 
@@ -103,13 +104,15 @@ def write_chunk(
     batch_id: str | None = None,
     extra_rejected: pa.Table | None = None,
     row_unit: str | None = None,
+    ingest_date: date | None = None,
 ) -> None:
     """Validate one chunk, write its valid rows to raw/ and its rejected rows to quarantine/.
 
     Without an explicit ``batch_id`` the id derives from the valid rows, and rows already
     in raw under that id are counted as duplicates (a re-ingestion) instead of rewritten.
     ``extra_rejected`` holds rows a connector could not even map (same layout as
-    validation's rejections); ``row_unit`` says what ``_row`` counts in error messages.
+    validation's rejections); ``row_unit`` says what ``_row`` counts in error messages;
+    ``ingest_date`` (default: today) is the raw partition of a chunk landed for another day.
 
     Fails closed: a dataset with personal columns is refused before anything is written
     when the encryption key file is missing (``HYPERVISEUR_KMS_KEY_FILE``). Every raw write
@@ -126,7 +129,14 @@ def write_chunk(
             counts.duplicates += result.valid.num_rows
         else:
             m = lh.lake.write_batch(
-                Zone.RAW, spec.source, spec.name, result.valid, origin=origin, batch_id=raw_id, encryption=encryption
+                Zone.RAW,
+                spec.source,
+                spec.name,
+                result.valid,
+                origin=origin,
+                batch_id=raw_id,
+                encryption=encryption,
+                ingest_date=ingest_date,
             )
             counts.rows_raw += m.rows
             counts.raw_keys.append(m.key)
@@ -140,7 +150,9 @@ def write_chunk(
     if rejected.num_rows:
         q_id = f"{batch_id}-q" if batch_id else content_id(rejected)
         new = batch_id is None and lh.lake.read_manifest(Zone.QUARANTINE, spec.source, spec.name, q_id) is None
-        m = lh.lake.write_batch(Zone.QUARANTINE, spec.source, spec.name, rejected, origin=origin, batch_id=q_id)
+        m = lh.lake.write_batch(
+            Zone.QUARANTINE, spec.source, spec.name, rejected, origin=origin, batch_id=q_id, ingest_date=ingest_date
+        )
         counts.rows_quarantined += m.rows
         counts.quarantine_keys.append(m.key)
         if new:

@@ -70,6 +70,7 @@ _declare(
     "KMS_KEY_FILE",
     "DBT_MANIFEST",
     "DBT_TARGET",
+    "PARTITION_LOOKBACK_DAYS",
     "OPENDATA_BASE_URL",
     "OPENDATA_MEMORY_LIMIT",
     "OPENDATA_API_MAX_LIMIT",
@@ -109,10 +110,12 @@ _declare(
 )
 _declare("S3_ACCESS_KEY", "S3_SECRET_KEY", "MQTT_PASSWORD", "MASKING_KEY", "OPENMETADATA_TOKEN", secret=True)
 # Read elsewhere, each by its own process: the dbt profiles (values prepared by
-# orchestration.resources.dbt_env, and the Trino target of infra/k8s),
-# superset/superset_config.py and superset/service.py, infra/local/services.py.
+# orchestration.resources.dbt_env, and the Trino target of infra/k8s), the dbt macros (the
+# day-partition window set by orchestration.dbt_launcher), superset/superset_config.py and
+# superset/service.py, infra/local/services.py.
 _declare(
     "LAKE_URL",
+    "PARTITION_WINDOW_START",
     "DUCKDB_EXTENSION_DIR",
     "DBT_S3_KEY_ID",
     "DBT_S3_SECRET",
@@ -649,6 +652,9 @@ def audit_worm_bucket(env: Mapping[str, str] | None = None) -> str | None:
 
 
 # -- all settings ---------------------------------------------------------------------------
+PARTITION_LOOKBACK_DAYS = 3  # see Settings.partition_lookback_days
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -676,6 +682,10 @@ class Settings:
     serving_dir: Path | None = None  # None: <data dir>/serving (one DuckDB catalog per clearance)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     dbt_trino_password: str | None = field(default=None, repr=False)  # the `dbt` user of Trino (target trino)
+    # A dbt run rebuilds the day partitions from this many days before the earliest ingest day
+    # of the raw batches received since the previous run: readings arriving up to that late
+    # are counted; older ones wait for a full refresh (orchestration.partitions).
+    partition_lookback_days: int = PARTITION_LOOKBACK_DAYS
 
     def __post_init__(self):
         if self.kms_key_file is None:
@@ -764,6 +774,7 @@ class Settings:
             serving_dir=Path(_read(env, "SERVING_DIR", str(data_dir / "serving"))).resolve(),
             limits=LimitsSettings.from_env(env),
             dbt_trino_password=trino_password,
+            partition_lookback_days=_positive(env, "PARTITION_LOOKBACK_DAYS", PARTITION_LOOKBACK_DAYS),
         )
 
 

@@ -12,6 +12,11 @@ the next, so the parse prepared by ``make`` never matches a run and every invoca
 full parse (~6 s here). The launcher keeps the last parse of each lake and dbt target in
 ``<data>/dbt/`` and hands it to the next invocation; dbt still checks it and parses again
 whatever changed.
+
+Day partitions: given ``--partitions auto`` (or ``complet``, a full refresh) before dbt's
+arguments, the launcher plans the window of days the run rebuilds
+(:mod:`orchestration.partitions`), hands its first day to dbt alone, and records it once
+dbt succeeded.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from pathlib import Path
 from lakehouse.errors import LakehouseError
 
 PARTIAL_PARSE = "partial_parse.msgpack"
+PARTITIONS_FLAG = "--partitions"
+PARTITION_MODES = ("auto", "complet")
 
 
 def _option(args: list[str], name: str) -> str | None:
@@ -59,9 +66,18 @@ def main() -> None:
     from orchestration.resources import CALLER_DIR_FLAG, dbt_env, dbt_executable
 
     args = sys.argv[1:]
-    caller_dir = os.getcwd()
-    if args[:1] == [CALLER_DIR_FLAG]:  # started by Dagster from another folder than dbt's
-        caller_dir, args = args[1], args[2:]
+    caller_dir, partitions = os.getcwd(), None
+    while args[:1] in ([CALLER_DIR_FLAG], [PARTITIONS_FLAG]) and len(args) > 1:
+        if args[0] == CALLER_DIR_FLAG:  # started by Dagster from another folder than dbt's
+            caller_dir = args[1]
+        else:
+            partitions = args[1]
+        args = args[2:]
+    if partitions is not None and partitions not in PARTITION_MODES:
+        print(
+            f"Erreur : {PARTITIONS_FLAG} {partitions} : valeurs possibles {', '.join(PARTITION_MODES)}", file=sys.stderr
+        )
+        sys.exit(2)
     env = dict(os.environ)
     exe = dbt_executable()
     if args == ["--version"]:
@@ -74,6 +90,7 @@ def main() -> None:
         settings = Settings.from_env()
         derived = dbt_env(settings)
         saved = (settings.data_dir / "dbt" / f"{settings.dbt_target}-{PARTIAL_PARSE}").resolve()
+        window = _plan_partitions(settings, partitions == "complet") if partitions else None
     except LakehouseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         sys.exit(2)
@@ -81,13 +98,37 @@ def main() -> None:
         os.chdir(dbt_dir)
     # dbt's own variables set by the caller (dagster-dbt's per-invocation log folder) win.
     env.update({k: v for k, v in derived.items() if k.startswith("HYPERVISEUR_") or k not in env})
+    from orchestration import partitions as partition_plan
+
+    env.pop(partition_plan.WINDOW_ENV, None)
+    if window is not None and window[1].start is not None:
+        env[partition_plan.WINDOW_ENV] = window[1].start.isoformat()
     parse = _target_path(args, env) / PARTIAL_PARSE
     if saved.exists():
         _copy(saved, parse)
     code = _run(exe, args, env)
     if parse.exists():  # written once parsed, whatever the run's outcome
         _copy(parse, saved)
+    if window is not None and code == 0:
+        built = partition_plan.record(*window, _target_path(args, env) / "run_results.json")
+        print(f"Partitions journalières à jour : {', '.join(built) or 'aucune'}", file=sys.stderr, flush=True)
     sys.exit(code)
+
+
+def _plan_partitions(settings, full_refresh: bool):
+    """(lakehouse, window) of this run, the partitioned models' folders prepared."""
+    import json
+
+    from lakehouse.platform import Lakehouse
+    from orchestration import partitions as partition_plan
+    from orchestration.resources import dbt_manifest
+
+    lh = Lakehouse(settings)
+    models = partition_plan.partitioned_models(json.loads(dbt_manifest().read_text()))
+    window = partition_plan.plan(lh, models, full_refresh=full_refresh)
+    partition_plan.prepare(lh, models)
+    print(f"Partitions journalières : {window.describe()}", file=sys.stderr, flush=True)
+    return lh, window
 
 
 if __name__ == "__main__":

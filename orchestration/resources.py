@@ -97,20 +97,22 @@ def dbt_manifest() -> Path:
     return dbt_project.manifest_path
 
 
-def external_models() -> list[str]:
-    """Names of the models dbt writes as Parquet files in the curated zone."""
+def lake_models() -> list[str]:
+    """Names of the models dbt writes as Parquet in the curated zone (one file, or day partitions)."""
     nodes = json.loads(dbt_manifest().read_text())["nodes"].values()
     return sorted(
-        n["name"] for n in nodes if n["resource_type"] == "model" and n["config"].get("materialized") == "external"
+        n["name"]
+        for n in nodes
+        if n["resource_type"] == "model" and n["config"].get("materialized") in ("external", "partitioned")
     )
 
 
 def prepare_curated_dirs(lh: Lakehouse, models: tuple[str, ...] = ()) -> None:
     """DuckDB's COPY does not create folders: make ``curated/<model>/`` for the local lake (every
-    external model of the project, and ``models`` generated for this lake)."""
+    model of the project written to the lake, and ``models`` generated for this lake)."""
     if lh.settings.s3:
         return
-    for name in [*external_models(), *models]:
+    for name in [*lake_models(), *models]:
         (lh.settings.lake_dir / Lake.curated_key(name)).parent.mkdir(parents=True, exist_ok=True)
 
 

@@ -148,7 +148,16 @@ def simulate(
             result.files.append(path)
             origin = str(path)
         if table.num_rows:
-            write_chunk(lh, spec, table, origin, result.report, batch_id=f"demo-{tag}-{spec.name}-{stamp}")
+            # each simulated day lands in the raw partition of that day, as if ingested then
+            write_chunk(
+                lh,
+                spec,
+                table,
+                origin,
+                result.report,
+                batch_id=f"demo-{tag}-{spec.name}-{stamp}",
+                ingest_date=utc(w0).date(),
+            )
         if on_chunk:
             on_chunk(spec.qualified_name, table.num_rows)
     lh.lake.write_json(INCIDENTS_KEY, to_json(incidents))

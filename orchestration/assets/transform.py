@@ -1,7 +1,9 @@
 """dbt models as assets (dagster-dbt): staging views, referential seeds, curated marts.
 
 dbt sources map to the raw assets ``raw/<source>/<dataset>``, so the lineage runs from the
-raw zone to the marts in one graph; dbt tests become asset checks.
+raw zone to the marts in one graph; dbt tests become asset checks. The day-partitioned models
+rebuild only the days the new raw batches touch (:mod:`orchestration.partitions`), unless the
+run asks for a full refresh (run configuration ``reconstruction_complete: true``).
 """
 
 from collections.abc import Mapping
@@ -10,9 +12,11 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.dbt_launcher import PARTITIONS_FLAG
 from orchestration.resources import LakehouseResource, dbt_manifest, dbt_project, prepare_curated_dirs
 from quality.suites import MARTS
 
+DBT_OP = "modeles_dbt"
 GROUPS = {"staging": "preparation", "intermediate": "preparation", "marts": "marts"}
 
 
@@ -29,15 +33,24 @@ class Translator(DagsterDbtTranslator):
         return GROUPS.get(fqn[1] if len(fqn) > 2 else "", "marts")
 
 
+class DbtBuildConfig(dg.Config):
+    """Run configuration of the dbt models."""
+
+    reconstruction_complete: bool = False  # rebuild every day partition, not only the new days
+
+
 @dbt_assets(
     manifest=dbt_manifest(),
     project=dbt_project,
     dagster_dbt_translator=Translator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
-    name="modeles_dbt",
+    name=DBT_OP,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource):
+def dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource, config: DbtBuildConfig
+):
     prepare_curated_dirs(lakehouse.get())
-    yield from dbt.cli(["build"], context=context).stream()
+    mode = "complet" if config.reconstruction_complete else "auto"
+    yield from dbt.cli([PARTITIONS_FLAG, mode, "build"], context=context).stream()
 
 
 DOCS_PREFIX = "_meta/docs/dbt/"

@@ -249,11 +249,17 @@ def _finish(lh: Lakehouse, summary: RunSummary, started: datetime) -> None:
 
 @click.command()
 @click.option("--nouveau", is_flag=True, help="Toujours lancer une nouvelle exécution (pas de reprise).")
+@click.option(
+    "--reconstruction-complete",
+    is_flag=True,
+    help="Reconstruire toutes les partitions journalières, pas seulement les jours des nouvelles données.",
+)
 @french_errors
-def run(nouveau: bool) -> None:
+def run(nouveau: bool, reconstruction_complete: bool) -> None:
     """Exécuter la chaîne complète sur les données du lac et les fichiers en attente."""
     from orchestration.assets.raw import RAW_OP
     from orchestration.assets.sensors import inbox_files
+    from orchestration.assets.transform import DBT_OP
 
     lh = lakehouse()
     files = sorted(inbox_files(lh))
@@ -262,7 +268,10 @@ def run(nouveau: bool) -> None:
         f"{len(files)} fichier(s) en attente dans la boîte de réception"
     )
     started = datetime.now()
-    summary = run_graph(lh, ops_config={RAW_OP: {"config": {"files": files}}}, resume=not nouveau)
+    ops_config = {RAW_OP: {"config": {"files": files}}}
+    if reconstruction_complete:
+        ops_config[DBT_OP] = {"config": {"reconstruction_complete": True}}
+    summary = run_graph(lh, ops_config=ops_config, resume=not nouveau and not reconstruction_complete)
     _finish(lh, summary, started)
 
 

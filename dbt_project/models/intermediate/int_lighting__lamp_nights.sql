@@ -1,3 +1,4 @@
+{{ config(materialized='partitioned', partition_by='night_date') }}
 -- One row per lamp and night. A night runs from local noon to local noon and is named by
 -- the date of its evening, so a lamp burning across midnight counts once.
 select

@@ -8,4 +8,5 @@ select
     lon,
     _batch_id as batch_id
 from {{ source('iot', 'air_quality') }}
+{{ raw_window('observed_at') }}
 {{ latest_per_key(['station_id', 'observed_at', 'pollutant']) }}

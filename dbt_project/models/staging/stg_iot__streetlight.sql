@@ -3,6 +3,7 @@
 with readings as (
     select lamp_id, circuit_id, observed_at, power_w, status, dimming_pct, _batch_id
     from {{ source('iot', 'streetlight') }}
+    {{ raw_window('observed_at') }}
     {{ latest_per_key(['lamp_id', 'observed_at']) }}
 )
 select

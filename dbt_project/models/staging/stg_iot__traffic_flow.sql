@@ -9,4 +9,5 @@ select
     average_speed_kmh,
     _batch_id as batch_id
 from {{ source('iot', 'traffic_flow') }}
+{{ raw_window('observed_at') }}
 {{ latest_per_key(['segment_id', 'observed_at']) }}

@@ -1,19 +1,18 @@
 -- Hourly mean concentration per station and pollutant (UTC hours, local date kept).
-with readings as (
-    select * from {{ ref('stg_iot__air_quality') }}
+with hourly as (
+    select * from {{ ref('int_air_quality__station_hours') }}
 ),
 stations as (
     select * from {{ ref('air_stations') }}
 )
 select
-    r.station_id,
+    h.station_id,
     s.district_id,
     s.station_type,
-    date_trunc('hour', r.observed_at) as hour_start,
-    {{ local_date("date_trunc('hour', r.observed_at)") }} as local_date,
-    r.pollutant,
-    avg(r.value_ugm3) as value_ugm3,
-    count(*) as measures
-from readings r
+    h.hour_start,
+    h.local_date,
+    h.pollutant,
+    h.value_ugm3,
+    h.measures
+from hourly h
 left join stations s using (station_id)
-group by all

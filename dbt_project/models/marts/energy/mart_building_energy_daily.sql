@@ -4,14 +4,8 @@
 -- type (working day, Saturday, Sunday: opening hours differ) over the period.
 -- The design reference (seed baseline_kwh_per_dju) is kept alongside for comparison.
 with energy as (
-    select
-        building_id,
-        {{ local_date('observed_at') }} as local_date,
-        sum(energy_kwh) as energy_kwh,
-        sum(period_s) / 3600.0 as hours_covered,
-        count(*) as readings
-    from {{ ref('stg_iot__building_energy') }}
-    group by all
+    select building_id, local_date, energy_kwh, hours_covered, readings
+    from {{ ref('int_energy__building_days') }}
 ),
 weather as (
     select

@@ -1,22 +1,12 @@
 -- Hourly flow, occupancy and speed per road segment, congestion level, and deviation
 -- from the typical profile: the mean of the same segment, local weekday and hour on the
 -- OTHER days of the period (so an incident does not hide in its own reference).
-with readings as (
-    select * from {{ ref('stg_iot__traffic_flow') }}
+with hourly as (
+    select segment_id, hour_start, vehicle_count, flow_veh_h, occupancy_pct, average_speed_kmh
+    from {{ ref('int_traffic__segment_hours') }}
 ),
 segments as (
     select * from {{ ref('road_segments') }}
-),
-hourly as (
-    select
-        segment_id,
-        date_trunc('hour', observed_at) as hour_start,
-        sum(vehicle_count) as vehicle_count,
-        sum(vehicle_count) * 3600.0 / nullif(sum(period_s), 0) as flow_veh_h,
-        avg(occupancy_pct) as occupancy_pct,
-        avg(average_speed_kmh) as average_speed_kmh
-    from readings
-    group by segment_id, date_trunc('hour', observed_at)
 ),
 profiled as (
     select

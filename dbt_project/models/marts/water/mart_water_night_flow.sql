@@ -5,13 +5,8 @@
 -- The sector's own baseline is its lowest MNF on nights of the same day type (weekend
 -- nights are busier) over the period: an excess over it is what a new leak adds.
 with meters_hourly as (
-    select
-        sector_id,
-        meter_id,
-        date_trunc('hour', observed_at) as hour_start,
-        avg(flow_m3h) as flow_m3h
-    from {{ ref('stg_iot__water_flow') }}
-    group by all
+    select sector_id, meter_id, hour_start, flow_m3h
+    from {{ ref('int_water__meter_hours') }}
 ),
 meter_counts as (
     select sector_id, count(*) as meters_installed
