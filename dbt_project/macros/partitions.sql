@@ -48,7 +48,12 @@
     {{ run_hooks(pre_hooks) }}
 
     {#- straight from the query to one file per partition, replaced in place: partitions outside
-        the window are not touched -#}
+        the window are not touched. DuckDB starts another file for a partition whose writer
+        it had to close (past partitioned_write_max_open_files): the old one would survive
+        the next rewrite of that day, so every partition of a full build stays open. -#}
+    {% call statement('open_files') -%}
+        set partitioned_write_max_open_files = 1000000
+    {%- endcall %}
     {% call statement('main') -%}
         copy (
             select * from ({{ compiled_code }}) {{ window_filter }}
@@ -58,7 +63,16 @@
         )
     {%- endcall %}
 
-    {%- set written = run_query("select count(*) from glob('" ~ files ~ "')")[0][0] -%}
+    {%- set counts = run_query(
+        "select count(*), count(distinct regexp_extract(file, '(.*)/', 1)) from glob('" ~ files ~ "')"
+    )[0] -%}
+    {%- set written = counts[0] -%}
+    {%- if counts[0] != counts[1] -%}
+        {{ exceptions.raise_compiler_error(
+            this.identifier ~ " : " ~ counts[0] ~ " fichiers pour " ~ counts[1]
+            ~ " partitions dans " ~ location ~ " (un seul fichier par jour attendu)"
+        ) }}
+    {%- endif -%}
     {%- set existing = load_cached_relation(this) -%}
     {%- if existing is not none and existing.type != ('view' if written > 0 else 'table') -%}
         {{ drop_relation_if_exists(existing) }}

@@ -104,8 +104,10 @@ def lake(tmp_path_factory):
 
 def test_first_run_is_a_full_build(lake):
     assert "reconstruction complète (première construction de int_" in lake["first"].stderr
-    days = {k.split("/")[2] for k in _files(lake["lh"], HOURLY)}
+    files = _files(lake["lh"], HOURLY)
+    days = {k.split("/")[2] for k in files}
     assert len(days) >= DEMO["days"] - 1 and all(d.startswith("local_date=") for d in days)
+    assert len(files) == len(days)  # one file per day
 
 
 def test_run_after_a_new_day_rewrites_only_the_window(lake):
@@ -223,3 +225,17 @@ def test_window_start_must_be_a_date(lake):
     assert proc.returncode != 0
     assert "Invalid isoformat string" in proc.stdout
     assert _files(lh, HOURLY) == before
+
+
+def test_a_day_with_two_files_stops_the_build(lake):
+    """One file per day is what lets a run replace a day: a second one (left by hand, or by a
+    writer that had to reopen the day) would be read twice; the build refuses it."""
+    lh = lake["lh"]
+    day = sorted(_files(lh, HOURLY))[-1].rsplit("/", 1)[0]
+    lh.storage.write_bytes(f"{day}/data_1.parquet", lh.storage.read_bytes(f"{day}/data_0.parquet"))
+    try:
+        proc = dbt_build_partitions(lake["env"], lake["work"], "auto", "--select", HOURLY)
+        assert proc.returncode != 0
+        assert "fichiers pour" in proc.stdout and "un seul fichier par jour attendu" in proc.stdout
+    finally:
+        lh.storage.delete(f"{day}/data_1.parquet")
