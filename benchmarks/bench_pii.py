@@ -5,7 +5,11 @@ Corpora:
    LOCATION; its ORG spans are not scored). Its labels come from an automatic annotator: job
    titles, company names and phrases tagged PERSON (« Directeur Commercial », « Crédit
    Agricole », « On échange »), many names after « M. » / « Mme » left untagged, LOCATION on
-   some occurrences of about twenty place names only: its figures stay well below the others.
+   some occurrences of about twenty place names only. It is scored twice: on these upstream
+   labels (« pii_dev ») and on labels corrected by hand here (« pii_dev (corrigé) »), with the
+   hand corrections of ``benchmarks/pii_corrections/pii_dev.yaml`` (its header states the
+   guidelines; each entry names the document, the old and new span — offsets, label, text,
+   checked when applied — and a reason). The goals are judged on the corrected labels.
 2. ``synth-dev`` / ``synth-heldout`` — clinical-letter and administrative French documents
    generated here with Faker ``fr_FR`` (fixed seeds) with realistic noise: UPPERCASE and
    surname-first names, initials, glued tokens, spaced or grouped NIR (valid, invalid or
@@ -46,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 CORPUS = ROOT / "tests/fixtures/pii_dev/RGPDpseudonymizer_test_corpus/RGPDpseudonymizer/tests/test_corpus"
+CORRECTIONS = Path(__file__).resolve().parent / "pii_corrections" / "pii_dev.yaml"
+PII_DEV_TYPES = ("PERSON", "LOCATION")
 # Presidio entity -> scored type
 TYPE_MAP = {
     "PERSON": "PERSON",
@@ -60,8 +66,9 @@ GOAL_MICRO, GOAL_TYPE, GOAL_RATE = 0.90, 0.85, 500
 
 
 # -- corpora ---------------------------------------------------------------------------------
-def pii_dev_corpus() -> list[tuple[str, list[tuple]]]:
-    docs = []
+def pii_dev_corpus(corrected: bool = False) -> list[tuple[str, list[tuple]]]:
+    """The labelled documents as (text, gold spans); ``corrected`` applies :data:`CORRECTIONS`."""
+    docs = {}
     for f in sorted((CORPUS / "annotations").glob("*.json")):
         ann = json.loads(f.read_text(encoding="utf-8"))
         doc = next(CORPUS.rglob(ann["document_name"]), None)
@@ -70,10 +77,43 @@ def pii_dev_corpus() -> list[tuple[str, list[tuple]]]:
         gold = [
             (e["start_pos"], e["end_pos"], e["entity_type"])
             for e in ann["entities"]
-            if e["entity_type"] in ("PERSON", "LOCATION")
+            if e["entity_type"] in PII_DEV_TYPES
         ]
-        docs.append((doc.read_text(encoding="utf-8"), gold))
-    return docs
+        docs[ann["document_name"]] = (doc.read_text(encoding="utf-8"), gold)
+    if corrected:
+        apply_corrections(docs)
+    return list(docs.values())
+
+
+def apply_corrections(docs: dict[str, tuple[str, list[tuple]]]) -> None:
+    """Apply the hand corrections in place; a wrong entry stops the bench with its number and field."""
+    import yaml
+
+    entries = yaml.safe_load(CORRECTIONS.read_text(encoding="utf-8"))
+    for i, entry in enumerate(entries, 1):
+        where = f"{CORRECTIONS}, correction n° {i} ({entry.get('doc')})"
+        if entry.get("doc") not in docs:
+            raise SystemExit(f"{where} : champ « doc » — document inconnu du corpus pii_dev")
+        text, gold = docs[entry["doc"]]
+        for field in ("old", "new"):
+            span = entry.get(field)
+            if span is None:
+                continue
+            if span.get("label") not in PII_DEV_TYPES or text[span["start"] : span["end"]] != span.get("text"):
+                raise SystemExit(
+                    f"{where} : champ « {field} » — le texte aux positions {span.get('start')}–{span.get('end')} "
+                    f"est {text[span['start'] : span['end']]!r}, pas {span.get('text')!r} (ou type hors {PII_DEV_TYPES})"
+                )
+        old, new = entry.get("old"), entry.get("new")
+        if old is None and new is None:
+            raise SystemExit(f"{where} : ni « old » ni « new »")
+        if old is not None:
+            key = (old["start"], old["end"], old["label"])
+            if key not in gold:
+                raise SystemExit(f"{where} : champ « old » — aucune annotation d'origine {key}")
+            gold.remove(key)
+        if new is not None:
+            gold.append((new["start"], new["end"], new["label"]))
 
 
 # Addresses abroad, drawn with these shares (cumulative upper bounds): streets, highest number,
@@ -460,11 +500,15 @@ ENGINES = {"after": after_engine, "before": before_engine, "baseline": baseline_
 
 
 # -- scoring ---------------------------------------------------------------------------------
-def evaluate(run, docs, types: set[str]) -> dict:
+def evaluate(run, docs, types: set[str]) -> tuple[dict, list]:
+    """Run the engine on the corpus: its scores and its results (to score other labels of the same texts)."""
     texts = [t for t, _ in docs]
     t0 = time.perf_counter()
     results = run(texts, batch_size=128)
-    rate = len(texts) / (time.perf_counter() - t0)
+    return score(docs, results, types, len(texts) / (time.perf_counter() - t0)), results
+
+
+def score(docs, results, types: set[str], rate: float) -> dict:
     out = {"rate": rate}
     for strict in (False, True):
         counts = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
@@ -504,7 +548,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     n = 60 if args.quick else 600
     corpora = {
-        "pii_dev": (pii_dev_corpus, {"PERSON", "LOCATION"}),
+        "pii_dev": (pii_dev_corpus, set(PII_DEV_TYPES)),
         "synth-dev": (
             lambda: Synth(18, heldout=False).corpus(n),
             {"PERSON", "EMAIL", "PHONE", "NIR", "ADDRESS", "POSTCODE"},
@@ -538,22 +582,28 @@ def main(argv=None) -> int:
         for name in args.corpora.split(","):
             make, types = corpora[name]
             docs = make()
-            res = evaluate(run, docs, types)
-            good = report(name, engine, res)
-            if engine == "after":
-                ok &= good
-                if args.show_errors:
-                    show_errors(run, docs, types, args.show_errors)
+            res, results = evaluate(run, docs, types)
+            scored = [(name, docs, res)]
+            if name == "pii_dev":  # same texts, corrected labels
+                fixed = pii_dev_corpus(corrected=True)
+                scored.append(("pii_dev (corrigé)", fixed, score(fixed, results, types, res["rate"])))
+            for label, gold_docs, res in scored:
+                good = report(label, engine, res)
+                if engine == "after" and label != "pii_dev":  # upstream labels: shown, not judged
+                    ok &= good
+                if engine == "after" and args.show_errors:
+                    print(f"\n   erreurs ({label}) :")
+                    show_errors(gold_docs, results, types, args.show_errors)
     print(
-        f"\nObjectifs (AFTER) : micro-F1 ≥ {GOAL_MICRO}, chaque type ≥ {GOAL_TYPE}, ≥ {GOAL_RATE} textes/s : {'atteints' if ok else 'NON atteints'}"
+        f"\nObjectifs (AFTER ; pii_dev jugé sur les étiquettes corrigées) : micro-F1 ≥ {GOAL_MICRO}, "
+        f"chaque type ≥ {GOAL_TYPE}, ≥ {GOAL_RATE} textes/s : {'atteints' if ok else 'NON atteints'}"
     )
     return 0 if ok else 1
 
 
-def show_errors(run, docs, types, limit: int) -> None:
-    res = run([t for t, _ in docs])
+def show_errors(docs, results, types, limit: int) -> None:
     shown = 0
-    for (text, gold), rs in zip(docs, res):
+    for (text, gold), rs in zip(docs, results):
         p = [(r.start, r.end, TYPE_MAP[r.entity_type]) for r in rs if TYPE_MAP.get(r.entity_type) in types]
         g = [(s, e, TYPE_MAP[t]) for s, e, t in gold if TYPE_MAP[t] in types]
         for s, e, t in g:

@@ -2,7 +2,9 @@
 
 Results are cleaned for French documents (``governance.pii.model_spans``): the model's spans
 that overlap a rule's (IBAN, e-mail, NIR, « DUPONT Jean »…) are dropped, the others tidied or
-dropped when they are ordinary words, job titles, brands or unknown places.
+dropped when they are ordinary words, job titles, brands or unknown places. Person names that
+name an organisation (« cabinet Michael Page », « Deloitte (M. …) ») are dropped
+(``governance.pii.organisations``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import tldextract
 import tldextract.tldextract
 from spacy.language import Language
 
+from governance.pii.base import REASON_KEY
 from governance.pii.lexicon import SPACY_MODEL
 from governance.pii.model_spans import institution_place, keep_model_span
+from governance.pii.organisations import organisation_name
+from governance.pii.places import PLACE_NAME_REASON
 from governance.recognizers import LANG, all_recognizers
 
 # tldextract (used by the e-mail recogniser) must never fetch the public suffix list.
@@ -83,19 +88,25 @@ def clean(text: str, results) -> list:
     """Tidy the model's spans, drop them where a rule found something; keep order.
 
     Rule recognisers (``governance.pii``) know the French forms the model splits or misses
-    (« DUPONT Jean », « 12 rue… », « 59000 Lille »): where both found something, the rule wins.
+    (« DUPONT Jean », « 12 rue… », « 59000 Lille »): where both found something, the rule wins,
+    except a known place name against a person: « Salvador RENAUD », « Petra BLONDEL » are people.
     """
     rules = [r for r in results if not _from_model(r)]
+    places = [r for r in rules if (r.recognition_metadata or {}).get(REASON_KEY) == PLACE_NAME_REASON]
     streets = [r for r in rules if r.entity_type == "FR_ADDRESS"]
     out = []
     for r in results:
         if r.entity_type == "PERSON" and any(a.start <= r.start and r.end <= a.end for a in streets):
             continue  # « 12 rue Victor Hugo »: a street, not a person
-        if r.entity_type == "PERSON" and institution_place(text, r):
+        if r.entity_type == "PERSON" and (institution_place(text, r) or organisation_name(text, r)):
             continue
-        if _from_model(r) and not keep_model_span(text, r, rules):
+        if _from_model(r) and not keep_model_span(
+            text, r, [p for p in rules if p not in places] if r.entity_type == "PERSON" else rules
+        ):
             continue
         out.append(r)
+    persons = [r for r in out if r.entity_type == "PERSON"]
+    out = [r for r in out if r not in places or not any(p.start < r.end and r.start < p.end for p in persons)]
     return sorted(out, key=lambda r: (r.start, -r.score))
 
 

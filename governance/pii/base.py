@@ -5,6 +5,7 @@ from __future__ import annotations
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 
 LANG = "fr"
+REASON_KEY = "reason"  # recognition metadata: which rule found the span (Presidio keeps it)
 
 
 class SpanRecognizer(EntityRecognizer):
@@ -41,6 +42,7 @@ class SpanRecognizer(EntityRecognizer):
                 {
                     RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    REASON_KEY: reason,
                 },
             )
             out.append(result)

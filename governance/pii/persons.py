@@ -6,12 +6,15 @@ Rules, strongest first (overlaps keep the strongest):
    « DUPONT Jean-Pierre », « Marie Dubois » (0.85);
 3. initials then a surname: « J-L ABRAS », « J. Dupont », « Z.Phillot » (0.7);
 4. an UPPERCASE word next to a Capitalised one: « FERRAND Kasia », « Kasia FERRAND » (0.6),
-   unless the UPPERCASE one is an acronym (« Analyste GRC »); when the Capitalised one is a French
-   word (« MERLE Maja », « Correction RÉSERVE ») only right after a name label, as in rule 5;
+   unless the UPPERCASE one is an acronym (« Analyste GRC ») or the Capitalised one a known
+   place (« INSA Lyon »); when the Capitalised one is a French word (« MERLE Maja »,
+   « Correction RÉSERVE ») only right after a name label, as in rule 5;
 5. two names of the same case the lexicon lacks, not both French words (« LENOIR GASPARE »,
    « Carre Paulina »), right after a name label (« Fille : », « Suivi par », « pt ») (0.65).
 Common words in capitals (« CENTRE », « SERVICE »…) and at sentence start (« Patient »)
-are not names. The first-name lexicon (``first_names.json``) comes from Faker's French
+are not names. Rule 4 gives way, away from a name label, where the spaCy model (run anyway)
+sees an organisation or a product over the whole span and no person (« Microsoft DART »,
+« XPO Logistics »). The first-name lexicon (``first_names.json``) comes from Faker's French
 locales (MIT licence); names it lacks are still caught by rules 1, 3, 4 and the spaCy model.
 """
 
@@ -28,6 +31,7 @@ from governance.pii import context
 from governance.pii.base import SpanRecognizer
 from governance.pii.letters import LOW, UP, WS
 from governance.pii.lexicon import is_french_word
+from governance.pii.place_names import is_place
 
 UPW = rf"[{UP}][{UP}'’]+(?:-[{UP}][{UP}'’]+)*"
 CAPW = rf"[{UP}][{LOW}'’]+(?:-[{UP}][{LOW}'’]+)*"
@@ -82,6 +86,8 @@ JOB_TITLES = frozenset(JOB_TITLE_WORDS.split())
 NOT_NAMES = {w.lower() for w in NON_NAME_WORDS.split()} | set(STOP_WORDS) | TITLE_WORDS | JOB_TITLES
 VOWEL = re.compile(r"[AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸ]")  # acronyms (GRC, SQL, WAF) have none
 TITLE_SCORE, LEXICON_SCORE, INITIALS_SCORE, SHAPE_SCORE = 0.9, 0.85, 0.7, 0.6
+TITLE_REASON, LEXICON_REASON, SHAPE_REASON = "titre + nom", "prénom connu + nom", "NOM + Prénom"
+MODEL_ORG_LABELS, MODEL_OTHER_LABELS = ("ORG", "MISC"), ("ORG", "MISC", "LOC")
 CUE_SCORE = 0.65  # only right after a name label (« Fille : », « Suivi par », « pt »)
 NAME_LABEL = re.compile(
     rf"(?i)(?<![\w])(?:{'|'.join(map(re.escape, context.NAME_LABELS))})(?:\(e\))?{WS}*[:\-–]?{WS}*$"
@@ -130,9 +136,31 @@ def _overlapping(pattern: re.Pattern, text: str):
         pos = m.end(1) + 1
 
 
+def _model_sees_organisation(result, ents) -> bool:
+    """Every word of the span inside the model's organisations, products or places, one at least an organisation."""
+    inside = [e for e in ents if e.start_char < result.end and result.start < e.end_char]
+    if not any(e.label_ in MODEL_ORG_LABELS for e in inside) or any(e.label_ not in MODEL_OTHER_LABELS for e in inside):
+        return False
+    tokens = ents[0].doc.char_span(result.start, result.end, alignment_mode="expand")
+    return tokens is not None and all(any(e.start_char <= t.idx < e.end_char for e in inside) for t in tokens)
+
+
 class FrPersonRecognizer(SpanRecognizer):
     ENTITIES = ("PERSON",)
     CONTEXT = context.PERSON
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        results = super().analyze(text, entities, nlp_artifacts)
+        doc = getattr(nlp_artifacts, "tokens", None)
+        if doc is None or not len(doc.ents):
+            return results
+        return [
+            r
+            for r in results
+            if r.analysis_explanation.textual_explanation != SHAPE_REASON
+            or _labelled(text, r.start)
+            or not _model_sees_organisation(r, doc.ents)
+        ]
 
     def spans(self, text: str):
         found = []
@@ -140,18 +168,20 @@ class FrPersonRecognizer(SpanRecognizer):
             words = [w for w in re.split(rf"{WS}+", m.group(1)) if not re.fullmatch(PARTICLE, w, re.IGNORECASE)]
             if words and is_name_word(words[0]):
                 end = self._trim(text, m.start(1), m.end(1))
-                found.append((m.start(1), end, TITLE_SCORE, "titre + nom"))
+                found.append((m.start(1), end, TITLE_SCORE, TITLE_REASON))
         for m in _overlapping(PAIR, text):
             a, b, c = m.group(1), m.group(3), m.group(4)
             if not (is_name_word(a) and is_name_word(b)):
                 continue
             end = m.end(4) if c and is_name_word(c) and (is_upper(c) or is_first_name(c)) else m.end(3)
             if is_first_name(a) or (is_first_name(b) and is_upper(a)):
-                found.append((m.start(1), end, LEXICON_SCORE, "prénom connu + nom"))
+                found.append((m.start(1), end, LEXICON_SCORE, LEXICON_REASON))
             elif is_upper(a) != is_upper(b) and _surname_shape(upper := a if is_upper(a) else b):
                 other = b if upper is a else a
+                if is_place(other):  # « INSA Lyon », « IBM Europe »
+                    continue
                 if not is_french_word(other):
-                    found.append((m.start(1), end, SHAPE_SCORE, "NOM + Prénom"))
+                    found.append((m.start(1), end, SHAPE_SCORE, SHAPE_REASON))
                 elif _labelled(text, m.start(1)):  # « MERLE Maja », not « Correction RÉSERVE »
                     found.append((m.start(1), end, CUE_SCORE, "NOM + Prénom après « Fille : »…"))
             elif is_upper(a) == is_upper(b) and _unknown_pair(a, b) and _labelled(text, m.start(1)):

@@ -8,6 +8,8 @@
   followed by a commune name, optionally ``CEDEX`` and its number; the postcode is
   FR_POSTCODE, the commune LOCATION. Four-digit (Belgian, Swiss, Luxembourg ``L-``) and
   German codes count only right after a street. A postcode on its own needs context.
+- Known place names on their own (``governance.pii.place_names``): « Deloitte France »,
+  « Siège Paris », « VP Europe », « l'ARS Hauts-de-France ».
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from governance.pii import context
 from governance.pii.base import SpanRecognizer
 from governance.pii.letters import LOW, UP, WS
+from governance.pii.place_names import find_places
 
 STREET_TYPES = (
     "rue|avenue|av\\.|bd|boulevard|place|allée|allee|impasse|chemin|route|quai|cours|square|passage|"
@@ -53,6 +56,8 @@ ARTICLES = {"Le", "La", "Les", "LE", "LA", "LES"}  # a commune only with its nam
 TRAILING_SMALL = {"de", "du", "des", "la", "le", "les", "et", "à", "aux", "en", "sur", "sous"}
 STREET_SCORE, BARE_STREET_SCORE, FOREIGN_SCORE = 0.75, 0.4, 0.65
 POSTCODE_SCORE, COMMUNE_SCORE, POSTCODE_ALONE_SCORE = 0.7, 0.6, 0.2
+PLACE_NAME_SCORE = 0.9  # above the model's: Presidio keeps it inside a model span (« CHU de Lille »)
+PLACE_NAME_REASON = "nom de lieu connu"
 
 
 def _trim(text: str, start: int, end: int) -> int:
@@ -79,7 +84,7 @@ class FrPlaceRecognizer(SpanRecognizer):
             end = _trim(text, m.start(), m.end())
             numbered = not re.match(rf"(?i:{STREET_TYPES})\b", text[m.start() :])
             streets.append((m.start(), end, STREET_SCORE if numbered else BARE_STREET_SCORE))
-        codes = []
+        codes, communes = [], []
         for s, e, score in streets:
             yield s, e, "FR_ADDRESS", score, "adresse"
             gap = AFTER_STREET.match(text[e:])
@@ -89,6 +94,7 @@ class FrPlaceRecognizer(SpanRecognizer):
                 base = e + gap.end()
                 codes.append((base + f.start(1), base + f.end(1)))
                 yield base + f.start(1), base + f.end(1), "FR_POSTCODE", POSTCODE_SCORE, "code postal étranger"
+                communes.append((base + f.start(2), base + f.end(2)))
                 yield base + f.start(2), base + f.end(2), "LOCATION", COMMUNE_SCORE, "commune"
         for m in POSTCODE_CITY.finditer(text):
             city = m.group(2)
@@ -97,7 +103,11 @@ class FrPlaceRecognizer(SpanRecognizer):
             codes.append((m.start(1), m.end(1)))
             yield m.start(1), m.end(1), "FR_POSTCODE", POSTCODE_SCORE, "code postal + commune"
             cend = m.start(2) + len(re.split(rf"{WS}+(?:CEDEX|Cedex)\b", city)[0])
+            communes.append((m.start(2), cend))
             yield m.start(2), cend, "LOCATION", COMMUNE_SCORE, "commune"
         for m in POSTCODE_ALONE.finditer(text):
             if not any(s <= m.start(1) < e for s, e in codes):
                 yield m.start(1), m.end(1), "FR_POSTCODE", POSTCODE_ALONE_SCORE, "code postal seul"
+        for s, e in find_places(text):
+            if not any(cs < e and s < ce for cs, ce in communes):  # « 64688 Maurice »: the commune's
+                yield s, e, "LOCATION", PLACE_NAME_SCORE, PLACE_NAME_REASON

@@ -197,3 +197,52 @@ def test_places_known_or_after_a_preposition():
     assert found("Extension à la Métropole de Bordeaux, en lien", "LOCATION") == ["Bordeaux"]
     text = "138 rue Valentine Marion\n29958 Le Roux CEDEX 09"
     assert found(text, "FR_POSTCODE") == ["29958"] and found(text, "LOCATION") == ["Le Roux"]
+
+
+@pytest.mark.parametrize(
+    "text,places",
+    [
+        ("Cabinet externe : Deloitte France\n- Partner", ["France"]),
+        ("Périmètre : Siège Paris (150 collaborateurs)", ["Paris"]),
+        ("Mme Sarah McDonald, VP Europe", ["Europe"]),
+        ("coordonné avec l'ARS Hauts-de-France.", ["Hauts-de-France"]),
+        ("Au CHU de Lille, nous avons", ["Lille"]),
+        ("avec la Préfecture de la Gironde, la Région Nouvelle-Aquitaine", ["Gironde", "Nouvelle-Aquitaine"]),
+        ("Convocation à Tours le 3 mai", ["Tours"]),  # a French word: a place after « à »
+        ("Cher confrère, je vous adresse", []),  # a département, but a French word: needs « à », « en »…
+        ("Tours de table prévus en mai", []),
+        ("Réunion du projet Phoenix", []),  # a code name
+        ("Je vais aux meetups Paris.js", []),
+        ("Vu ce jour M. Paris et Jean Lyon", []),  # a title or a first name before: a person
+    ],
+)
+def test_known_place_names_on_their_own(text, places):
+    assert found(text, "LOCATION") == places
+
+
+def test_a_person_wins_over_a_place_name_and_a_commune_over_a_person():
+    text = "Personne à prévenir : Dominique VALETTE (04 21 66 12 13)"  # « Dominique » is also a country
+    assert found(text, "PERSON") == ["Dominique VALETTE"] and found(text, "LOCATION") == []
+    text = "Adresse : 87 rue Gallet, 64688 Maurice\nContact : 01 23 45 67 89"
+    assert found(text, "LOCATION") == ["Maurice"] and found(text, "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    "text,people",
+    [
+        ("Partenariat avec le cabinet Michael Page (consultant : M. Marc Durand)", ["Marc Durand"]),
+        ("Prestataire suggéré : Synacktiv (M. Fabien Perigaud)", ["Fabien Perigaud"]),
+        ("- AXA Cyber : M. Thomas Buberl", ["Thomas Buberl"]),
+        ("- Juridique : Maître Didier Martin (Bredin Prat, conseil)", ["Didier Martin"]),
+        ("Docteur en informatique à l'Université Claude Bernard.", []),
+        ("Je contacte M. Jean-Marc Bideau chez Hiscox (notre courtier)", ["Jean-Marc Bideau"]),
+        ("Il est hébergé chez Paul Martin, son frère.", ["Paul Martin"]),
+        ("Participants : Jean Dupont, Mme Martin", ["Jean Dupont", "Martin"]),
+        ("Chef de projet : M. Thomas Weber, Métropole de Lyon", ["Thomas Weber"]),
+        ("  - Microsoft DART (M. John Lambert)", ["John Lambert"]),
+        ("M. Weber : INSA Lyon avec le Pr. Frédéric Fotiadu", ["Weber", "Frédéric Fotiadu"]),
+        ("Fille : MERLE Maja joignable le soir", ["MERLE Maja"]),
+    ],
+)
+def test_organisations_named_like_people(text, people):
+    assert found(text, "PERSON") == people
