@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,26 +26,14 @@ from common import report
 
 from lakehouse.encryption import ensure_key_file
 from lakehouse.platform import Lakehouse
-from orchestration.dbt_launcher import PARTITIONS_FLAG
-from orchestration.resources import DBT_LAUNCHER, DBT_PROJECT_DIR, prepare_curated_dirs
+from orchestration.dbt_launcher import build_command
+from orchestration.resources import prepare_curated_dirs
 
 GOAL = 1.3
 
 
 def launcher_build(mode: str, work: Path) -> list[str]:
-    launcher = Path(sys.executable).with_name(DBT_LAUNCHER)
-    return [
-        str(launcher),
-        PARTITIONS_FLAG,
-        mode,
-        "build",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(work / "target"),
-    ]
+    return build_command(mode, work / "target")
 
 
 def history_lake(root: Path, days: int, scale: float) -> dict:

@@ -35,6 +35,16 @@ PARTITIONS_FLAG = "--partitions"
 PARTITION_MODES = ("auto", "complet")
 
 
+def build_command(mode: str, target_path: Path, *args: str) -> list[str]:
+    """``dbt build`` of the repository's project through this launcher with ``--partitions mode``:
+    the command Dagster's dbt asset amounts to (benchmarks and tests start it as is)."""
+    from orchestration.resources import DBT_LAUNCHER, DBT_PROJECT_DIR
+
+    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    launcher = Path(sys.executable).with_name(DBT_LAUNCHER)
+    return [str(launcher), PARTITIONS_FLAG, mode, "build", *project, "--target-path", str(target_path), *args]
+
+
 def _option(args: list[str], name: str) -> str | None:
     return args[args.index(name) + 1] if name in args[:-1] else None
 

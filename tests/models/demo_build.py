@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +11,8 @@ from ingestion.demo.simulator import simulate
 from lakehouse.encryption import ensure_key_file
 from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
-from orchestration.dbt_launcher import PARTITIONS_FLAG
-from orchestration.resources import DBT_LAUNCHER, DBT_PROJECT_DIR, dbt_env, dbt_executable, prepare_curated_dirs
+from orchestration.dbt_launcher import build_command
+from orchestration.resources import DBT_PROJECT_DIR, dbt_env, dbt_executable, prepare_curated_dirs
 
 DEMO = {"days": 14, "scale": 0.25, "seed": 42}
 
@@ -35,57 +34,24 @@ class BuiltDemo:
         return f"read_parquet('{self.lh.storage.uri(Lake.curated_key(name))}')"
 
 
+def _run(cmd: list[str], env: dict, work: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=work, check=False)
+
+
 def dbt_build(lh: Lakehouse, work: Path, *args: str) -> subprocess.CompletedProcess:
     """``dbt build`` of the repository's project on ``lh``'s lake (target and logs in ``work``)."""
     prepare_curated_dirs(lh)
-    env = {**os.environ, **dbt_env(lh.settings)}
-    return subprocess.run(
-        [
-            dbt_executable(),
-            "build",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(work / "target"),
-            *args,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=work,
-        check=False,
-    )
+    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    cmd = [dbt_executable(), "build", *project, "--target-path", str(work / "target"), *args]
+    return _run(cmd, {**os.environ, **dbt_env(lh.settings)}, work)
 
 
 def dbt_build_partitions(settings_env: dict, work: Path, mode: str = "auto", *args: str) -> subprocess.CompletedProcess:
     """``dbt build`` through the platform's launcher with ``--partitions mode``, as Dagster runs it,
     on the lake of ``settings_env`` (the ``HYPERVISEUR_*`` variables of this process left out)."""
-    lh = Lakehouse.from_env(settings_env)
-    prepare_curated_dirs(lh)
+    prepare_curated_dirs(Lakehouse.from_env(settings_env))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")} | settings_env
-    launcher = Path(sys.executable).with_name(DBT_LAUNCHER)
-    return subprocess.run(
-        [
-            str(launcher),
-            PARTITIONS_FLAG,
-            mode,
-            "build",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(work / "target"),
-            *args,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=work,
-        check=False,
-    )
+    return _run(build_command(mode, work / "target", *args), env, work)
 
 
 def build_demo(lh: Lakehouse, work: Path) -> BuiltDemo:
