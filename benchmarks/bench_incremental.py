@@ -27,7 +27,6 @@ from common import report
 from lakehouse.encryption import ensure_key_file
 from lakehouse.platform import Lakehouse
 from orchestration.dbt_launcher import build_command
-from orchestration.resources import prepare_curated_dirs
 
 GOAL = 1.3
 
@@ -48,7 +47,6 @@ def history_lake(root: Path, days: int, scale: float) -> dict:
     t0 = time.perf_counter()
     history = simulate(lh, days=days + 1, scale=scale, files=False, periods=[(model.start, new_day)])
     sim_s = time.perf_counter() - t0
-    prepare_curated_dirs(lh)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")} | settings_env
     full_s, full_mb = measure(launcher_build("auto", root), env, root)  # first run: every partition
     new = simulate(lh, days=days + 1, scale=scale, files=False, periods=[(new_day, model.end)])

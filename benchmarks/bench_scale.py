@@ -43,7 +43,6 @@ from common import ROOT, console, report
 from lakehouse.audit import ensure_audit_key
 from lakehouse.encryption import ensure_key_file
 from lakehouse.platform import Lakehouse
-from orchestration.resources import prepare_curated_dirs
 
 READINGS_PER_DAY = READINGS_PER_SCALE / 14  # bench_dbt's figure is for 14 simulated days at scale 1
 BUDGET_MB = 24_000  # 24 GB, in the MB (10^6 bytes) measure() reports
@@ -174,7 +173,6 @@ def run(args: argparse.Namespace, work: Path) -> None:
     lh = Lakehouse.from_env(settings_env)
     ensure_key_file(lh.settings)  # the simulator writes citizen reports' personal columns encrypted
     ensure_audit_key(lh.settings)  # the governance scan records its run in the audit log
-    prepare_curated_dirs(lh)
     rows, peaks = [], {}
 
     def row(name: str, seconds: float, peak: float, throughput: str) -> None:

@@ -92,6 +92,7 @@ def main() -> None:
     exe = dbt_executable()
     if args == ["--version"]:
         os.execve(exe, [exe, *args], env)
+    from lakehouse.platform import Lakehouse
     from lakehouse.settings import Settings
 
     dbt_dir = os.getcwd()
@@ -100,7 +101,8 @@ def main() -> None:
         settings = Settings.from_env()
         derived = dbt_env(settings)
         saved = (settings.data_dir / "dbt" / f"{settings.dbt_target}-{PARTIAL_PARSE}").resolve()
-        window = _plan_partitions(settings, partitions == "complet") if partitions else None
+        lh = Lakehouse(settings)
+        window = _plan_partitions(lh, partitions == "complet") if partitions else None
     except LakehouseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         sys.exit(2)
@@ -111,8 +113,8 @@ def main() -> None:
     from orchestration import partitions as partition_plan
 
     env.pop(partition_plan.WINDOW_ENV, None)
-    if window is not None and window[1].start is not None:
-        env[partition_plan.WINDOW_ENV] = window[1].start.isoformat()
+    if window is not None and window.start is not None:
+        env[partition_plan.WINDOW_ENV] = window.start.isoformat()
     parse = _target_path(args, env) / PARTIAL_PARSE
     if saved.exists():
         _copy(saved, parse)
@@ -120,25 +122,20 @@ def main() -> None:
     if parse.exists():  # written once parsed, whatever the run's outcome
         _copy(parse, saved)
     if window is not None and code == 0:
-        built = partition_plan.record(*window, _target_path(args, env) / "run_results.json")
+        built = partition_plan.record(lh, window, _target_path(args, env) / "run_results.json")
         print(f"Partitions journalières à jour : {', '.join(built) or 'aucune'}", file=sys.stderr, flush=True)
     sys.exit(code)
 
 
-def _plan_partitions(settings, full_refresh: bool):
-    """(lakehouse, window) of this run, the partitioned models' folders prepared."""
-    import json
-
-    from lakehouse.platform import Lakehouse
+def _plan_partitions(lh, full_refresh: bool):
+    """The window of this run, the curated folders made for DuckDB's COPY."""
     from orchestration import partitions as partition_plan
-    from orchestration.resources import dbt_manifest
+    from orchestration.resources import lake_models, prepare_curated_dirs
 
-    lh = Lakehouse(settings)
-    models = partition_plan.partitioned_models(json.loads(dbt_manifest().read_text()))
-    window = partition_plan.plan(lh, models, full_refresh=full_refresh)
-    partition_plan.prepare(lh, models)
+    window = partition_plan.plan(lh, lake_models(("partitioned",)), full_refresh=full_refresh)
+    prepare_curated_dirs(lh)
     print(f"Partitions journalières : {window.describe()}", file=sys.stderr, flush=True)
-    return lh, window
+    return window
 
 
 if __name__ == "__main__":

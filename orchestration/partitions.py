@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from lakehouse.lake import Lake
+from governance.catalog import curated_prefix
 from lakehouse.platform import Lakehouse
 
 WINDOW_ENV = "HYPERVISEUR_PARTITION_WINDOW_START"  # read by the dbt macros, set for dbt alone
@@ -46,21 +46,8 @@ class Window:
         return f"{what} ({self.reason})"
 
 
-def partitioned_models(manifest: dict) -> list[str]:
-    """Names of the models materialised by day partitions in a dbt manifest."""
-    return sorted(
-        n["name"]
-        for n in manifest["nodes"].values()
-        if n["resource_type"] == "model" and n["config"].get("materialized") == "partitioned"
-    )
-
-
-def model_prefix(model: str) -> str:
-    return Lake.curated_key(model).rsplit("/", 1)[0] + "/"
-
-
 def _has_partitions(lh: Lakehouse, model: str) -> bool:
-    return any(o.key.endswith(".parquet") for o in lh.storage.list(model_prefix(model)))
+    return any(o.key.endswith(".parquet") for o in lh.storage.list(curated_prefix(model)))
 
 
 def _ingest_days(lh: Lakehouse, since: datetime | None) -> list[date]:
@@ -108,18 +95,6 @@ def plan(lh: Lakehouse, models: list[str], *, full_refresh: bool = False) -> Win
     if not every_day:
         return Window(None, "aucune mesure brute", now, tuple(models))
     return Window(max(every_day) - lookback, "aucun lot nouveau : derniers jours reconstruits", now, tuple(models))
-
-
-def prepare(lh: Lakehouse, models: list[str]) -> None:
-    """DuckDB's COPY does not create its target folder: make the models' folders on a local lake.
-
-    A full refresh rewrites every day present in the raw zone and empties nothing: an
-    invocation may build only some models, and the days whose raw batches have been
-    purged keep their aggregates.
-    """
-    if not lh.settings.s3:
-        for model in models:
-            (lh.settings.lake_dir / model_prefix(model)).mkdir(parents=True, exist_ok=True)
 
 
 def record(lh: Lakehouse, window: Window, run_results: Path) -> list[str]:

@@ -97,13 +97,16 @@ def dbt_manifest() -> Path:
     return dbt_project.manifest_path
 
 
-def lake_models() -> list[str]:
-    """Names of the models dbt writes as Parquet in the curated zone (one file, or day partitions)."""
+LAKE_MATERIALIZATIONS = ("external", "partitioned")  # one Parquet file, or one per day
+
+
+def lake_models(materializations: tuple[str, ...] = LAKE_MATERIALIZATIONS) -> list[str]:
+    """Names of the models dbt writes as Parquet in the curated zone with these materialisations."""
     nodes = json.loads(dbt_manifest().read_text())["nodes"].values()
     return sorted(
         n["name"]
         for n in nodes
-        if n["resource_type"] == "model" and n["config"].get("materialized") in ("external", "partitioned")
+        if n["resource_type"] == "model" and n["config"].get("materialized") in materializations
     )
 
 

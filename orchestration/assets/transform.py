@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.dbt_launcher import PARTITIONS_FLAG
-from orchestration.resources import LakehouseResource, dbt_manifest, dbt_project, prepare_curated_dirs
+from orchestration.resources import LakehouseResource, dbt_manifest, dbt_project
 from quality.suites import MARTS
 
 DBT_OP = "modeles_dbt"
@@ -45,10 +45,7 @@ class DbtBuildConfig(dg.Config):
     dagster_dbt_translator=Translator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     name=DBT_OP,
 )
-def dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource, config: DbtBuildConfig
-):
-    prepare_curated_dirs(lakehouse.get())
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     mode = "complet" if config.reconstruction_complete else "auto"
     yield from dbt.cli([PARTITIONS_FLAG, mode, "build"], context=context).stream()
 

@@ -49,7 +49,6 @@ def dbt_build(lh: Lakehouse, work: Path, *args: str) -> subprocess.CompletedProc
 def dbt_build_partitions(settings_env: dict, work: Path, mode: str = "auto", *args: str) -> subprocess.CompletedProcess:
     """``dbt build`` through the platform's launcher with ``--partitions mode``, as Dagster runs it,
     on the lake of ``settings_env`` (the ``HYPERVISEUR_*`` variables of this process left out)."""
-    prepare_curated_dirs(Lakehouse.from_env(settings_env))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")} | settings_env
     return _run(build_command(mode, work / "target", *args), env, work)
 

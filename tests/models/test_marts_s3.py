@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from governance.catalog import curated_prefix
 from ingestion.demo.simulator import build_model, simulate
 from lakehouse.encryption import ensure_key_file
 from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
-from orchestration import partitions
 from quality.runner import run_suite
 from quality.suites import MARTS
 from tests.conftest import s3_env
@@ -33,14 +33,14 @@ def test_dbt_builds_every_mart_on_s3(s3_server, fresh_bucket, tmp_path):
     simulate(lh, files=False, periods=[(model.start, last_day)], **demo)
     proc = dbt_build_partitions(settings_env, tmp_path, "auto", "--exclude", "resource_type:test")
     assert proc.returncode == 0, proc.stdout[-4000:]
-    before = {o.key: o.last_modified for o in lh.storage.list(partitions.model_prefix(HOURLY))}
+    before = {o.key: o.last_modified for o in lh.storage.list(curated_prefix(HOURLY))}
 
     result = simulate(lh, files=False, periods=[(last_day, model.end)], **demo)
     proc = dbt_build_partitions(settings_env, tmp_path, "auto", "--exclude", "resource_type:test")
     assert proc.returncode == 0, proc.stdout[-4000:]
     start = datetime.fromtimestamp(last_day, UTC).date() - timedelta(days=lh.settings.partition_lookback_days)
     assert f"partitions à partir du {start.isoformat()}" in proc.stderr
-    after = {o.key: o.last_modified for o in lh.storage.list(partitions.model_prefix(HOURLY))}
+    after = {o.key: o.last_modified for o in lh.storage.list(curated_prefix(HOURLY))}
     kept = [k for k in before if k.split("/")[2] < f"local_date={start.isoformat()}"]
     assert kept and all(after[k] == before[k] for k in kept)
     assert len(after) > len(before)  # the new day

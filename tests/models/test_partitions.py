@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 import pytest
 
+from governance.catalog import curated_prefix
 from ingestion.demo.simulator import build_model, simulate
 from lakehouse.encryption import ensure_key_file
 from lakehouse.lake import Lake, Zone
@@ -33,7 +34,7 @@ def _run(settings_env, work, mode="auto"):
 
 
 def _files(lh: Lakehouse, model: str) -> dict[str, tuple[int, datetime]]:
-    return {o.key: (o.size, o.last_modified) for o in lh.storage.list(partitions.model_prefix(model))}
+    return {o.key: (o.size, o.last_modified) for o in lh.storage.list(curated_prefix(model))}
 
 
 def _marts(lh: Lakehouse) -> dict[str, set[tuple]]:
@@ -172,7 +173,7 @@ def test_a_job_building_some_models_does_not_make_the_others_miss_batches(lake):
     _run(lake["env"], lake["work"])
     con = lh.duckdb()
     try:
-        src = f"{lh.settings.lake_url}/{partitions.model_prefix(water)}*/*.parquet"
+        src = f"{lh.settings.lake_url}/{curated_prefix(water)}*/*.parquet"
         flows = con.execute(
             f"SELECT flow_m3h FROM read_parquet('{src}') WHERE hour_start = ? AND meter_id = ?",
             [observed.replace(minute=0), row["meter_id"]],
