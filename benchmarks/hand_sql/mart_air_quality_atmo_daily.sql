@@ -10,8 +10,8 @@ with station_days as (
         max(value_ugm3) filter (pollutant = 'no2') as no2_max_hourly_ugm3,
         max(value_ugm3) filter (pollutant = 'so2') as so2_max_hourly_ugm3,
         max(value_ugm3) filter (pollutant = 'o3') as o3_max_hourly_ugm3,
-        avg(value_ugm3) filter (pollutant = 'pm10') as pm10_mean_daily_ugm3,
-        avg(value_ugm3) filter (pollutant = 'pm25') as pm25_mean_daily_ugm3,
+        round(avg(value_ugm3) filter (pollutant = 'pm10'), 6) as pm10_mean_daily_ugm3,
+        round(avg(value_ugm3) filter (pollutant = 'pm25'), 6) as pm25_mean_daily_ugm3,
         count(distinct hour_start) as hours_measured
     from mart_air_quality_hourly
     group by station_id, district_id, local_date

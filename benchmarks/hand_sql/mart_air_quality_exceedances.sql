@@ -16,7 +16,7 @@ periods as (
     union all
     select
         station_id, district_id, pollutant, 'journaliere',
-        min(hour_start), local_date, avg(value_ugm3)
+        min(hour_start), local_date, round(avg(value_ugm3), 6)
     from mart_air_quality_hourly
     group by station_id, district_id, pollutant, local_date
 )

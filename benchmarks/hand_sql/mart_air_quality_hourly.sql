@@ -16,7 +16,7 @@ per_hour as (
         station_id,
         pollutant,
         date_trunc('hour', observed_at) as hour_start,
-        avg(value_ugm3) as value_ugm3,
+        round(avg(value_ugm3), 6) as value_ugm3,
         count(*) as measures
     from deliveries
     group by 1, 2, 3

@@ -14,7 +14,7 @@ energy as (
     select
         building_id,
         cast(observed_at at time zone 'Europe/Paris' as date) as local_date,
-        sum(energy_kwh) as energy_kwh,
+        round(sum(energy_kwh), 6) as energy_kwh,
         sum(period_s) / 3600.0 as hours_covered,
         count(*) as readings
     from meter_readings
@@ -32,7 +32,7 @@ weather as (
         cast(observed_at at time zone 'Europe/Paris' as date) as local_date,
         min(temperature_c) as min_t,
         max(temperature_c) as max_t,
-        avg(temperature_c) as mean_temperature_c
+        round(avg(temperature_c), 6) as mean_temperature_c
     from observations
     where temperature_c is not null
     group by 1

@@ -19,9 +19,9 @@ per_hour as (
         segment_id,
         date_trunc('hour', observed_at) as hour_start,
         sum(vehicle_count) as vehicle_count,
-        sum(vehicle_count) * 3600.0 / nullif(sum(period_s), 0) as flow_veh_h,
-        avg(occupancy_pct) as occupancy_pct,
-        avg(average_speed_kmh) as average_speed_kmh
+        round(sum(vehicle_count) * 3600.0 / nullif(sum(period_s), 0), 6) as flow_veh_h,
+        round(avg(occupancy_pct), 6) as occupancy_pct,
+        round(avg(average_speed_kmh), 6) as average_speed_kmh
     from deliveries
     group by 1, 2
 ),
@@ -65,8 +65,8 @@ measured as (
         l.average_speed_kmh,
         l.capacity_veh_h,
         l.free_flow_speed_kmh,
-        (s.flow_sum - l.flow_veh_h) / nullif(s.flow_n - 1, 0) as typical_flow_veh_h,
-        (s.speed_sum - l.average_speed_kmh) / nullif(s.speed_n - 1, 0) as typical_speed_kmh
+        round((s.flow_sum - l.flow_veh_h) / nullif(s.flow_n - 1, 0), 6) as typical_flow_veh_h,
+        round((s.speed_sum - l.average_speed_kmh) / nullif(s.speed_n - 1, 0), 6) as typical_speed_kmh
     from located l
     inner join slots s
         on l.segment_id = s.segment_id and s.wd = isodow(l.local_ts) and s.hr = hour(l.local_ts)

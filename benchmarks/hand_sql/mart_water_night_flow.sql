@@ -11,12 +11,12 @@ with deliveries as (
     ) = 1
 ),
 meter_hours as (
-    select sector_id, meter_id, date_trunc('hour', observed_at) as hour_start, avg(flow_m3h) as flow_m3h
+    select sector_id, meter_id, date_trunc('hour', observed_at) as hour_start, round(avg(flow_m3h), 6) as flow_m3h
     from deliveries
     group by 1, 2, 3
 ),
 sector_hours as (
-    select sector_id, hour_start, sum(flow_m3h) as flow_m3h, count(*) as meters
+    select sector_id, hour_start, round(sum(flow_m3h), 6) as flow_m3h, count(*) as meters
     from meter_hours
     group by 1, 2
 ),

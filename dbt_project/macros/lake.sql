@@ -23,3 +23,12 @@
 {% macro latest_per_key(keys) -%}
     qualify row_number() over (partition by {{ keys | join(', ') }} order by _ingested_at desc, _batch_id desc) = 1
 {%- endmacro %}
+
+{# A float aggregate (mean, sum) at a fixed precision: DuckDB adds in a different order from
+   one run to the next, and a mean of one-decimal readings that lands exactly on a bound
+   (37.5 km/h, a limit value) would otherwise fall on either side of it. The classifications
+   built on these values (congestion, ATMO sub-indices, exceedances, leaks) are then the
+   same from one run to the next, windowed or full. #}
+{% macro measured(expr) -%}
+    round({{ expr }}, {{ var('measure_decimals') }})
+{%- endmacro %}

@@ -10,10 +10,10 @@ select
     max(case when pollutant = 'no2' then value_ugm3 end) as no2_max_hourly_ugm3,
     max(case when pollutant = 'so2' then value_ugm3 end) as so2_max_hourly_ugm3,
     max(case when pollutant = 'o3' then value_ugm3 end) as o3_max_hourly_ugm3,
-    avg(case when pollutant = 'no2' then value_ugm3 end) as no2_mean_daily_ugm3,
-    avg(case when pollutant = 'so2' then value_ugm3 end) as so2_mean_daily_ugm3,
-    avg(case when pollutant = 'pm10' then value_ugm3 end) as pm10_mean_daily_ugm3,
-    avg(case when pollutant = 'pm25' then value_ugm3 end) as pm25_mean_daily_ugm3,
+    {{ measured("avg(case when pollutant = 'no2' then value_ugm3 end)") }} as no2_mean_daily_ugm3,
+    {{ measured("avg(case when pollutant = 'so2' then value_ugm3 end)") }} as so2_mean_daily_ugm3,
+    {{ measured("avg(case when pollutant = 'pm10' then value_ugm3 end)") }} as pm10_mean_daily_ugm3,
+    {{ measured("avg(case when pollutant = 'pm25' then value_ugm3 end)") }} as pm25_mean_daily_ugm3,
     count(distinct hour_start) as hours_measured
 from hourly
 group by station_id, district_id, local_date

@@ -5,7 +5,7 @@ select
     pollutant,
     date_trunc('hour', observed_at) as hour_start,
     {{ local_date("date_trunc('hour', observed_at)") }} as local_date,
-    avg(value_ugm3) as value_ugm3,
+    {{ measured('avg(value_ugm3)') }} as value_ugm3,
     count(*) as measures
 from {{ ref('stg_iot__air_quality') }}
 group by all

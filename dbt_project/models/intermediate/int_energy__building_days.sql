@@ -3,7 +3,7 @@
 select
     building_id,
     {{ local_date('observed_at') }} as local_date,
-    sum(energy_kwh) as energy_kwh,
+    {{ measured('sum(energy_kwh)') }} as energy_kwh,
     sum(period_s) / 3600.0 as hours_covered,
     count(*) as readings
 from {{ ref('stg_iot__building_energy') }}

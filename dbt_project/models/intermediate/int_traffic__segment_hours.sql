@@ -6,8 +6,8 @@ select
     date_trunc('hour', observed_at) as hour_start,
     {{ local_date("date_trunc('hour', observed_at)") }} as local_date,
     sum(vehicle_count) as vehicle_count,
-    sum(vehicle_count) * 3600.0 / nullif(sum(period_s), 0) as flow_veh_h,
-    avg(occupancy_pct) as occupancy_pct,
-    avg(average_speed_kmh) as average_speed_kmh
+    {{ measured('sum(vehicle_count) * 3600.0 / nullif(sum(period_s), 0)') }} as flow_veh_h,
+    {{ measured('avg(occupancy_pct)') }} as occupancy_pct,
+    {{ measured('avg(average_speed_kmh)') }} as average_speed_kmh
 from {{ ref('stg_iot__traffic_flow') }}
 group by segment_id, date_trunc('hour', observed_at)

@@ -5,6 +5,6 @@ select
     meter_id,
     date_trunc('hour', observed_at) as hour_start,
     {{ local_date("date_trunc('hour', observed_at)") }} as local_date,
-    avg(flow_m3h) as flow_m3h
+    {{ measured('avg(flow_m3h)') }} as flow_m3h
 from {{ ref('stg_iot__water_flow') }}
 group by all

@@ -29,7 +29,7 @@ hourly as (
 daily as (
     select
         h.station_id, h.district_id, h.pollutant, min(h.hour_start) as period_start, h.local_date,
-        'journaliere' as averaging_period, avg(h.value_ugm3) as value_ugm3
+        'journaliere' as averaging_period, {{ measured('avg(h.value_ugm3)') }} as value_ugm3
     from {{ ref('mart_air_quality_hourly') }} h
     where
         h.pollutant in (

@@ -24,8 +24,9 @@ profiled as (
 typical as (
     select
         *,
-        (sum(flow_veh_h) over w - flow_veh_h) / nullif(count(flow_veh_h) over w - 1, 0) as typical_flow_veh_h,
-        (sum(average_speed_kmh) over w - average_speed_kmh) / nullif(count(average_speed_kmh) over w - 1, 0) as typical_speed_kmh
+        {{ measured('(sum(flow_veh_h) over w - flow_veh_h) / nullif(count(flow_veh_h) over w - 1, 0)') }} as typical_flow_veh_h,
+        {{ measured('(sum(average_speed_kmh) over w - average_speed_kmh) / nullif(count(average_speed_kmh) over w - 1, 0)') }}
+            as typical_speed_kmh
     from profiled
     window w as (partition by segment_id, local_weekday, local_hour)
 )

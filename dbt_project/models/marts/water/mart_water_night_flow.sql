@@ -14,7 +14,7 @@ meter_counts as (
     group by all
 ),
 sector_hourly as (
-    select h.sector_id, h.hour_start, sum(h.flow_m3h) as flow_m3h, count(*) as meters
+    select h.sector_id, h.hour_start, {{ measured('sum(h.flow_m3h)') }} as flow_m3h, count(*) as meters
     from meters_hourly h
     group by h.sector_id, h.hour_start
 ),
