@@ -14,6 +14,10 @@ reads what any other wrote, and no extra service runs. ``DATA_CACHE_CONFIG`` of
 
 from __future__ import annotations
 
+import os
+import struct
+import time
+
 from flask_caching.backends.filesystemcache import FileSystemCache
 
 
@@ -62,6 +66,23 @@ class CappedResultsCache(FileSystemCache):
             return super().set(key, value, timeout, mgmt_element)
         super().delete(key)  # an older shared answer must not outlive this one
         return super().set(self._own(key), value, timeout)
+
+    def stamp(self, key: str) -> tuple | None:
+        """Which file ``get(key)`` would read, as (name, inode, modification time, expiry); None if none.
+
+        ``answer_cache.py`` reuses a JSON answer only while the entries it was made from are
+        these same files: a replaced, deleted or expired entry changes or loses its stamp."""
+        for name in (key, self._own(key)):
+            filename = self._get_filename(name)
+            try:
+                with open(filename, "rb") as f:
+                    expires = struct.unpack("I", f.read(4))[0]
+                    status = os.fstat(f.fileno())
+            except (OSError, struct.error):
+                continue
+            if expires == 0 or expires >= time.time():
+                return (name, status.st_ino, status.st_mtime_ns, expires)
+        return None
 
     def add(self, key: str, value, timeout: int | None = None) -> bool:
         return False if self.has(key) else self.set(key, value, timeout)

@@ -133,7 +133,8 @@ def _load(name: str):
 
 
 _lockdown = _load("lockdown")
-sys.modules["hyperviseur_results_cache"] = _load("results_cache")  # DATA_CACHE_CONFIG imports it by name
+# DATA_CACHE_CONFIG imports it by name
+_results_cache = sys.modules["hyperviseur_results_cache"] = _load("results_cache")
 
 # --- Sign-on (issue 14, sign_on.py) -------------------------------------------------------
 # The web UI signs on only through the OpenID Connect provider (the authority's LemonLDAP::NG,
@@ -239,9 +240,27 @@ EVENT_LOGGER = _access_log.RowCountEventLogger()
 def FLASK_APP_MUTATOR(app) -> None:
     _access_log.install(app, EVENT_LOGGER)
     _remember_default_schemas()
+    if _CACHE_TIMEOUT > 0:
+        _answer_cache.install(_data_cache_backend, _results_cache.audience, _is_guest_user)
 
 
 # --- Per-request overhead (issue 20: many agents on the dashboards at once) -----------------
+
+# A cached chart's JSON answer is sent again as it was to the next request Superset would give
+# the same bytes, after Superset's own checks (answer_cache.py).
+_answer_cache = _load("answer_cache")
+
+
+def _data_cache_backend():
+    from superset.extensions import cache_manager
+
+    return cache_manager.data_cache.cache
+
+
+def _is_guest_user() -> bool:
+    from superset import security_manager
+
+    return bool(security_manager.is_guest_user())
 
 
 def _remember_default_schemas() -> None:
