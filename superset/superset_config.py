@@ -133,8 +133,7 @@ def _load(name: str):
 
 
 _lockdown = _load("lockdown")
-# DATA_CACHE_CONFIG imports it by name
-_results_cache = sys.modules["hyperviseur_results_cache"] = _load("results_cache")
+sys.modules["hyperviseur_results_cache"] = _load("results_cache")  # DATA_CACHE_CONFIG imports it by name
 
 # --- Sign-on (issue 14, sign_on.py) -------------------------------------------------------
 # The web UI signs on only through the OpenID Connect provider (the authority's LemonLDAP::NG,
@@ -241,13 +240,14 @@ def FLASK_APP_MUTATOR(app) -> None:
     _access_log.install(app, EVENT_LOGGER)
     _remember_default_schemas()
     if _CACHE_TIMEOUT > 0:
-        _answer_cache.install(_data_cache_backend, _results_cache.audience, _is_guest_user)
+        store = _answer_cache.AnswerStore(str(HOME / "cache" / "answers"), _CACHE_TIMEOUT)
+        _answer_cache.install(store, _data_cache_backend, _is_guest_user)
 
 
 # --- Per-request overhead (issue 20: many agents on the dashboards at once) -----------------
 
 # A cached chart's JSON answer is sent again as it was to the next request Superset would give
-# the same bytes, after Superset's own checks (answer_cache.py).
+# the same bytes, after Superset's own checks (answer_cache.py); kept beside the data cache.
 _answer_cache = _load("answer_cache")
 
 

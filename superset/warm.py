@@ -4,7 +4,8 @@ After every mart refresh (the graph's ``dashboards/superset_cache`` asset) and a
 provisioning (``hyperviseur superset provision``), the charts of ``dashboards.yaml`` that
 Superset holds are requested through ``/api/v1/chart/data`` with ``force``: Superset runs
 their SQL on the fresh marts and replaces the cached answers (``results_cache.py``), so the
-next agent opening a dashboard is served from the cache shared by all workers.
+next agent opening a dashboard is served from the cache shared by all workers. Each is then
+asked once more, without ``force``: its JSON answer is kept as sent (``answer_cache.py``).
 
 Two sets of requests, since the cache key is the request's query objects: each chart's
 :func:`superset.bundle.chart_query_context` on the dataset the imported chart reads (public
@@ -126,6 +127,7 @@ def warm(client: SupersetClient, spec: list[dict] | None = None) -> WarmReport:
         where, body = item
         try:
             client.post("/api/v1/chart/data", {**body, "force": True})
+            client.post("/api/v1/chart/data", {**body, "force": False})  # keeps its answer (answer_cache.py)
         except SupersetApiError as exc:
             return f"{where} : {exc}" if where else None
         return None

@@ -64,7 +64,7 @@ def test_repeated_answers_are_reused_identical_and_each_logged(superset_instance
     agent = users["agent_eau"]
     logged = len(_chart_data_log(superset_instance, agent.username))
     answers = [_post(agent, body) for _ in range(6)]
-    assert sum(r.headers.get(REUSED) == "oui" for r in answers) >= 3  # two workers: one miss each at most
+    assert all(r.headers.get(REUSED) == "oui" for r in answers)  # kept by the warm-up, for every worker
     assert len({r.content for r in answers}) == 1
     assert answers[0].headers["Content-Type"].startswith("application/json")
     entries = _chart_data_log(superset_instance, agent.username)[logged:]
@@ -104,3 +104,30 @@ def test_forced_and_csv_requests_are_never_reused(admin, users):
     csv = [_post(analyst, {**body, "result_format": "csv"}) for _ in range(3)]
     assert not any(r.headers.get(REUSED) for r in forced + csv)
     assert all(r.headers["Content-Type"].startswith("text/csv") for r in csv)
+
+
+def test_an_answer_at_the_row_cap_never_reaches_a_capped_role(superset_instance, admin, users):
+    cap = int(superset_instance.env["HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT"])
+    dataset = admin.find("/api/v1/dataset/", "table_name", "mart_air_quality_hourly")["id"]
+    query = {
+        "columns": ["station_id", "hour_start", "pollutant"],
+        "metrics": [],
+        "filters": [],
+        "extras": {"having": "", "where": ""},
+        "row_limit": 3 * cap,
+        "orderby": [["hour_start", True]],
+        "time_range": "No filter",
+    }
+    body = {
+        "datasource": {"id": dataset, "type": "table"},
+        "queries": [query],
+        "form_data": {"viz_type": "table"},
+        "result_format": "json",
+        "result_type": "full",
+    }
+    _post(admin, {**body, "force": True})
+    mine = [_post(admin, body) for _ in range(3)]
+    assert mine[-1].headers.get(REUSED) == "oui"
+    assert all(json.loads(r.content)["result"][0]["rowcount"] == 3 * cap for r in mine)
+    theirs = [json.loads(_post(users["analyste"], body).content)["result"][0] for _ in range(3)]
+    assert all(t["rowcount"] == cap for t in theirs)
