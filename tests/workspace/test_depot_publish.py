@@ -18,6 +18,7 @@ from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
 from lakehouse.web_identity import Identity
 from orchestration.cli import cli
+from tests.sso.signon import free_ports
 from workspace import depot_publish, staging_model, upload
 from workspace.app import create_app
 from workspace.catalog import UPLOAD_TO_VALIDATE, Catalog
@@ -41,7 +42,13 @@ READERS = "Date du relevé;Volume (m3);Releveur;Courriel\n" + "".join(
 @pytest.fixture(scope="module")
 def lh(tmp_path_factory):
     base = tmp_path_factory.mktemp("publication")
-    values = {"HYPERVISEUR_DATA_DIR": str(base / "data"), "HYPERVISEUR_MASKING_KEY": "cle-de-test-hors-depot"}
+    values = {
+        "HYPERVISEUR_DATA_DIR": str(base / "data"),
+        "HYPERVISEUR_MASKING_KEY": "cle-de-test-hors-depot",
+        # no Superset for this platform: a port nothing answers on, not the default one where a
+        # `make run` of the same machine may be serving its own
+        "HYPERVISEUR_SUPERSET_PORT": str(free_ports(1)[0]),
+    }
     with pytest.MonkeyPatch.context() as mp:  # the CLI reads the same lake from the environment
         for k, v in values.items():
             mp.setenv(k, v)
