@@ -164,3 +164,28 @@ def run_sql(database_ids):
         return body["data"], None
 
     return run
+
+
+@pytest.fixture(scope="session")
+def table_request(admin):
+    """A table chart's data request on a dataset by name, as the frontend sends it."""
+
+    def body(dataset: str, columns: list[str], row_limit: int, metrics: list[dict] | None = None) -> dict:
+        query = {
+            "columns": columns,
+            "metrics": metrics or [],
+            "filters": [],
+            "extras": {"having": "", "where": ""},
+            "row_limit": row_limit,
+            "orderby": [[columns[0], True]],
+            "time_range": "No filter",
+        }
+        return {
+            "datasource": {"id": admin.find("/api/v1/dataset/", "table_name", dataset)["id"], "type": "table"},
+            "queries": [query],
+            "form_data": {"viz_type": "table"},
+            "result_format": "json",
+            "result_type": "full",
+        }
+
+    return body

@@ -24,27 +24,6 @@ def _post(client, body: dict):
     return resp
 
 
-def _reports_by_service(admin) -> dict:
-    """Reports per service on the RLS-restricted dataset (agents: their own service's rows only)."""
-    dataset = admin.find("/api/v1/dataset/", "table_name", "mart_citizen_reports")["id"]
-    query = {
-        "columns": ["service"],
-        "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "n"}],
-        "filters": [],
-        "extras": {"having": "", "where": ""},
-        "row_limit": 100,
-        "orderby": [["service", True]],
-        "time_range": "No filter",
-    }
-    return {
-        "datasource": {"id": dataset, "type": "table"},
-        "queries": [query],
-        "form_data": {"viz_type": "table"},
-        "result_format": "json",
-        "result_type": "full",
-    }
-
-
 def _chart_data_log(superset_instance, username: str) -> list[dict]:
     con = sqlite3.connect(superset_instance.home / "superset.db")
     try:
@@ -72,8 +51,10 @@ def test_repeated_answers_are_reused_identical_and_each_logged(superset_instance
     assert all(e["rowcount"] == json.loads(answers[0].content)["result"][0]["rowcount"] for e in entries)
 
 
-def test_answers_never_cross_row_level_security(admin, users):
-    body = _reports_by_service(admin)
+def test_answers_never_cross_row_level_security(users, table_request):
+    """Reports per service on the RLS-restricted dataset (agents: their own service's rows only)."""
+    count = {"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "n"}
+    body = table_request("mart_citizen_reports", ["service"], 100, [count])
     services = {}
     for name in ("agent_eau", "analyste", "agent_eau", "analyste", "agent_eau", "analyste"):
         result = json.loads(_post(users[name], body).content)["result"][0]
@@ -106,25 +87,9 @@ def test_forced_and_csv_requests_are_never_reused(admin, users):
     assert all(r.headers["Content-Type"].startswith("text/csv") for r in csv)
 
 
-def test_an_answer_at_the_row_cap_never_reaches_a_capped_role(superset_instance, admin, users):
+def test_an_answer_at_the_row_cap_never_reaches_a_capped_role(superset_instance, admin, users, table_request):
     cap = int(superset_instance.env["HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT"])
-    dataset = admin.find("/api/v1/dataset/", "table_name", "mart_air_quality_hourly")["id"]
-    query = {
-        "columns": ["station_id", "hour_start", "pollutant"],
-        "metrics": [],
-        "filters": [],
-        "extras": {"having": "", "where": ""},
-        "row_limit": 3 * cap,
-        "orderby": [["hour_start", True]],
-        "time_range": "No filter",
-    }
-    body = {
-        "datasource": {"id": dataset, "type": "table"},
-        "queries": [query],
-        "form_data": {"viz_type": "table"},
-        "result_format": "json",
-        "result_type": "full",
-    }
+    body = table_request("mart_air_quality_hourly", ["station_id", "pollutant", "hour_start"], 3 * cap)
     _post(admin, {**body, "force": True})
     mine = [_post(admin, body) for _ in range(3)]
     assert mine[-1].headers.get(REUSED) == "oui"

@@ -91,25 +91,9 @@ def test_graph_asset_does_nothing_without_superset(tmp_path, monkeypatch):
     assert result.success and meta["superset"].value == "arrêté" and meta["graphiques"].value == 0
 
 
-def test_answers_at_the_row_cap_never_reach_a_capped_role(superset_instance, admin, users):
+def test_answers_at_the_row_cap_never_reach_a_capped_role(superset_instance, admin, users, table_request):
     cap = int(superset_instance.env["HYPERVISEUR_SUPERSET_EXPORT_ROW_LIMIT"])
-    dataset = admin.find("/api/v1/dataset/", "table_name", "mart_air_quality_hourly")["id"]
-    query = {
-        "columns": ["station_id", "hour_start", "pollutant", "value_ugm3"],
-        "metrics": [],
-        "filters": [],
-        "extras": {"having": "", "where": ""},
-        "row_limit": 2 * cap,
-        "orderby": [["hour_start", False]],
-        "time_range": "No filter",
-    }
-    body = {
-        "datasource": {"id": dataset, "type": "table"},
-        "queries": [query],
-        "form_data": {"viz_type": "table"},
-        "result_format": "json",
-        "result_type": "full",
-    }
+    body = table_request("mart_air_quality_hourly", ["station_id", "pollutant", "value_ugm3", "hour_start"], 2 * cap)
     first = _answer(admin, {**body, "force": True})
     assert first["rowcount"] == 2 * cap
     analyst = _answer(users["analyste"], {**body, "force": False})
