@@ -32,7 +32,7 @@ weather as (
         cast(observed_at at time zone 'Europe/Paris' as date) as local_date,
         min(temperature_c) as min_t,
         max(temperature_c) as max_t,
-        round(avg(temperature_c), 6) as mean_temperature_c
+        avg(temperature_c) as mean_temperature_c
     from observations
     where temperature_c is not null
     group by 1

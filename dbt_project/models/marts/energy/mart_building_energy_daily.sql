@@ -12,7 +12,7 @@ weather as (
         {{ local_date('observed_at') }} as local_date,
         min(temperature_c) as min_temperature_c,
         max(temperature_c) as max_temperature_c,
-        {{ measured('avg(temperature_c)') }} as mean_temperature_c
+        avg(temperature_c) as mean_temperature_c
     from {{ ref('stg_weather__observations') }}
     where temperature_c is not null
     group by all
