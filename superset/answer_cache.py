@@ -97,13 +97,11 @@ def _reused(body: bytes, queries: int, log_payload) -> Response:
     return Response(body, status=200, headers={"Content-Type": JSON_TYPE, REUSED_HEADER: "oui"})
 
 
-def install(store: AnswerStore, data_cache, is_guest_user) -> None:
-    """Wrap ``ChartDataRestApi._get_data_response`` (``FLASK_APP_MUTATOR``).
-
-    ``data_cache``: a callable giving Superset's data cache backend (a ``CappedResultsCache``),
-    ``is_guest_user``: a callable (embedded dashboards' guest tokens: never reused).
-    """
+def install(store: AnswerStore) -> None:
+    """Wrap ``ChartDataRestApi._get_data_response`` (``FLASK_APP_MUTATOR``)."""
+    from superset import security_manager
     from superset.charts.data.api import ChartDataRestApi
+    from superset.extensions import cache_manager
 
     original_get = ChartDataRestApi._get_data_response
     original_send = ChartDataRestApi._send_chart_response
@@ -115,9 +113,9 @@ def install(store: AnswerStore, data_cache, is_guest_user) -> None:
 
     @functools.wraps(original_get)
     def get_data_response(self, command, force_cached=False, *args, **kwargs):
-        backend = data_cache()
+        backend = cache_manager.data_cache.cache  # a CappedResultsCache (a NullCache when disabled)
         keyed = None
-        if not force_cached and hasattr(backend, "stamp") and not is_guest_user():
+        if not force_cached and hasattr(backend, "stamp") and not security_manager.is_guest_user():
             try:
                 keyed = request_key(command._query_context)
             except Exception:  # an invalid query: Superset's own path answers it with its error

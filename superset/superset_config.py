@@ -241,7 +241,7 @@ def FLASK_APP_MUTATOR(app) -> None:
     _remember_default_schemas()
     if _CACHE_TIMEOUT > 0:
         store = _answer_cache.AnswerStore(str(HOME / "cache" / "answers"), _CACHE_TIMEOUT)
-        _answer_cache.install(store, _data_cache_backend, _is_guest_user)
+        _answer_cache.install(store)
 
 
 # --- Per-request overhead (issue 20: many agents on the dashboards at once) -----------------
@@ -249,18 +249,6 @@ def FLASK_APP_MUTATOR(app) -> None:
 # A cached chart's JSON answer is sent again as it was to the next request Superset would give
 # the same bytes, after Superset's own checks (answer_cache.py); kept beside the data cache.
 _answer_cache = _load("answer_cache")
-
-
-def _data_cache_backend():
-    from superset.extensions import cache_manager
-
-    return cache_manager.data_cache.cache
-
-
-def _is_guest_user() -> bool:
-    from superset import security_manager
-
-    return bool(security_manager.is_guest_user())
 
 
 def _remember_default_schemas() -> None:
