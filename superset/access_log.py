@@ -34,6 +34,7 @@ from superset.utils.log import DBEventLogger
 
 COUNTED_ACTIONS = frozenset({"ChartDataRestApi.data", "ChartDataRestApi.data_from_cache"})
 _PENDING = "hyperviseur_pending_logs"
+_KNOWN = "hyperviseur_known_rowcounts"
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ def response_rowcounts(response, csv_export: dict) -> list[int] | None:
         records = sum(1 for _ in csv.reader(io.StringIO(text), delimiter=csv_export.get("sep", ",")))
         return [max(records - 1, 0)]
     return None
+
+
+def note_rowcounts(rowcounts: list[int]) -> None:
+    """Rows per query of the JSON answer about to be sent, known from when it was made
+    (``answer_cache.py`` sends kept answers): spares reading the answer again."""
+    g.setdefault(_KNOWN, rowcounts)
 
 
 class RowCountEventLogger(DBEventLogger):
@@ -80,7 +87,8 @@ def install(app, event_logger: RowCountEventLogger) -> None:
     def _log_rowcount(response):
         if g.get(_PENDING):
             try:
-                rowcounts = response_rowcounts(response, app.config.get("CSV_EXPORT") or {})
+                known = g.get(_KNOWN) if response.status_code == 200 else None
+                rowcounts = known or response_rowcounts(response, app.config.get("CSV_EXPORT") or {})
             except Exception:  # a count that fails must not lose the entry
                 log.exception("nombre de lignes de la réponse illisible")
                 rowcounts = None

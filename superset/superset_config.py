@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import sys
 import threading
@@ -163,8 +164,15 @@ def _setting(name: str, required: str | None = None) -> str | None:
 _ISSUER = _setting("SSO_ISSUER", "l'adresse (issuer) du fournisseur OpenID Connect")
 _CLIENT_SECRET = _setting("SUPERSET_OIDC_CLIENT_SECRET", "le secret du client OpenID Connect de Superset")
 _sign_on = _load("sign_on")
+_remembered = _load("remembered_checks")
 AUTH_TYPE = AUTH_OAUTH
-CUSTOM_SECURITY_MANAGER = _sign_on.HyperviseurSecurityManager
+
+
+class _SecurityManager(_remembered.RememberedChecks, _sign_on.HyperviseurSecurityManager):
+    """Sign-on rules (``sign_on.py``), permission checks kept while the metadata is unchanged."""
+
+
+CUSTOM_SECURITY_MANAGER = _SecurityManager
 OAUTH_PROVIDERS = _sign_on.oauth_providers(_ISSUER, _setting("SUPERSET_OIDC_CLIENT_ID") or "superset", _CLIENT_SECRET)
 AUTH_USER_REGISTRATION = True  # a directory user with a mapped group gets a Superset account at first login
 AUTH_USER_REGISTRATION_ROLE = None  # ...with the roles of its groups only
@@ -239,9 +247,28 @@ EVENT_LOGGER = _access_log.RowCountEventLogger()
 def FLASK_APP_MUTATOR(app) -> None:
     _access_log.install(app, EVENT_LOGGER)
     _remember_default_schemas()
+    read_epoch = _count_metadata_changes()
+    _SecurityManager.read_epoch = staticmethod(read_epoch) if read_epoch else None
     if _CACHE_TIMEOUT > 0:
         store = _answer_cache.AnswerStore(str(HOME / "cache" / "answers"), _CACHE_TIMEOUT)
-        _answer_cache.install(store)
+        setup = _answer_cache.setup_fingerprint(Path(__file__).resolve().parent)
+        grants = _answer_cache.Grants(str(HOME / "cache" / "grants"), setup, read_epoch) if read_epoch else None
+        _answer_cache.install(store, grants, _access_log.note_rowcounts)
+
+
+def _count_metadata_changes():
+    """``metadata_epoch.read`` once the metadata database counts its access-relevant changes
+    (SQLite: triggers laid at each start); None elsewhere: then answers are sent after the
+    checks only and no check is answered from memory."""
+    from superset import db
+
+    epoch = _load("metadata_epoch")
+    try:
+        counted = epoch.install(db.engine)
+    except Exception:  # no metadata database yet, or not writable
+        logging.getLogger(__name__).exception("compteur de modifications des métadonnées non installé")
+        counted = False
+    return epoch.read if counted else None
 
 
 # --- Per-request overhead (issue 20: many agents on the dashboards at once) -----------------

@@ -1,27 +1,49 @@
 """Chart answers sent again as they were (``superset/answer_cache.py``, issue 20), on the
-session's real Superset: reused only after Superset's own checks, never across row-level
+session's real Superset: reused after Superset's own checks, never across row-level
 security, never once the cached rows they came from were replaced, and every request is still
-in the access log with its row count."""
+in the access log with its row count; sent back before the checks only to the person who made
+the very same request, and never again once a role, a permission or the account changed."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
+import uuid
 
 import pytest
 
+from superset.provision import admin_client
 from superset.warm import dashboard_requests, warm
 
 pytestmark = pytest.mark.superset
 
 REUSED = "X-Hyperviseur-Reponse-Reprise"
+DIRECT = "X-Hyperviseur-Reponse-Directe"
 
 
-def _post(client, body: dict):
-    resp = client.session.post(client.base_url + "/api/v1/chart/data", json=body, timeout=client.timeout)
+def _send(client, body: dict, query: str = ""):
+    url = client.base_url + "/api/v1/chart/data" + (f"?{query}" if query else "")
+    return client.session.post(url, json=body, timeout=client.timeout)
+
+
+def _post(client, body: dict, query: str = ""):
+    resp = _send(client, body, query)
     assert resp.status_code == 200, resp.text[:500]
     return resp
+
+
+def _metadata(superset_instance, sql: str, params=()) -> list[tuple]:
+    con = sqlite3.connect(superset_instance.home / "superset.db", timeout=30)
+    try:
+        with con:
+            return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def _epoch(superset_instance) -> int:
+    return _metadata(superset_instance, "SELECT value FROM hyperviseur_metadata_epoch")[0][0]
 
 
 def _chart_data_log(superset_instance, username: str) -> list[dict]:
@@ -96,3 +118,85 @@ def test_an_answer_at_the_row_cap_never_reaches_a_capped_role(superset_instance,
     assert all(json.loads(r.content)["result"][0]["rowcount"] == 3 * cap for r in mine)
     theirs = [json.loads(_post(users["analyste"], body).content)["result"][0] for _ in range(3)]
     assert all(t["rowcount"] == cap for t in theirs)
+
+
+def test_the_same_request_of_the_same_person_is_answered_before_the_checks_and_logged(superset_instance, admin, users):
+    warm(admin)
+    body = next(iter(dashboard_requests(admin)["fuites-eau"].values()))
+    agent, fresh = users["agent_eau"], f"essai={uuid.uuid4().hex}"  # a request this person never made
+    logged = len(_chart_data_log(superset_instance, agent.username))
+    answers = [_post(agent, body, fresh) for _ in range(5)]
+    assert answers[0].headers.get(REUSED) == "oui" and DIRECT not in answers[0].headers  # checked first
+    assert all(r.headers.get(DIRECT) == "oui" for r in answers[1:])
+    assert len({r.content for r in answers}) == 1
+    entries = _chart_data_log(superset_instance, agent.username)[logged:]
+    rows = json.loads(answers[0].content)["result"][0]["rowcount"]
+    assert len(entries) == 5 and all(e["rowcount"] == rows and e["path"] == "/api/v1/chart/data" for e in entries)
+    other = _post(users["analyste"], body, fresh)  # the same request from someone else: checked
+    assert DIRECT not in other.headers
+
+
+def test_reading_and_signing_in_do_not_count_as_changes(superset_instance, admin, users):
+    before = _epoch(superset_instance)
+    again = admin_client(superset_instance)  # a new sign-in (last login, login count written)
+    body = next(iter(dashboard_requests(again)["fuites-eau"].values()))
+    for _ in range(3):
+        _post(users["agent_eau"], body)
+    assert _epoch(superset_instance) == before
+
+
+class _RolesTakenAway:
+    """A user's roles taken away in the metadata database directly (as any writer could:
+    the triggers count it), given back on leaving."""
+
+    def __init__(self, superset_instance, username: str):
+        self.instance = superset_instance
+        rows = _metadata(superset_instance, "SELECT id FROM ab_user WHERE username = ?", [username])
+        self.user_id = rows[0][0]
+
+    def __enter__(self):
+        sql = "SELECT role_id FROM ab_user_role WHERE user_id = ?"
+        self.roles = _metadata(self.instance, sql, [self.user_id])
+        _metadata(self.instance, "DELETE FROM ab_user_role WHERE user_id = ?", [self.user_id])
+
+    def __exit__(self, *_exc):
+        for (role_id,) in self.roles:
+            sql = "INSERT INTO ab_user_role (user_id, role_id) VALUES (?, ?)"
+            _metadata(self.instance, sql, [self.user_id, role_id])
+
+
+def _refused(resp) -> bool:
+    return resp.status_code in (401, 403, 404) and DIRECT not in resp.headers
+
+
+def test_a_role_taken_away_is_never_bypassed_by_an_earlier_answer(superset_instance, admin, users):
+    warm(admin)
+    body = next(iter(dashboard_requests(admin)["fuites-eau"].values()))
+    agent, fresh = users["agent_eau"], f"essai={uuid.uuid4().hex}"
+    assert [_post(agent, body, fresh).headers.get(DIRECT) for _ in range(3)][1:] == ["oui", "oui"]
+    with _RolesTakenAway(superset_instance, agent.username):
+        assert _refused(_send(agent, body, fresh))
+    back = [_post(agent, body, fresh) for _ in range(2)]
+    assert DIRECT not in back[0].headers and back[1].headers.get(DIRECT) == "oui"
+
+
+def test_permission_checks_kept_in_memory_are_forgotten_at_the_next_change(superset_instance, admin, users):
+    """Superset's checks answered from memory (``remembered_checks.py``) for a request never
+    made before: a role taken away refuses the very next one."""
+    body = next(iter(dashboard_requests(admin)["fuites-eau"].values()))
+    agent = users["agent_eau"]
+    for _ in range(3):  # the checks' answers are now in both workers' memory
+        _post(agent, body, f"essai={uuid.uuid4().hex}")
+    with _RolesTakenAway(superset_instance, agent.username):
+        assert all(_refused(_send(agent, body, f"essai={uuid.uuid4().hex}")) for _ in range(3))
+    assert _post(agent, body, f"essai={uuid.uuid4().hex}")
+
+
+def test_a_time_range_request_is_never_answered_before_the_checks(admin, users, table_request):
+    """ "Last week" moves with the clock, the request's bytes do not."""
+    body = table_request("mart_air_quality_hourly", ["station_id"], 10)
+    body["queries"][0]["filters"] = [{"col": "hour_start", "op": "TEMPORAL_RANGE", "val": "Last week"}]
+    fresh = f"essai={uuid.uuid4().hex}"
+    answers = [_post(users["analyste"], body, fresh) for _ in range(4)]
+    assert answers[-1].headers.get(REUSED) == "oui"  # still kept after the checks
+    assert not any(DIRECT in r.headers for r in answers)
