@@ -254,6 +254,7 @@ def FLASK_APP_MUTATOR(app) -> None:
         setup = _answer_cache.setup_fingerprint(Path(__file__).resolve().parent)
         grants = _answer_cache.Grants(str(HOME / "cache" / "grants"), setup, read_epoch) if read_epoch else None
         _answer_cache.install(store, grants, _access_log.note_rowcounts)
+        _load("single_flight").install(app, HOME / "cache" / "locks", STATEMENT_TIMEOUT_S)
 
 
 def _count_metadata_changes():

@@ -10,6 +10,7 @@ import json
 import sqlite3
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -200,3 +201,18 @@ def test_a_time_range_request_is_never_answered_before_the_checks(admin, users, 
     answers = [_post(users["analyste"], body, fresh) for _ in range(4)]
     assert answers[-1].headers.get(REUSED) == "oui"  # still kept after the checks
     assert not any(DIRECT in r.headers for r in answers)
+
+
+def test_agents_asking_at_once_on_an_empty_cache_compute_each_chart_once(superset_instance, users, table_request):
+    """``single_flight.py``: the requests that miss the same cache entry at the same time wait
+    for the first one's rows instead of each running the SQL (both workers, many threads)."""
+    count = {"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": f"n_{uuid.uuid4().hex[:8]}"}
+    body = table_request("mart_air_quality_hourly", ["station_id", "pollutant"], 1000, [count])
+    for entry in (superset_instance.home / "cache" / "data").glob("*"):
+        entry.unlink(missing_ok=True)
+    agent = users["analyste"]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda i: _post(agent, body, f"agent={i}"), range(12)))
+    computed = [a for a in answers if not json.loads(a.content)["result"][0]["is_cached"]]
+    assert len(computed) == 1
+    assert len({json.dumps(json.loads(a.content)["result"][0]["data"]) for a in answers}) == 1
