@@ -55,7 +55,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from flask import Response, g, request
-from flask_caching.backends.filesystemcache import FileSystemCache
+from hyperviseur_file_cache import BatchPrunedFileCache
 
 # Answers kept (beyond, cachelib prunes the expired then the oldest), and the largest one
 # kept: the starter dashboards' answers at 10 M readings weigh 6.7 MB in all, the largest 1 MB.
@@ -79,7 +79,7 @@ class AnswerStore:
     """JSON bodies by key, with the stamps of the data cache entries they were made from."""
 
     def __init__(self, folder: str, timeout: int):
-        self._files = FileSystemCache(folder, threshold=STORE_ANSWERS, default_timeout=timeout)
+        self._files = BatchPrunedFileCache(folder, threshold=STORE_ANSWERS, default_timeout=timeout)
 
     def get(self, key: str, stamps: tuple) -> tuple[bytes, list[int]] | None:
         """(body, rows per query) of the answer made from the entries with these stamps."""
@@ -97,7 +97,7 @@ class Grants:
     """Requests already checked and answered, by person and state of the metadata database."""
 
     def __init__(self, folder: str, setup: str, read_epoch):
-        self._files = FileSystemCache(folder, threshold=STORE_GRANTS, default_timeout=GRANT_TIMEOUT_S)
+        self._files = BatchPrunedFileCache(folder, threshold=STORE_GRANTS, default_timeout=GRANT_TIMEOUT_S)
         self._setup = setup
         self.read_epoch = read_epoch  # metadata_epoch.read
 

@@ -18,7 +18,7 @@ import os
 import struct
 import time
 
-from flask_caching.backends.filesystemcache import FileSystemCache
+from hyperviseur_file_cache import BatchPrunedFileCache
 
 
 def result_rows(value) -> int | None:
@@ -41,8 +41,8 @@ def audience() -> str:
         return "plafond"
 
 
-class CappedResultsCache(FileSystemCache):
-    """``FileSystemCache`` whose results at or above ``row_cap`` rows stay with their audience."""
+class CappedResultsCache(BatchPrunedFileCache):
+    """``FileSystemCache`` (pruned in batches, ``file_cache.py``) whose results at or above ``row_cap`` rows stay with their audience."""
 
     def __init__(self, cache_dir, row_cap: int, **kwargs):
         super().__init__(cache_dir, **kwargs)
