@@ -8,8 +8,13 @@ chart request for tens of seconds. Here, past the threshold, the one writer that
 folder's prune lock removes the expired files, then the ones closest to expiry down to
 :data:`PRUNE_TO` of the threshold, and resets the count; the others write without waiting.
 
+Also the two things every user of these folders needs: the head of an entry
+(:func:`entry_head`: its expiry, and which file it is) and a lock shared by the workers and
+their threads (:class:`FileLock`, ``flock``).
+
 Loaded by path by ``superset_config.py`` (as ``hyperviseur_file_cache``, imported by
-``results_cache.py`` and ``answer_cache.py``); runs only inside Superset's virtualenv.
+``results_cache.py``, ``answer_cache.py`` and ``single_flight.py``); runs only inside
+Superset's virtualenv.
 """
 
 from __future__ import annotations
@@ -22,6 +27,43 @@ import time
 from flask_caching.backends.filesystemcache import FileSystemCache
 
 PRUNE_TO = 0.8  # a prune leaves 80 % of the threshold: the next one comes 20 % of it later
+POLL_S = 0.01  # a lock's waiter tries again every 10 ms (a growing pause measured slower)
+
+
+def entry_head(filename: str) -> tuple[int, os.stat_result] | None:
+    """(expiry, 0 for none; the file's status) of a cache entry; None if it cannot be read
+    (gone meanwhile, or being written)."""
+    try:
+        with open(filename, "rb") as f:
+            return struct.unpack("I", f.read(4))[0], os.fstat(f.fileno())
+    except (OSError, struct.error):
+        return None
+
+
+class FileLock:
+    """An exclusive ``flock`` on one file: between the gunicorn processes and their threads
+    (each lock opens the file anew); closing the file releases it."""
+
+    def __init__(self, path: str | os.PathLike):
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, wait_s: float) -> bool:
+        """Taken within ``wait_s`` seconds (0: only if free now); else released and False."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.release()
+                    return False
+                time.sleep(POLL_S)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class BatchPrunedFileCache(FileSystemCache):
@@ -30,24 +72,20 @@ class BatchPrunedFileCache(FileSystemCache):
     def _prune(self) -> None:
         if not self._over_threshold():
             return
-        lock = os.open(f"{os.path.normpath(self._path)}.prune.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        lock = FileLock(f"{os.path.normpath(self._path)}.prune.lock")
+        if not lock.acquire(0):  # another writer is pruning
+            return
         try:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # another writer is pruning
-                return
             self._prune_batch()
         finally:
-            os.close(lock)
+            lock.release()
 
     def _prune_batch(self) -> None:
         now, kept = time.time(), []
         for name in self._list_dir():
-            try:
-                with open(name, "rb") as f:
-                    expires = struct.unpack("I", f.read(4))[0]
-            except (OSError, struct.error):  # gone meanwhile, or being written
+            if (head := entry_head(name)) is None:
                 continue
+            expires = head[0]
             if expires != 0 and expires < now:
                 self._remove(name)
             else:

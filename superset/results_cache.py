@@ -14,11 +14,9 @@ reads what any other wrote, and no extra service runs. ``DATA_CACHE_CONFIG`` of
 
 from __future__ import annotations
 
-import os
-import struct
 import time
 
-from hyperviseur_file_cache import BatchPrunedFileCache
+from hyperviseur_file_cache import BatchPrunedFileCache, entry_head
 
 
 def result_rows(value) -> int | None:
@@ -42,7 +40,8 @@ def audience() -> str:
 
 
 class CappedResultsCache(BatchPrunedFileCache):
-    """``FileSystemCache`` (pruned in batches, ``file_cache.py``) whose results at or above ``row_cap`` rows stay with their audience."""
+    """``FileSystemCache`` (pruned in batches, ``file_cache.py``) whose results at or above
+    ``row_cap`` rows stay with their audience."""
 
     def __init__(self, cache_dir, row_cap: int, **kwargs):
         super().__init__(cache_dir, **kwargs)
@@ -73,13 +72,9 @@ class CappedResultsCache(BatchPrunedFileCache):
         ``answer_cache.py`` reuses a JSON answer only while the entries it was made from are
         these same files: a replaced, deleted or expired entry changes or loses its stamp."""
         for name in (key, self._own(key)):
-            filename = self._get_filename(name)
-            try:
-                with open(filename, "rb") as f:
-                    expires = struct.unpack("I", f.read(4))[0]
-                    status = os.fstat(f.fileno())
-            except (OSError, struct.error):
+            if (head := entry_head(self._get_filename(name))) is None:
                 continue
+            expires, status = head
             if expires == 0 or expires >= time.time():
                 return (name, status.st_ino, status.st_mtime_ns, expires)
         return None

@@ -3,12 +3,12 @@
 When many agents open dashboards on an empty data cache (a restart, an expiry before the
 warm-up), every request for the same chart misses the cache at once and each runs the same
 SQL: 50 dashboard loads, 28 distinct charts, ≈ 200 DuckDB queries competing for 2 cores.
-Here the first request to miss a query's cache entry takes a lock on it (``flock`` on one of
-:data:`STRIPES` files beside the data cache, shared by the gunicorn processes and their
-threads), looks in the cache once more, and computes only if the entry is still missing; the
-others wait for the lock, then find the entry written. The lock is released when the entry is
-written, else at the end of the request; a waiter gives up after the statement timeout of
-the queries and computes on its own. Forced requests ("Forcer l'actualisation") compute as
+Here the first request to miss a query's cache entry takes a lock on it (``file_cache.FileLock``
+on one of :data:`STRIPES` files beside the data cache, shared by the gunicorn processes and
+their threads), looks in the cache once more, and computes only if the entry is still
+missing; the others wait for the lock, then find the entry written. The lock is released
+when the entry is written, else at the end of the request; a waiter gives up after the
+statement timeout of the queries and computes on its own. Forced requests ("Forcer l'actualisation") compute as
 before.
 
 Loaded by path by ``superset_config.py``; runs only inside Superset's virtualenv.
@@ -16,39 +16,14 @@ Loaded by path by ``superset_config.py``; runs only inside Superset's virtualenv
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
-import time
 from pathlib import Path
 
 from flask import g, has_request_context
+from hyperviseur_file_cache import FileLock
 
 STRIPES = 1024  # lock files: two distinct queries share one 1 time in 1,024 (then one waits)
-POLL_S = 0.01
 _HELD = "hyperviseur_single_flight_locks"
-
-
-class _Lock:
-    def __init__(self, path: Path):
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-
-    def acquire(self, wait_s: float) -> bool:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    self.release()
-                    return False
-                time.sleep(POLL_S)
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the file releases its lock
-            self._fd = None
 
 
 def _release(key: str | None = None) -> None:
@@ -74,7 +49,7 @@ def install(app, folder: Path, wait_s: float) -> None:
         if not has_request_context() or getattr(g, _HELD, None):  # one lock per request: no lock order to keep
             return found
         stripe = int(hashlib.sha256(key.encode()).hexdigest(), 16) % STRIPES
-        lock = _Lock(folder / f"{stripe:04d}.lock")
+        lock = FileLock(folder / f"{stripe:04d}.lock")
         if not lock.acquire(wait_s):
             return found
         found = original_get(cls, key, region, force_query, force_cached)  # written while we waited?
