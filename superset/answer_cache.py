@@ -81,16 +81,19 @@ class AnswerStore:
     def __init__(self, folder: str, timeout: int):
         self._files = BatchPrunedFileCache(folder, threshold=STORE_ANSWERS, default_timeout=timeout)
 
-    def get(self, key: str, stamps: tuple) -> tuple[bytes, list[int]] | None:
-        """(body, rows per query) of the answer made from the entries with these stamps."""
-        kept = self._files.get(key)
+    def get(self, digest: str, stamps: tuple) -> tuple[bytes, list[int]] | None:
+        """(body, rows per query) of the request's answer made from the data cache entries
+        with these stamps; None if any entry is missing or none was kept."""
+        if not all(stamps):
+            return None
+        kept = self._files.get(answer_key(digest, stamps))
         if not kept or len(kept) != 3 or tuple(kept[0]) != stamps:  # none, or made from entries since replaced
             return None
         return kept[1], kept[2]
 
-    def put(self, key: str, stamps: tuple, body: bytes, rowcounts: list[int]) -> None:
+    def put(self, digest: str, stamps: tuple, body: bytes, rowcounts: list[int]) -> None:
         if len(body) <= STORE_ANSWER_BYTES:
-            self._files.set(key, (stamps, body, rowcounts))
+            self._files.set(answer_key(digest, stamps), (stamps, body, rowcounts))
 
 
 class Grants:
@@ -214,8 +217,7 @@ def install(store: AnswerStore, grants: Grants | None, note_rowcounts) -> None:
         if granted is None or not hasattr(cache, "stamp"):
             return None
         digest, cache_keys = granted
-        stamps = tuple(cache.stamp(k) for k in cache_keys)
-        kept = store.get(answer_key(digest, stamps), stamps) if all(stamps) else None
+        kept = store.get(digest, tuple(cache.stamp(k) for k in cache_keys))
         if kept is None:
             return None
         with event_logger.log_context(action=ACTION, object_ref=ACTION, log_to_statsd=False) as log:
@@ -249,7 +251,7 @@ def install(store: AnswerStore, grants: Grants | None, note_rowcounts) -> None:
             return original_get(self, command, force_cached, *args, **kwargs)
         digest, cache_keys = keyed
         before = tuple(cache.stamp(k) for k in cache_keys)
-        if all(before) and (kept := store.get(answer_key(digest, before), before)) is not None:
+        if (kept := store.get(digest, before)) is not None:
             note(command, digest, cache_keys)
             return _reused(kept, len(cache_keys), kwargs.get("add_extra_log_payload"), note_rowcounts)
         g.pop(_SENT, None)
@@ -265,7 +267,7 @@ def install(store: AnswerStore, grants: Grants | None, note_rowcounts) -> None:
             # the rows came from these entries: none was replaced while Superset read them
             and tuple(cache.stamp(k) for k in cache_keys) == before
         ):
-            store.put(answer_key(digest, before), before, response.get_data(), [q["rowcount"] for q in sent])
+            store.put(digest, before, response.get_data(), [q["rowcount"] for q in sent])
             note(command, digest, cache_keys)
         return response
 
