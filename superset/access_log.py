@@ -7,7 +7,7 @@ holds those two log entries back until the response exists; the ``after_request`
 :func:`install` adds (``FLASK_APP_MUTATOR``) counts the rows OF THE RESPONSE and writes the
 entry with ``rowcount`` (sum over the queries) and ``rowcounts`` (one per query):
 
-- JSON: the ``rowcount`` Superset gives for each query;
+- JSON: the ``rowcount`` Superset gives for each query (noted from the result it encodes);
 - CSV: the records of the file, header excluded (Superset's ``CSV_EXPORT`` encoding and
   separator);
 - an error answer: 0 (no row left the server);
@@ -25,6 +25,7 @@ folder); runs only inside Superset's virtualenv.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 
@@ -80,8 +81,34 @@ class RowCountEventLogger(DBEventLogger):
             super().log_with_context(action, *args, **{**kwargs, **counted})
 
 
+def _note_json_rowcounts() -> None:
+    """Wrap ``ChartDataRestApi._send_chart_response``: a JSON answer's rows per query are noted
+    from the result it is about to encode (the very ``rowcount`` values the answer holds), so the
+    answer is not decoded again to count them (≈ 1 MB for a 10,000-row time series)."""
+    from superset.charts.data.api import ChartDataRestApi
+    from superset.common.chart_data import ChartDataResultFormat, ChartDataResultType
+
+    original = ChartDataRestApi._send_chart_response
+
+    @functools.wraps(original)
+    def send(self, result, *args, **kwargs):
+        context = result.get("query_context")
+        counts = [q.get("rowcount") for q in result.get("queries") or []]
+        if (
+            getattr(context, "result_format", None) == ChartDataResultFormat.JSON
+            and getattr(context, "result_type", None) != ChartDataResultType.POST_PROCESSED
+            and counts
+            and all(isinstance(c, int) for c in counts)
+        ):
+            note_rowcounts(counts)
+        return original(self, result, *args, **kwargs)
+
+    ChartDataRestApi._send_chart_response = send
+
+
 def install(app, event_logger: RowCountEventLogger) -> None:
     """Add the hooks that complete the held entries (``FLASK_APP_MUTATOR``)."""
+    _note_json_rowcounts()
 
     @app.after_request
     def _log_rowcount(response):
