@@ -248,6 +248,7 @@ EVENT_LOGGER = _access_log.RowCountEventLogger()
 def FLASK_APP_MUTATOR(app) -> None:
     _access_log.install(app, EVENT_LOGGER)
     _load("time_columns").install()
+    _load("duckdb_engines").install()
     _remember_default_schemas()
     read_epoch = _count_metadata_changes()
     _SecurityManager.read_epoch = staticmethod(read_epoch) if read_epoch else None
