@@ -57,7 +57,7 @@ from pathlib import Path
 from flask import Response, g, request
 from hyperviseur_file_cache import BatchPrunedFileCache
 
-# Answers kept (beyond, cachelib prunes the expired then the oldest), and the largest one
+# Answers kept (beyond, file_cache.py prunes the expired then the soonest to expire), and the largest one
 # kept: the starter dashboards' answers at 10 M readings weigh 6.7 MB in all, the largest 1 MB.
 STORE_ANSWERS = 1000
 STORE_ANSWER_BYTES = 4 * 1024 * 1024

@@ -8,8 +8,8 @@ on one of :data:`STRIPES` files beside the data cache, shared by the gunicorn pr
 their threads), looks in the cache once more, and computes only if the entry is still
 missing; the others wait for the lock, then find the entry written. The lock is released
 when the entry is written, else at the end of the request; a waiter gives up after the
-statement timeout of the queries and computes on its own. Forced requests ("Forcer l'actualisation") compute as
-before.
+statement timeout of the queries and computes on its own. Forced requests ("Forcer
+l'actualisation") compute as before.
 
 Loaded by path by ``superset_config.py``; runs only inside Superset's virtualenv.
 """

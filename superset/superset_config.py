@@ -134,7 +134,7 @@ def _load(name: str):
 
 
 _lockdown = _load("lockdown")
-sys.modules["hyperviseur_file_cache"] = _load("file_cache")  # imported by results_cache and answer_cache
+sys.modules["hyperviseur_file_cache"] = _load("file_cache")  # imported by results_cache, answer_cache, single_flight
 sys.modules["hyperviseur_results_cache"] = _load("results_cache")  # DATA_CACHE_CONFIG imports it by name
 
 # --- Sign-on (issue 14, sign_on.py) -------------------------------------------------------
