@@ -33,6 +33,7 @@ from superset import starter
 from superset.access import ACCESS
 from superset.catalog import CATALOGS, CERTIFIER, Mart, catalog_files
 from superset.starter import is_upload
+from superset.time_windows import TIME_WINDOW
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "dashboards.yaml"
@@ -102,11 +103,46 @@ def _metric(m: dict) -> dict:
     return {"expressionType": "SQL", "sqlExpression": m["sql"], "label": m["label"]}
 
 
+def time_window(chart: dict) -> str | None:
+    """The relative period of a chart along time (``TIME_WINDOW``); None for the others and
+    for a chart over its whole history (``whole_history``)."""
+    if chart["kind"] not in ("line", "bar", "heatmap") or chart.get("whole_history"):
+        return None
+    grain = chart.get("grain", "P1D")
+    if grain not in TIME_WINDOW:
+        raise LakehouseError(f"dashboards.yaml : pas de période par défaut pour le grain « {grain} » ({chart['name']})")
+    return TIME_WINDOW[grain][0]
+
+
+def chart_description(chart: dict) -> str | None:
+    """The chart's own description, or the period it shows by default."""
+    if chart.get("description") or not time_window(chart):
+        return chart.get("description")
+    label = TIME_WINDOW[chart.get("grain", "P1D")][1]
+    return f"{label} (période modifiable dans les filtres du graphique)."
+
+
 def _adhoc_filters(chart: dict) -> list[dict]:
-    """The chart's ``where`` (SQL over the dataset's columns) as a custom SQL filter."""
+    """The chart's period along its time column (as Superset's time filter) and its
+    ``where`` (SQL over the dataset's columns) as a custom SQL filter."""
+    window = time_window(chart)
+    filters = []
+    if window:
+        filters.append(
+            {
+                "expressionType": "SIMPLE",
+                "clause": "WHERE",
+                "subject": chart["x"],
+                "operator": "TEMPORAL_RANGE",
+                "comparator": window,
+                "filterOptionName": "periode_" + slugify(chart["name"]),
+                "isExtra": False,
+                "isNew": False,
+            }
+        )
     if not chart.get("where"):
-        return []
-    return [
+        return filters
+    return filters + [
         {
             "expressionType": "SQL",
             "clause": "WHERE",
@@ -121,7 +157,12 @@ def _adhoc_filters(chart: dict) -> list[dict]:
 def chart_params(chart: dict) -> dict:
     """Superset ``form_data`` of one chart of ``dashboards.yaml``."""
     kind = chart["kind"]
-    base = {"adhoc_filters": _adhoc_filters(chart), "time_range": "No filter", "extra_form_data": {}, "dashboards": []}
+    base = {
+        "adhoc_filters": _adhoc_filters(chart),
+        "time_range": time_window(chart) or "No filter",
+        "extra_form_data": {},
+        "dashboards": [],
+    }
     if kind in ("line", "bar"):
         return {
             **base,
@@ -142,7 +183,7 @@ def chart_params(chart: dict) -> dict:
             "comparison_type": "values",
             "annotation_layers": [],
             "y_axis_format": "SMART_NUMBER",
-            "x_axis_time_format": "%d/%m" if chart.get("grain", "P1D") == "P1D" else "%d/%m %Hh",
+            "x_axis_time_format": "%d/%m/%y" if chart.get("grain", "P1D") == "P1D" else "%d/%m %Hh",
         }
     if kind == "big_number":
         return {
@@ -189,7 +230,7 @@ def chart_params(chart: dict) -> dict:
             "bottom_margin": "auto",
             "value_bounds": [None, None],
             "y_axis_format": "SMART_NUMBER",
-            "x_axis_time_format": "%d/%m",
+            "x_axis_time_format": "%d/%m/%y",
             "show_legend": True,
             "show_values": True,
             "show_percentage": False,
@@ -256,14 +297,15 @@ def chart_query_context(chart: dict, dataset_id: int, force: bool = False, resul
     orderby = [[metrics[0], False]] if metrics else []
     if chart["kind"] == "table" and "columns" in chart:
         orderby = [[chart.get("order_by", chart["columns"][0]), not chart.get("descending", False)]]
+    window = time_window(chart)
     query = {
         "columns": columns,
         "metrics": metrics,
-        "filters": [],
+        "filters": [{"col": chart["x"], "op": "TEMPORAL_RANGE", "val": window}] if window else [],
         "extras": {"having": "", "where": f"({chart['where']})" if chart.get("where") else ""},
         "row_limit": params.get("row_limit", 1000),
         "orderby": orderby,
-        "time_range": "No filter",
+        "time_range": window or "No filter",
     }
     return {
         "datasource": {"id": dataset_id, "type": "table"},
@@ -278,7 +320,7 @@ def chart_query_context(chart: dict, dataset_id: int, force: bool = False, resul
 def chart_yaml(dashboard: dict, chart: dict) -> dict:
     return {
         "slice_name": chart["name"],
-        "description": chart.get("description"),
+        "description": chart_description(chart),
         "certified_by": None,
         "certification_details": None,
         "viz_type": chart_params(chart)["viz_type"],

@@ -46,7 +46,8 @@ def starter_chart(mart: Mart) -> dict:
     if when and numbers:
         metrics = [{"label": n, "sql": f'SUM("{n}")'} for n in numbers]
         grain = "P1D" if when.type.upper() == "DATE" else "PT1H"  # readings by the hour show their day
-        return {**base, "kind": "line", "x": when.name, "grain": grain, "metrics": metrics}
+        # a file deposited once: its dates may lie anywhere, the chart shows them all
+        return {**base, "kind": "line", "x": when.name, "grain": grain, "metrics": metrics, "whole_history": True}
     columns = [c.name for c in mart.columns][:TABLE_COLUMNS]
     return {**base, "kind": "table", "columns": columns, "limit": TABLE_ROWS}
 

@@ -15,11 +15,14 @@ traffic and the personal marts not public.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-END = "2026-03-15 00:00:00+00"
+# The readings end at today's midnight (UTC): the starter charts along time show the last
+# months up to today (superset/time_windows.py), so generated history must reach it.
+END = datetime.now(UTC).strftime("%Y-%m-%d 00:00:00+00")
 DISTRICTS = [
     ("D01", "Centre"),
     ("D02", "Les Prés"),
