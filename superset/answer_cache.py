@@ -39,7 +39,11 @@ person is answered directly, logged as Superset logs it, only while
 - the platform's Superset set-up is the same (its configuration and modules, its settings
   in the environment, Superset's version: :func:`setup_fingerprint`);
 - the answer's cached rows are still the same files (as above), and the request asks for no
-  time range (a relative one, "last week", moves with the clock while the key would not);
+  period, or only periods bounded by whole days from today (the starter charts' windows,
+  Superset's "Last week"…: ``time_windows.DAY_BOUND_RANGES``), then only on the day it was
+  answered (the date is in the key); a period that moves within the day ("now") is never
+  answered before the checks, nor a request that shifts its bounds (time shift, offsets,
+  another relative start or end);
 - the person is signed in (Flask-Login, as for any request), not through a guest token.
 
 Loaded by path by ``superset_config.py``; runs only inside Superset's virtualenv.
@@ -51,11 +55,13 @@ import functools
 import hashlib
 import json
 import os
+from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from hyperviseur_file_cache import BatchPrunedFileCache
+from hyperviseur_time_windows import DAY_BOUND_RANGES
 
 # Answers kept (beyond, file_cache.py prunes the expired then the soonest to expire), and the largest one
 # kept: the starter dashboards' answers at 10 M readings weigh 6.7 MB in all, the largest 1 MB.
@@ -104,12 +110,13 @@ class Grants:
         self._setup = setup
         self.read_epoch = read_epoch  # metadata_epoch.read
 
-    def key(self, user_id: int, epoch: int) -> str | None:
-        """The current request's key; None for a request never noted."""
+    def key(self, user_id: int, epoch: int, day: str | None = None) -> str | None:
+        """The current request's key (for that ``day`` only when given); None for a request
+        never noted."""
         if request.method != "POST" or not request.is_json or (request.content_length or 0) > STORE_GRANT_BODY_BYTES:
             return None
         body = hashlib.sha256(request.get_data(cache=True)).hexdigest()
-        text = json.dumps([self._setup, epoch, user_id, request.full_path, body])
+        text = json.dumps([self._setup, epoch, user_id, request.full_path, body, day])
         return hashlib.sha256(text.encode()).hexdigest()
 
     def get(self, key: str) -> tuple[str, list[str]] | None:
@@ -158,14 +165,32 @@ def answer_key(digest: str, stamps: tuple) -> str:
     return hashlib.sha256(f"{digest}\n{names}".encode()).hexdigest()
 
 
-def fixed_in_time(query_context) -> bool:
-    """No query asks for a time range: the answer does not move with the clock."""
-    return all(
-        query.from_dttm is None
-        and query.to_dttm is None
-        and not any(f.get("op") == "TEMPORAL_RANGE" for f in query.filter or [])
-        for query in query_context.queries
-    )
+FIXED, DAY_BOUND = "fixed", "day"
+_NO_PERIOD = (None, "", "No filter")
+_SHIFTS = ("relative_start", "relative_end", "instant_time_comparison_range")
+
+
+def time_bound(query_context, config) -> str | None:
+    """How the answer moves with the clock: ``FIXED`` when no query asks for a period,
+    ``DAY_BOUND`` when every period asked is in ``DAY_BOUND_RANGES`` and resolved from
+    Superset's own "today", None otherwise (then the request is never answered unchecked)."""
+    relative = (config.get("DEFAULT_RELATIVE_START_TIME"), config.get("DEFAULT_RELATIVE_END_TIME"))
+    bounds = set()
+    for query in query_context.queries:
+        extras = query.extras or {}
+        if query.time_shift or query.time_offsets or any(extras.get(k) for k in _SHIFTS):
+            return None
+        periods = [query.time_range] + [f.get("val") for f in query.filter or [] if f.get("op") == "TEMPORAL_RANGE"]
+        asked = [p for p in periods if p not in _NO_PERIOD]
+        if not asked:
+            if query.from_dttm is not None or query.to_dttm is not None:
+                return None
+            bounds.add(FIXED)
+        elif relative == ("today", "today") and all(isinstance(p, str) and p in DAY_BOUND_RANGES for p in asked):
+            bounds.add(DAY_BOUND)
+        else:
+            return None
+    return DAY_BOUND if DAY_BOUND in bounds else FIXED
 
 
 def _reused(kept: tuple[bytes, list[int]], queries: int, log_payload, note_rowcounts, direct: bool = False) -> Response:
@@ -208,11 +233,13 @@ def install(store: AnswerStore, grants: Grants | None, note_rowcounts) -> None:
         """The answer this person got for this very request, if nothing has changed since."""
         user_id = _signed_in_user_id(security_manager)
         epoch = grants.read_epoch(db.session) if user_id is not None else None
+        today = date.today().isoformat()  # as Superset's "today": the server's date
         key = grants.key(user_id, epoch) if epoch is not None else None
         if key is None:
             return None
-        g.setdefault(_GRANT, key)  # read BEFORE the checks: a change during them voids the note
-        granted = grants.get(key)
+        day_key = grants.key(user_id, epoch, today)
+        g.setdefault(_GRANT, (key, day_key, today))  # read BEFORE the checks: a change during them voids the note
+        granted = grants.get(key) or grants.get(day_key)
         cache = backend()
         if granted is None or not hasattr(cache, "stamp"):
             return None
@@ -230,8 +257,15 @@ def install(store: AnswerStore, grants: Grants | None, note_rowcounts) -> None:
         return original_data(self, *args, **kwargs)
 
     def note(command, digest: str, cache_keys: list[str]) -> None:
-        if grants is not None and g.get(_GRANT) and fixed_in_time(command._query_context):
-            grants.put(g.get(_GRANT), digest, cache_keys)
+        if grants is None or not g.get(_GRANT):
+            return
+        key, day_key, day = g.get(_GRANT)
+        bound = time_bound(command._query_context, current_app.config)
+        if bound == FIXED:
+            grants.put(key, digest, cache_keys)
+        # the same date before the checks and now: Superset's "today" was that day in between
+        elif bound == DAY_BOUND and date.today().isoformat() == day:
+            grants.put(day_key, digest, cache_keys)
 
     @functools.wraps(original_send)
     def send(self, result, *args, **kwargs):

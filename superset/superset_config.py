@@ -279,6 +279,7 @@ def _count_metadata_changes():
 
 # A cached chart's JSON answer is sent again as it was to the next request Superset would give
 # the same bytes, after Superset's own checks (answer_cache.py); kept beside the data cache.
+sys.modules["hyperviseur_time_windows"] = _load("time_windows")  # imported by answer_cache
 _answer_cache = _load("answer_cache")
 
 
