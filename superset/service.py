@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -258,10 +259,28 @@ def healthy(inst: Instance, timeout: float = 2.0) -> bool:
         return False
 
 
+def port_taken(inst: Instance) -> bool:
+    """Whether something already accepts connections on Superset's address."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex((inst.settings.host, int(inst.settings.superset_port))) == 0
+
+
 def start(inst: Instance, wait: float = 90.0) -> None:
-    """Start gunicorn in the background (PID file), init first if needed, wait for /health."""
+    """Start gunicorn in the background (PID file), init first if needed, wait for /health.
+
+    The address must be free: a server already answering there that is not this data
+    directory's (another Superset, one left over from an earlier run, any other program) would
+    pass the health check in its place while the new gunicorn fails to bind.
+    """
     if running_pid(inst) and healthy(inst):
         return
+    if port_taken(inst):
+        raise SupersetError(
+            f"Le port {inst.settings.superset_port} ({inst.url}) est déjà occupé par un autre processus "
+            f"que le Superset de {inst.settings.data_dir} : arrêtez-le, ou choisissez un autre port "
+            "(HYPERVISEUR_SUPERSET_PORT)."
+        )
     if not initialised(inst):
         init(inst)
     workers = inst.env.get("HYPERVISEUR_SUPERSET_WORKERS", WORKERS)
