@@ -4,10 +4,10 @@ virtualenv with the modules loaded as ``superset_config.py`` loads them."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import textwrap
 from pathlib import Path
+
+from in_superset_venv import run_script
 
 from superset import service
 
@@ -72,16 +72,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_only_periods_bounded_by_whole_days_are_noted_and_for_their_day_only(tmp_path):
-    python = service.Instance.from_env().venv / "bin" / "python"
-    out = subprocess.run(  # run away from the repository, whose superset/ folder would shadow Superset
-        [str(python), "-c", SCRIPT, str(HERE), str(tmp_path / "grants")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_script(SCRIPT, str(HERE), str(tmp_path / "grants"), cwd=tmp_path)
     day, fixed = "day", "fixed"
     assert result["cases"] == {
         "no period": fixed,

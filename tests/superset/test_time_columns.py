@@ -6,13 +6,12 @@ answers carry the instants of the marts."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
 import textwrap
 from pathlib import Path
 
 import duckdb
 import pytest
+from in_superset_venv import run_script
 
 from superset import service
 
@@ -62,16 +61,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_json_is_byte_for_byte_superset_s_own_encoding(tmp_path):
-    python = service.Instance.from_env().venv / "bin" / "python"
-    out = subprocess.run(  # run away from the repository, whose superset/ folder would shadow Superset
-        [str(python), "-c", SCRIPT, str(TIME_COLUMNS)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_script(SCRIPT, str(TIME_COLUMNS), cwd=tmp_path)
     assert result == {"identical": True, "untouched": True, "no_time_left": True, "same_without_times": True}
 
 
