@@ -193,6 +193,54 @@ def test_permission_checks_kept_in_memory_are_forgotten_at_the_next_change(super
     assert _post(agent, body, f"essai={uuid.uuid4().hex}")
 
 
+class _RulesNarrowed:
+    """A user's row-level security clauses narrowed to no row in the metadata database
+    directly (as any writer could: the triggers count it), given back on leaving."""
+
+    _RULES = (
+        "SELECT f.id, f.clause FROM row_level_security_filters f "
+        "JOIN rls_filter_roles r ON r.rls_filter_id = f.id "
+        "JOIN ab_user_role ur ON ur.role_id = r.role_id JOIN ab_user u ON u.id = ur.user_id "
+        "WHERE u.username = ?"
+    )
+
+    def __init__(self, superset_instance, username: str):
+        self.instance = superset_instance
+        self.rules = _metadata(superset_instance, self._RULES, [username])
+        assert self.rules, f"{username} has no row-level security rule"
+
+    def __enter__(self):
+        for rule_id, clause in self.rules:
+            _metadata(
+                self.instance,
+                "UPDATE row_level_security_filters SET clause = ? WHERE id = ?",
+                [f"({clause}) AND 1 = 0", rule_id],
+            )
+
+    def __exit__(self, *_exc):
+        for rule_id, clause in self.rules:
+            _metadata(self.instance, "UPDATE row_level_security_filters SET clause = ? WHERE id = ?", [clause, rule_id])
+
+
+def test_row_level_security_kept_in_memory_is_forgotten_at_the_next_change(superset_instance, users, table_request):
+    """The rules read at each chart request are kept per worker (``remembered_checks.py``): a
+    rule narrowed applies to the very next request, and so does the rule given back."""
+    count = {"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "n"}
+    body = table_request("mart_citizen_reports", ["service"], 100, [count])
+    agent = users["agent_eau"]
+
+    def rows() -> list[list]:
+        return [
+            json.loads(_post(agent, body, f"essai={uuid.uuid4().hex}").content)["result"][0]["data"] for _ in range(4)
+        ]
+
+    before = rows()  # the rules are now in both workers' memory
+    assert all(r == before[0] and len(r) == 1 for r in before)
+    with _RulesNarrowed(superset_instance, agent.username):
+        assert rows() == [[]] * 4
+    assert rows() == [before[0]] * 4
+
+
 def test_a_period_that_moves_within_the_day_is_never_answered_before_the_checks(admin, users, table_request):
     """A period counted from "now", or one whose relative end the request moves, asks for other
     rows a minute later while the request's bytes stay the same (the query's ``time_range`` is
