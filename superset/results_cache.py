@@ -70,13 +70,16 @@ class CappedResultsCache(BatchPrunedFileCache):
         """Which file ``get(key)`` would read, as (name, inode, modification time, expiry); None if none.
 
         ``answer_cache.py`` reuses a JSON answer only while the entries it was made from are
-        these same files: a replaced, deleted or expired entry changes or loses its stamp."""
-        for name in (key, self._own(key)):
-            if (head := entry_head(self._get_filename(name))) is None:
-                continue
-            expires, status = head
-            if expires == 0 or expires >= time.time():
-                return (name, status.st_ino, status.st_mtime_ns, expires)
+        these same files: a replaced, deleted or expired entry changes or loses its stamp. The
+        audience is asked only when no shared entry is found (it reads the user's roles)."""
+        return self._stamp(key) or self._stamp(self._own(key))
+
+    def _stamp(self, name: str) -> tuple | None:
+        if (head := entry_head(self._get_filename(name))) is None:
+            return None
+        expires, status = head
+        if expires == 0 or expires >= time.time():
+            return (name, status.st_ino, status.st_mtime_ns, expires)
         return None
 
     def add(self, key: str, value, timeout: int | None = None) -> bool:
