@@ -249,7 +249,7 @@ def FLASK_APP_MUTATOR(app) -> None:
     _access_log.install(app, EVENT_LOGGER)
     _load("time_columns").install()
     _load("duckdb_engines").install()
-    _remember_default_schemas()
+    _load("once_per_process").install()
     read_epoch = _count_metadata_changes()
     _SecurityManager.read_epoch = staticmethod(read_epoch) if read_epoch else None
     if _CACHE_TIMEOUT > 0:
@@ -281,28 +281,6 @@ def _count_metadata_changes():
 # the same bytes, after Superset's own checks (answer_cache.py); kept beside the data cache.
 sys.modules["hyperviseur_time_windows"] = _load("time_windows")  # imported by answer_cache
 _answer_cache = _load("answer_cache")
-
-
-def _remember_default_schemas() -> None:
-    """Ask each DuckDB catalog its default schema once per process, not at every chart request.
-
-    Superset 6.1 adds a virtual dataset's RLS predicates to the cache key and, to do so, opens
-    a new connection to the catalog (engine, lockdown, inspector: ≈ 50 ms) on EVERY chart data
-    request, cached or not, only to read its default schema, which a read-only catalog
-    cannot change.
-    """
-    from superset.db_engine_specs.duckdb import DuckDBEngineSpec
-
-    ask = DuckDBEngineSpec.get_default_schema.__func__
-    known: dict[tuple[str, str | None], str | None] = {}
-
-    def get_default_schema(cls, database, catalog):
-        key = (database.sqlalchemy_uri, catalog)
-        if key not in known:
-            known[key] = ask(cls, database, catalog)
-        return known[key]
-
-    DuckDBEngineSpec.get_default_schema = classmethod(get_default_schema)
 
 
 @event.listens_for(Engine, "connect")
