@@ -74,11 +74,25 @@ class RowCountEventLogger(DBEventLogger):
         super().log_with_context(action, *args, **kwargs)
 
     def flush(self, rowcounts: list[int] | None = None) -> None:
-        """Write the entries held for this request, with the response's row counts when known."""
+        """Write the entries held for this request, with the response's row counts when known.
+
+        Written once the response exists, so the commit does not expire the request's objects
+        (the user, the dataset and its columns…): nothing reads them afresh after it, and
+        expiring them all cost a thirtieth of a chart request's CPU."""
+        from superset import db
+
         pending = g.pop(_PENDING, [])
-        for action, args, kwargs in pending:
-            counted = {"rowcount": sum(rowcounts), "rowcounts": rowcounts} if rowcounts is not None else {}
-            super().log_with_context(action, *args, **{**kwargs, **counted})
+        if not pending:
+            return
+        session = db.session()
+        expire = session.expire_on_commit
+        session.expire_on_commit = False
+        try:
+            for action, args, kwargs in pending:
+                counted = {"rowcount": sum(rowcounts), "rowcounts": rowcounts} if rowcounts is not None else {}
+                super().log_with_context(action, *args, **{**kwargs, **counted})
+        finally:
+            session.expire_on_commit = expire
 
 
 def _note_json_rowcounts() -> None:
