@@ -1,9 +1,10 @@
-"""Work Superset redoes at every chart request although its result cannot change within a
-process: done once per worker instead (issue 20: many agents on the dashboards at once).
+"""Work Superset repeats at every chart request although its result cannot change: done once
+per worker, or once per request, instead (issue 20: many agents on the dashboards at once).
 
-Each patch below keeps something that depends only on the process's fixed set-up (the
-configuration, the installed libraries, a read-only catalog), never on the request, the
-user or the metadata database. Installed by ``FLASK_APP_MUTATOR`` of
+The per-process patches keep what depends only on the process's fixed set-up (the
+configuration, the installed libraries, a read-only catalog), never on the request, the user
+or the metadata database; the per-request one keeps, for one request, the very object its
+database session would return again. Installed by ``FLASK_APP_MUTATOR`` of
 ``superset_config.py``; runs only inside Superset's virtualenv.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import types
 
+_DATASETS = "hyperviseur_datasets_read"  # per request, in flask.g
 PARSED_PERIODS = 512  # periods' texts kept parsed per process (the starter windows, the agents' own)
 
 
@@ -48,7 +50,29 @@ def share_query_context_schema() -> None:
     from superset.charts.data import api
 
     schema = api.ChartDataQueryContextSchema()
+    _build_nested_schemas(schema)
     api.ChartDataQueryContextSchema = lambda: schema
+
+
+def _build_nested_schemas(schema, path: tuple[type, ...] = ()) -> None:
+    """Build each nested schema now, in one thread: marshmallow builds one at its first use
+    and fills it in steps, which two threads of a shared schema must not do at once (a schema
+    nested in itself is built down to its first repetition)."""
+    from marshmallow import fields
+
+    def nested(field):
+        if isinstance(field, fields.Nested):
+            yield field
+        inner = [getattr(field, name, None) for name in ("inner", "key_field", "value_field")]
+        for child in [*inner, *getattr(field, "tuple_fields", ())]:
+            if child is not None:
+                yield from nested(child)
+
+    path = (*path, type(schema))
+    for field in schema.fields.values():
+        for found in nested(field):
+            if type(found.schema) not in path:
+                _build_nested_schemas(found.schema, path)
 
 
 def share_date_words() -> None:
@@ -103,8 +127,38 @@ def keep_parsed_periods() -> None:
     date_parser.datetime_eval = datetime_eval
 
 
+def read_each_dataset_once_per_request() -> None:
+    """A chart request reads its dataset once, not once for its context and again per query.
+
+    Superset's query context and each of its query objects look the dataset up by id, each
+    with its own SELECT (a tenth of a chart request with the loads that follow). Within one
+    request the database session returns the very same object each time (its identity map),
+    so the first one is kept for the request, and used again only while that session still
+    holds it.
+    """
+    from flask import g, has_request_context
+
+    from superset import db
+    from superset.daos.datasource import DatasourceDAO
+
+    look_up = DatasourceDAO.get_datasource.__func__
+
+    def get_datasource(cls, datasource_type, database_id_or_uuid):
+        model = cls.sources.get(datasource_type)
+        if model is None or not has_request_context():
+            return look_up(cls, datasource_type, database_id_or_uuid)
+        kept = g.setdefault(_DATASETS, {})
+        key = (model, str(database_id_or_uuid))
+        if key not in kept or kept[key] not in db.session:
+            kept[key] = look_up(cls, datasource_type, database_id_or_uuid)
+        return kept[key]
+
+    DatasourceDAO.get_datasource = classmethod(get_datasource)
+
+
 def install() -> None:
     remember_default_schemas()
     share_query_context_schema()
     share_date_words()
     keep_parsed_periods()
+    read_each_dataset_once_per_request()

@@ -1,4 +1,4 @@
-"""Superset's per-request work kept once per process (``superset/once_per_process.py``): the
+"""Superset's per-request work done once (``superset/done_once.py``): the
 periods read with the kept date words and parse trees give exactly Superset's own dates, and
 a kept tree still reads the clock at every request. Run in Superset's own virtualenv."""
 
@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
         spec.loader.exec_module(module)
         return module
 
-    windows, once = load("time_windows"), load("once_per_process")
+    windows, once = load("time_windows"), load("done_once")
     periods = sorted(windows.DAY_BOUND_RANGES) + [
         "previous calendar month", "Current year", "2024-01-01 : 2024-02-29",
         'DATEADD(DATETIME("2024-03-31"), -1, month) : 2024-03-31', "1 year ago : today", "Last 3 days : today",
