@@ -101,7 +101,7 @@ def keep_parsed_periods() -> None:
     """Each period's text parsed once per process, its dates still computed at every request.
 
     Superset parses a period's bounds (``DATEADD(DATETIME("today"), -1, year)``) with its
-    pyparsing grammar at every request: a twentieth of a chart request. The parse is a tree
+    pyparsing grammar at every request: ≈ a fortieth of a chart request. The parse is a tree
     of ``Eval…`` nodes that keep only the words and numbers read; the clock is read when the
     tree is evaluated, at each request, so a kept tree gives today's dates every day.
     """
