@@ -5,7 +5,10 @@ the ``Public`` role's permissions (``is_item_public``, asked first even for a si
 and, for a chart, the user's roles and their permissions several times over
 (``_has_view_access``): ≈ a quarter of the CPU of a chart answered from Superset's cache.
 Row-level security is read the same way at every chart request (``get_rls_filters``: the
-rules of the user's roles on the dataset, ≈ a tenth of the CPU of such a request).
+rules of the user's roles on the dataset, ≈ a tenth of the CPU of such a request), and, for a
+virtual dataset (the public and clear ones), once more for each table its SQL reads, to put
+those tables' rules in the answer's cache key (≈ a twelfth: the SQL parsed, each table's
+dataset looked up; :func:`remember_rule_free_virtual_sql`).
 All these answers depend only on that database (and on the configuration, fixed for a
 process), so each worker keeps them for as long as the database's counter of access-relevant
 changes (``metadata_epoch.py``) keeps the value this request read before any of its checks: a
@@ -79,3 +82,55 @@ class RememberedChecks:
             ("rls", user_id, table_id), lambda: tuple(super(RememberedChecks, self).get_rls_filters(table))
         )
         return list(rules)
+
+    def rule_free_sql(self, sql: str, database, catalog: str | None, schema: str) -> bool:
+        """True when no table ``sql`` reads has a row-level security rule for the request's
+        signed-in user, remembered as the other checks; False when it has one, or for anyone
+        else (a guest's rules come from the request, not from the database).
+
+        Read as Superset reads it (``SQLScript``, ``get_predicates_for_table``). Whether there
+        is a rule depends on the metadata database and the user alone, so it is remembered;
+        the rules' clauses are not (a clause is a template that may read the request), Superset
+        renders them at each request. An error (SQL it cannot read, the database) propagates,
+        so nothing is remembered from it."""
+        from flask import g
+
+        user_id = self._signed_in_id(g.get("user"))
+        if user_id is None:
+            return False
+        return self._remembered(
+            ("rule-free sql", user_id, database.id, sql, catalog, schema),
+            lambda: not _rules_of_tables_read(sql, database, catalog, schema),
+        )
+
+
+def _rules_of_tables_read(sql: str, database, catalog: str | None, schema: str) -> bool:
+    from superset.sql.parse import SQLScript
+    from superset.utils import rls
+
+    default_catalog = database.get_default_catalog()
+    return any(
+        rls.get_predicates_for_table(table.qualify(catalog=catalog, schema=schema), database, default_catalog)
+        for statement in SQLScript(sql, engine=database.db_engine_spec.engine).statements
+        for table in statement.tables
+    )
+
+
+def remember_rule_free_virtual_sql() -> None:
+    """A virtual dataset's cache-key rules (``collect_rls_predicates_for_sql``) are none
+    without reading its SQL again while :meth:`RememberedChecks.rule_free_sql` remembers so;
+    otherwise, or when that cannot be decided, Superset collects them as before."""
+    from superset import security_manager
+    from superset.utils import rls
+
+    collect = rls.collect_rls_predicates_for_sql
+
+    def collect_rls_predicates_for_sql(sql, database, catalog, schema):
+        try:
+            if security_manager.rule_free_sql(sql, database, catalog, schema):
+                return []
+        except Exception:  # SQL it cannot read, a database error: Superset's own call decides
+            pass
+        return collect(sql, database, catalog, schema)
+
+    rls.collect_rls_predicates_for_sql = collect_rls_predicates_for_sql

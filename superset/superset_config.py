@@ -252,6 +252,8 @@ def FLASK_APP_MUTATOR(app) -> None:
     _load("done_once").install()
     read_epoch = _count_metadata_changes()
     _SecurityManager.read_epoch = staticmethod(read_epoch) if read_epoch else None
+    if read_epoch:
+        _remembered.remember_rule_free_virtual_sql()
     if _CACHE_TIMEOUT > 0:
         store = _answer_cache.AnswerStore(str(HOME / "cache" / "answers"), _CACHE_TIMEOUT)
         setup = _answer_cache.setup_fingerprint(Path(__file__).resolve().parent)

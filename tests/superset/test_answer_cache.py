@@ -241,6 +241,72 @@ def test_row_level_security_kept_in_memory_is_forgotten_at_the_next_change(super
     assert rows() == [before[0]] * 4
 
 
+class _RuleForRole:
+    """A row-level security rule for ``role`` on a dataset, laid through Superset's API and
+    removed on leaving."""
+
+    def __init__(self, admin, dataset_id: int, role: str, clause: str):
+        self.admin = admin
+        self.rule = {
+            "name": f"essai:{uuid.uuid4().hex}",
+            "filter_type": "Regular",
+            "tables": [dataset_id],
+            "roles": [admin.find("/api/v1/security/roles/", "name", role)["id"]],
+            "clause": clause,
+            "group_key": "",
+        }
+
+    def __enter__(self):
+        self.rule_id = self.admin.post("/api/v1/rowlevelsecurity/", self.rule)["id"]
+
+    def __exit__(self, *_exc):
+        self.admin.delete(f"/api/v1/rowlevelsecurity/{self.rule_id}")
+
+
+@pytest.fixture
+def virtual_reports(admin, database_ids):
+    """A virtual dataset reading the masked daily reports mart, as an analyst saves one from
+    SQL Lab; removed afterwards."""
+    name = f"essai_signalements_{uuid.uuid4().hex[:8]}"
+    dataset = {
+        "database": database_ids["masked"],
+        "schema": "masked",
+        "table_name": name,
+        "sql": "SELECT * FROM masked.mart_citizen_reports_daily",
+    }
+    dataset_id = admin.post("/api/v1/dataset/", dataset)["id"]
+    yield name
+    admin.delete(f"/api/v1/dataset/{dataset_id}")
+
+
+def test_a_rule_on_a_table_a_virtual_dataset_reads_narrows_the_next_answer_of_its_role_only(
+    admin, users, table_request, virtual_reports
+):
+    """A virtual dataset's answers are keyed on the rules of the tables its SQL reads, and
+    "no rule there" is kept per worker and per person (``remembered_checks.py``): a rule laid
+    on such a table narrows the very next answer of the role it names, never another's, and
+    the answer widens again once the rule is removed."""
+    count = {"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "n"}
+    body = table_request(virtual_reports, ["service"], 100, [count])
+    analyst, steward = users["analyste"], users["referent"]  # Analyst; Steward and Analyst
+
+    def rows(client) -> list[list]:
+        return [
+            json.loads(_post(client, body, f"essai={uuid.uuid4().hex}").content)["result"][0]["data"] for _ in range(4)
+        ]
+
+    everyone = rows(analyst)
+    assert all(r == everyone[0] for r in everyone)
+    assert rows(steward) == [everyone[0]] * 4  # "no rule there" is now in both workers' memory, for both
+    water = [row for row in everyone[0] if row["service"] == "eau"]
+    assert water and len(water) < len(everyone[0])
+    reports = admin.find("/api/v1/dataset/", "table_name", "mart_citizen_reports_daily")["id"]
+    with _RuleForRole(admin, reports, "Steward", "service = 'eau'"):
+        assert rows(analyst) == [everyone[0]] * 4  # not a steward
+        assert rows(steward) == [water] * 4
+    assert rows(steward) == [everyone[0]] * 4
+
+
 def test_a_period_that_moves_within_the_day_is_never_answered_before_the_checks(admin, users, table_request):
     """A period counted from "now", or one whose relative end the request moves, asks for other
     rows a minute later while the request's bytes stay the same (the query's ``time_range`` is
