@@ -156,7 +156,24 @@ def read_each_dataset_once_per_request() -> None:
     DatasourceDAO.get_datasource = classmethod(get_datasource)
 
 
+def no_ping_of_a_local_metadata_file() -> None:
+    """Superset sends ``SELECT 1`` to its metadata database each time a request's session
+    takes a connection, to find a server connection that dropped (≈ a thirtieth of a chart
+    request, several per request). A local SQLite file has no connection to drop, so the ping
+    is taken off that engine only; a metadata server (the Kubernetes path) keeps it."""
+    from sqlalchemy import event
+
+    from superset import db
+
+    if db.engine.dialect.name != "sqlite":
+        return
+    for listener in list(db.engine.dispatch.engine_connect):
+        if getattr(listener, "__name__", "") == "ping_connection":
+            event.remove(db.engine, "engine_connect", listener)
+
+
 def install() -> None:
+    no_ping_of_a_local_metadata_file()
     remember_default_schemas()
     share_query_context_schema()
     share_date_words()

@@ -1,6 +1,7 @@
 """Superset's per-request work done once (``superset/done_once.py``): the
 periods read with the kept date words and parse trees give exactly Superset's own dates, and
-a kept tree still reads the clock at every request. Run in Superset's own virtualenv."""
+a kept tree still reads the clock at every request; the connection ping is taken off a local
+metadata file only. Run in Superset's own virtualenv."""
 
 from __future__ import annotations
 
@@ -63,3 +64,44 @@ def test_kept_periods_give_superset_s_own_dates_and_follow_the_clock(tmp_path):
     assert out["first"] == out["own"] and out["again"] == out["own"]
     assert out["moved"] == "2029-12-31 00:00:00" and out["before"] != out["moved"]
     assert out["refused"] == "ValueError"  # an unreadable period is refused as Superset refuses it
+
+
+PING_SCRIPT = textwrap.dedent(
+    """
+    import importlib.util, json, sys
+    from pathlib import Path
+    from flask import Flask
+    from sqlalchemy import event, text
+    from superset import db
+    from superset.utils.core import pessimistic_connection_handling
+
+    spec = importlib.util.spec_from_file_location("hyperviseur_done_once", Path(sys.argv[1]) / "done_once.py")
+    once = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(once)
+
+    def statements(uri):
+        app = Flask("essai")
+        app.config.update(SQLALCHEMY_DATABASE_URI=uri, SQLALCHEMY_TRACK_MODIFICATIONS=False)
+        db.init_app(app)
+        with app.app_context():
+            pessimistic_connection_handling(db.engine)  # as Superset's start does
+            once.no_ping_of_a_local_metadata_file()
+            if db.engine.dialect.name != "sqlite":
+                return [getattr(f, "__name__", "") for f in db.engine.dispatch.engine_connect]
+            sent = []
+            event.listen(db.engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+            for _ in range(3):
+                db.session.execute(text("SELECT 42")).scalar()
+                db.session.remove()
+            return sent
+
+    print(json.dumps({"sqlite": statements(f"sqlite:///{sys.argv[2]}"),
+                      "server": statements("postgresql://superset@127.0.0.1:9/superset")}))
+    """
+)
+
+
+def test_the_ping_is_taken_off_a_local_metadata_file_only(tmp_path):
+    out = run_script(PING_SCRIPT, str(HERE), str(tmp_path / "metadata.db"), cwd=tmp_path)
+    assert out["sqlite"] == ["SELECT 42"] * 3  # three sessions, three connections, no SELECT 1
+    assert out["server"] == ["ping_connection"]  # a metadata server keeps Superset's ping
