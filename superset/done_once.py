@@ -159,8 +159,8 @@ def read_each_dataset_once_per_request() -> None:
 def no_ping_of_a_local_metadata_file() -> None:
     """Superset sends ``SELECT 1`` to its metadata database each time a request's session
     takes a connection, to find a server connection that dropped (≈ a thirtieth of a chart
-    request, several per request). A local SQLite file has no connection to drop, so the ping
-    is taken off that engine only; a metadata server (the Kubernetes path) keeps it."""
+    request's CPU). A local SQLite file has no connection to drop, so the ping is taken off
+    that engine only; a metadata server (the Kubernetes path) keeps it."""
     from sqlalchemy import event
 
     from superset import db
