@@ -14,7 +14,9 @@ browser), then 20 and 50 (``--simultanes``) loads at the same instant, four ways
 warm-up of ``superset/warm.py`` (what agents get after a mart refresh), by agents opening
 these dashboards for the first time (every request through Superset's checks) and by the
 same agents again (their answers sent back before the checks, ``superset/answer_cache.py``);
-p50/p95 and the goals (p95 < 1.5 s warm, < 3 s cold) with PASS/FAIL. ``--workers``/``--threads``: gunicorn's model.
+p50/p95 and the goals (p95 < 1.5 s warm, < 3 s cold) with PASS/FAIL; and, during the first
+openings, the CPU per chart request of Superset's workers and of this client, which bound
+those loads on a machine of few cores. ``--workers``/``--threads``: gunicorn's model.
 
 Layout check (issue 13): per-clearance catalogs (one DuckDB file and Superset database per
 clearance) against the previous single catalog (every schema in one file, registered as
@@ -42,6 +44,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import duckdb
+import psutil
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -243,6 +246,14 @@ def clear_cache(inst: service.Instance) -> None:
         file.unlink(missing_ok=True)
 
 
+def cpu_counters(inst: service.Instance) -> tuple[float, float]:
+    """CPU seconds used so far by Superset's gunicorn (master and workers) and by this bench
+    client: per chart request, what bounds simultaneous loads on a machine of few cores."""
+    master = psutil.Process(service.running_pid(inst))
+    server = sum(sum(p.cpu_times()[:2]) for p in [master, *master.children(recursive=True)])
+    return server, time.process_time()
+
+
 def _row(label: str, name: str, values: list[float]) -> list:
     return [label, name, len(values), statistics.median(values) * 1000, _percentile(values, 0.95) * 1000]
 
@@ -265,7 +276,10 @@ def concurrency(client, inst: service.Instance, label: str, users: list[int], re
         emptied = dashboard_loads(client, dashboards, n, force=False)
         report_warm = warm(client)
         agents = uuid.uuid4().hex
+        count = sum(len(dashboards[i % len(dashboards)]) for i in range(n))
+        before = cpu_counters(inst)
         first = dashboard_loads(client, dashboards, n, force=False, agents=agents)
+        server_ms, client_ms = ((b - a) * 1000 / count for a, b in zip(before, cpu_counters(inst)))
         again = dashboard_loads(client, dashboards, n, force=False, agents=agents)
         rows.append(_row(label, f"{n} chargements simultanés, à froid (forcé : aucun cache)", forced))
         rows.append(_row(label, f"{n} chargements simultanés, à froid (cache vidé)", emptied))
@@ -281,6 +295,16 @@ def concurrency(client, inst: service.Instance, label: str, users: list[int], re
             rows.append(
                 [label, f"{n} simultanés {name} : p95 / objectif {goal:.1f} s = {p95 / goal:.2f} {verdict}", "", "", ""]
             )
+        rows.append(
+            [
+                label,
+                f"{n} simultanés à chaud, 1re ouverture : {server_ms:.1f} ms de processeur serveur et "
+                f"{client_ms:.1f} ms côté client du banc par requête de graphique ({count} requêtes)",
+                "",
+                "",
+                "",
+            ]
+        )
         rows.append(
             [
                 label,
