@@ -14,18 +14,24 @@ from superset import service
 
 HERE = Path(service.__file__).resolve().parent
 
-SCRIPT = textwrap.dedent(
+# Each script loads the repository's modules by path from the folder given first.
+LOAD = textwrap.dedent(
     """
     import importlib.util, json, sys
-    from datetime import datetime
     from pathlib import Path
-    from superset.utils import date_parser
 
     def load(name):
         spec = importlib.util.spec_from_file_location(f"hyperviseur_{name}", Path(sys.argv[1]) / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
+    """
+)
+
+SCRIPT = LOAD + textwrap.dedent(
+    """
+    from datetime import datetime
+    from superset.utils import date_parser
 
     windows, once = load("time_windows"), load("done_once")
     periods = sorted(windows.DAY_BOUND_RANGES) + [
@@ -66,18 +72,14 @@ def test_kept_periods_give_superset_s_own_dates_and_follow_the_clock(tmp_path):
     assert out["refused"] == "ValueError"  # an unreadable period is refused as Superset refuses it
 
 
-PING_SCRIPT = textwrap.dedent(
+PING_SCRIPT = LOAD + textwrap.dedent(
     """
-    import importlib.util, json, sys
-    from pathlib import Path
     from flask import Flask
     from sqlalchemy import event, text
     from superset import db
     from superset.utils.core import pessimistic_connection_handling
 
-    spec = importlib.util.spec_from_file_location("hyperviseur_done_once", Path(sys.argv[1]) / "done_once.py")
-    once = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(once)
+    once = load("done_once")
 
     def statements(uri):
         app = Flask("essai")
