@@ -127,7 +127,7 @@ def keep_parsed_periods() -> None:
     date_parser.datetime_eval = datetime_eval
 
 
-def read_each_dataset_once_per_request() -> None:
+def read_each_dataset_once_per_request(kept=None) -> None:
     """A chart request reads its dataset once, not once for its context and again per query.
 
     Superset's query context and each of its query objects look the dataset up by id, each
@@ -135,6 +135,10 @@ def read_each_dataset_once_per_request() -> None:
     request the database session returns the very same object each time (its identity map),
     so the first one is kept for the request, and used again only while that session still
     holds it.
+
+    ``kept(model, id)``, when given, is asked first for a dataset looked up by id: an object of
+    this request's session, or None to look it up as Superset does
+    (``remembered_checks.remembered_dataset``).
     """
     from flask import g, has_request_context
 
@@ -143,15 +147,19 @@ def read_each_dataset_once_per_request() -> None:
 
     look_up = DatasourceDAO.get_datasource.__func__
 
+    def read(cls, model, datasource_type, database_id_or_uuid):
+        found = kept(model, int(database_id_or_uuid)) if kept and str(database_id_or_uuid).isdigit() else None
+        return found if found is not None else look_up(cls, datasource_type, database_id_or_uuid)
+
     def get_datasource(cls, datasource_type, database_id_or_uuid):
         model = cls.sources.get(datasource_type)
         if model is None or not has_request_context():
             return look_up(cls, datasource_type, database_id_or_uuid)
-        kept = g.setdefault(_DATASETS, {})
+        read_now = g.setdefault(_DATASETS, {})
         key = (model, str(database_id_or_uuid))
-        if key not in kept or kept[key] not in db.session:
-            kept[key] = look_up(cls, datasource_type, database_id_or_uuid)
-        return kept[key]
+        if key not in read_now or read_now[key] not in db.session:
+            read_now[key] = read(cls, model, datasource_type, database_id_or_uuid)
+        return read_now[key]
 
     DatasourceDAO.get_datasource = classmethod(get_datasource)
 
@@ -172,10 +180,10 @@ def no_ping_of_a_local_metadata_file() -> None:
             event.remove(db.engine, "engine_connect", listener)
 
 
-def install() -> None:
+def install(kept_dataset=None) -> None:
     no_ping_of_a_local_metadata_file()
     remember_default_schemas()
     share_query_context_schema()
     share_date_words()
     keep_parsed_periods()
-    read_each_dataset_once_per_request()
+    read_each_dataset_once_per_request(kept_dataset)

@@ -28,6 +28,8 @@ from sqlalchemy import text
 COUNTER = "hyperviseur_metadata_epoch"
 _SEEN = "hyperviseur_metadata_epoch_seen"
 TRIGGER_PREFIX = "hyperviseur_epoch_"
+# One statement object for every read: SQLAlchemy keeps its compiled form's key on it.
+_READ = text(f"SELECT value FROM {COUNTER} WHERE id = 1")
 # Written while people read dashboards or use SQL Lab; none of them decides an access.
 READ_TIME_TABLES = frozenset({"logs", "query", "tab_state", "table_schema", "key_value"})
 # Columns a sign-in writes (Flask-AppBuilder's ``update_user_auth_stat``, the audit mixin).
@@ -95,7 +97,7 @@ def read(session) -> int | None:
         return None
     if _SEEN not in g:
         try:
-            value = session.execute(text(f"SELECT value FROM {COUNTER} WHERE id = 1")).scalar()
+            value = session.execute(_READ).scalar()
         except Exception:
             session.rollback()
             value = None

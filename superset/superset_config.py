@@ -249,9 +249,9 @@ def FLASK_APP_MUTATOR(app) -> None:
     _access_log.install(app, EVENT_LOGGER)
     _load("time_columns").install()
     _load("duckdb_engines").install()
-    _load("done_once").install()
     read_epoch = _count_metadata_changes()
     _SecurityManager.read_epoch = staticmethod(read_epoch) if read_epoch else None
+    _load("done_once").install(_remembered.remembered_dataset if read_epoch else None)
     if read_epoch:
         _remembered.remember_rule_free_virtual_sql()
     if _CACHE_TIMEOUT > 0:

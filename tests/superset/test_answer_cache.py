@@ -307,6 +307,36 @@ def test_a_rule_on_a_table_a_virtual_dataset_reads_narrows_the_next_answer_of_it
     assert rows(steward) == [everyone[0]] * 4
 
 
+def test_a_dataset_kept_in_memory_follows_its_metrics_from_the_next_request(
+    admin, users, table_request, virtual_reports
+):
+    """Each worker keeps a copy of a chart's dataset, its columns, metrics and database while
+    the metadata is unchanged (``remembered_checks.remembered_dataset``): a metric added to the
+    dataset, then changed, through Superset's API, is used from the very next request."""
+    body = table_request(virtual_reports, ["service"], 100, ["nombre_essai"])
+    analyst = users["analyste"]
+
+    def answers() -> list:
+        return [_send(analyst, body, f"essai={uuid.uuid4().hex}") for _ in range(6)]
+
+    unknown = answers()  # the dataset, without that metric, is now in the workers' memory
+    assert all(r.status_code == 400 and "nombre_essai" in r.json()["message"] for r in unknown)
+    dataset_id = admin.find("/api/v1/dataset/", "table_name", virtual_reports)["id"]
+
+    def counts() -> list[dict]:
+        got = answers()
+        assert all(r.status_code == 200 for r in got), got[0].text[:300]
+        return [{row["service"]: row["nombre_essai"] for row in r.json()["result"][0]["data"]} for r in got]
+
+    admin.put(f"/api/v1/dataset/{dataset_id}", {"metrics": [{"metric_name": "nombre_essai", "expression": "COUNT(*)"}]})
+    once = counts()
+    assert len(once[0]) == 6 and all(c == once[0] for c in once)
+    metric_id = admin.get(f"/api/v1/dataset/{dataset_id}")["result"]["metrics"][0]["id"]
+    doubled = {"id": metric_id, "metric_name": "nombre_essai", "expression": "COUNT(*) * 2"}
+    admin.put(f"/api/v1/dataset/{dataset_id}", {"metrics": [doubled]})
+    assert counts() == [{service: 2 * n for service, n in once[0].items()}] * 6
+
+
 def test_a_period_that_moves_within_the_day_is_never_answered_before_the_checks(admin, users, table_request):
     """A period counted from "now", or one whose relative end the request moves, asks for other
     rows a minute later while the request's bytes stay the same (the query's ``time_range`` is
