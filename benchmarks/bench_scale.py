@@ -100,8 +100,7 @@ def step_serving() -> dict:
 
 def step_dashboards(manifest: Path, port: int, users: int, rounds: int) -> dict:
     """A Superset of the bench on this lake: provisioned, warmed, then ``users`` loads at once, ``rounds`` times."""
-    from bench_superset import _percentile, dashboard_loads
-    from requests.adapters import HTTPAdapter
+    from bench_superset import Browsers, _percentile, dashboard_loads
 
     from superset import service
     from superset.provision import admin_client, provision
@@ -121,16 +120,16 @@ def step_dashboards(manifest: Path, port: int, users: int, rounds: int) -> dict:
         start_s = time.perf_counter() - t0
         provision(inst, manifest=manifest)
         client = admin_client(inst)
-        client.session.mount("http://", HTTPAdapter(pool_maxsize=64 * 8))  # one connection per chart in flight
+        browsers = Browsers(client)
         dashboards = [list(b.values()) for _slug, b in sorted(dashboard_requests(client).items())]
         if not dashboards:
             raise SystemExit("aucun tableau de bord de départ provisionné sur ce lac")
         warmed = warm(client)
-        forced = dashboard_loads(client, dashboards, users, force=True)
+        forced = dashboard_loads(browsers, dashboards, users, force=True)
         warm(client)
-        first = dashboard_loads(client, dashboards, users, force=False)  # agents who never opened them
+        first = dashboard_loads(browsers, dashboards, users, force=False)  # agents who never opened them
         agents = uuid.uuid4().hex
-        loads = [t for _ in range(rounds) for t in dashboard_loads(client, dashboards, users, False, agents)]
+        loads = [t for _ in range(rounds) for t in dashboard_loads(browsers, dashboards, users, False, agents)]
     finally:
         service.stop(inst)
     return {
