@@ -193,6 +193,41 @@ def test_permission_checks_kept_in_memory_are_forgotten_at_the_next_change(super
     assert _post(agent, body, f"essai={uuid.uuid4().hex}")
 
 
+class _Deactivated:
+    """An account deactivated in the metadata database directly (as any writer could: the
+    triggers count it), active again on leaving."""
+
+    def __init__(self, superset_instance, username: str):
+        self.instance, self.username = superset_instance, username
+
+    def _set_active(self, active: int) -> None:
+        _metadata(self.instance, "UPDATE ab_user SET active = ? WHERE username = ?", [active, self.username])
+
+    def __enter__(self):
+        self._set_active(0)
+
+    def __exit__(self, *_exc):
+        self._set_active(1)
+
+
+def test_an_account_deactivated_is_refused_from_its_next_request(superset_instance, users, table_request):
+    """Each worker keeps the account of a chart request in memory (``remembered_checks.py``):
+    deactivated by any writer, it is refused from its very next request, whether a request it
+    made before (answered before the checks until then) or a new one. (A masked dataset: once
+    deactivated, the person is an anonymous visitor, who may read the public datasets.)"""
+    body = table_request("mart_air_quality_hourly", ["station_id"], 10)
+    agent, made = users["analyste"], f"essai={uuid.uuid4().hex}"
+    for _ in range(2):  # computed, then answered from the cache: the request is noted
+        _post(agent, body, made)
+    assert all(_post(agent, body, made).headers.get(DIRECT) == "oui" for _ in range(2))
+    for _ in range(3):  # the account is now in both workers' memory
+        _post(agent, body, f"essai={uuid.uuid4().hex}")
+    with _Deactivated(superset_instance, agent.username):
+        assert _refused(_send(agent, body, made))
+        assert all(_refused(_send(agent, body, f"essai={uuid.uuid4().hex}")) for _ in range(3))
+    assert _post(agent, body, made)
+
+
 class _RulesNarrowed:
     """A user's row-level security clauses narrowed to no row in the metadata database
     directly (as any writer could: the triggers count it), given back on leaving."""
