@@ -52,7 +52,7 @@ class CappedResultsCache(BatchPrunedFileCache):
 
     def get(self, key: str):
         value = super().get(key)
-        if value is not None or key == self._fs_count_file:  # cachelib's item count: never per audience
+        if value is not None:
             return value
         return super().get(self._own(key))
 
@@ -61,7 +61,7 @@ class CappedResultsCache(BatchPrunedFileCache):
 
     def set(self, key: str, value, timeout: int | None = None, mgmt_element: bool = False) -> bool:
         rows = result_rows(value)
-        if mgmt_element or (rows is not None and rows < self.row_cap):  # the item count, or a shared answer
+        if rows is not None and rows < self.row_cap:  # a shared answer
             return super().set(key, value, timeout, mgmt_element)
         super().delete(key)  # an older shared answer must not outlive this one
         return super().set(self._own(key), value, timeout)
