@@ -97,7 +97,7 @@ class BatchPrunedFileCache(FileSystemCache):
         if self._threshold == 0:
             return False
         if self._file_count >= self._threshold or self._written >= COUNT_EVERY:
-            self._update_count(value=sum(1 for name in os.listdir(self._path) if not self._is_mgmt(name)))
+            self._update_count(value=sum(1 for _ in self._list_dir()))  # cachelib's listing: entries only
         return self._counted > self._threshold
 
     def _prune(self) -> None:
