@@ -48,6 +48,14 @@ QUERY_LIMITS = {
 # _THREADS override.
 WORKERS = "2"
 THREADS = "8"
+# Seconds an idle kept-alive connection stays open. gunicorn's default (2 s) races the clients
+# that reuse a connection after about that long: the worker closes it as the next request
+# arrives, and the client gets "Remote end closed connection without response" (reproduced
+# here on gunicorn 27: 1 % of requests reused after 1.5–3.5 s). A POST is then lost, not
+# retried: the warm-up after a refresh, the bench, an ingress's pooled connections. 75 s is
+# longer than ingress-nginx's upstream keep-alive (60 s), so the proxy closes first; an idle
+# connection costs a socket in the worker's poller, not a thread (gthread).
+KEEPALIVE_S = "75"
 
 
 class SupersetError(LakehouseError):
@@ -297,6 +305,8 @@ def start(inst: Instance, wait: float = 90.0) -> None:
             threads,
             "--timeout",
             "120",
+            "--keep-alive",
+            KEEPALIVE_S,
             "--bind",
             f"{inst.settings.host}:{inst.settings.superset_port}",
             "--chdir",

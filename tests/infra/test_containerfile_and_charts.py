@@ -10,6 +10,8 @@ import pytest
 import yaml
 from infra_support import K8S, REPO, run, tool
 
+from superset import service
+
 CONTAINERFILE = REPO / "infra" / "Containerfile"
 HELM = K8S / "helm"
 
@@ -120,6 +122,8 @@ def test_superset_has_no_default_admin_nor_bundled_databases():
     assert v["postgresql"]["enabled"] is False and v["redis"]["enabled"] is False
     assert "db_pass" not in v["supersetNode"]["connections"]
     assert v["runAsUser"] != 0
+    # idle pooled connections: kept by gunicorn longer than the ingress keeps them (service.py)
+    assert v["extraEnv"]["GUNICORN_KEEPALIVE"] == service.KEEPALIVE_S
     ingress = v["ingress"]
     assert ingress["enabled"] and set(ingress["hosts"]) <= {h for t in ingress["tls"] for h in t["hosts"]}
     databases = yaml.safe_load(v["extraConfigs"]["import_datasources.yaml"])["databases"]
