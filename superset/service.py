@@ -307,6 +307,9 @@ def start(inst: Instance, wait: float = 90.0) -> None:
             "120",
             "--keep-alive",
             KEEPALIVE_S,
+            # gunicorn ≥ 25 opens a control socket (add or kill workers, reload) in the home
+            # folder, shared by every gunicorn of the account; nothing here uses it
+            "--no-control-socket",
             "--bind",
             f"{inst.settings.host}:{inst.settings.superset_port}",
             "--chdir",
