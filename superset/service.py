@@ -52,7 +52,7 @@ THREADS = "8"
 # that reuse a connection after about that long: the worker closes it as the next request
 # arrives, and the client gets "Remote end closed connection without response" (reproduced
 # here on gunicorn 27: 1 % of requests reused after 1.5–3.5 s). A POST is then lost, not
-# retried: the warm-up after a refresh, the bench, an ingress's pooled connections. 75 s is
+# retried: the warm-up after a refresh, an ingress's pooled connections, the tests. 75 s is
 # longer than ingress-nginx's upstream keep-alive (60 s), so the proxy closes first; an idle
 # connection costs a socket in the worker's poller, not a thread (gthread).
 KEEPALIVE_S = "75"
