@@ -8,12 +8,42 @@ from collections.abc import Iterator
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from lakehouse.errors import LakehouseError
 
 
 class SupersetApiError(LakehouseError):
     """A Superset API call failed; the message names the call and Superset's answer."""
+
+
+class _SentAgainOnClosedConnection(Retry):
+    """Send a call once more when the connection was closed before any answer came, as browsers
+    do: gunicorn closes a kept-alive connection when it has been idle for its keep-alive, and a
+    call sent at that moment is dropped unread ("Remote end closed connection without
+    response"), whatever its method. A server that refuses connections, a read that times out
+    (the call may be running) or an answer already started are not sent again."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("total", 1)
+        super().__init__(
+            **{
+                **kwargs,
+                "connect": 0,
+                "status": 0,
+                "other": 0,
+                "redirect": False,
+                "allowed_methods": None,
+                "respect_retry_after_header": False,  # a 429 is the caller's to wait for
+            }
+        )
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if isinstance(error, ReadTimeoutError):
+            raise error.with_traceback(_stacktrace)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 class SupersetClient:
@@ -29,6 +59,7 @@ class SupersetClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = session
+        self.session.mount(self.base_url + "/", HTTPAdapter(max_retries=_SentAgainOnClosedConnection()))
         self.session.headers["Referer"] = self.base_url
         self.username = username
         self.session.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/")["result"]

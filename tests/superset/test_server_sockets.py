@@ -1,14 +1,9 @@
-"""What Superset's server listens on, and how it keeps its connections: only its TCP port on the
-loopback address (no gunicorn control socket, which could add or kill workers); a connection it
-answered stays open while idle for longer than gunicorn's default keep-alive (2 s), so a client
-that reuses it a few seconds later (the warm-up after a refresh, an ingress's pooled
-connections) is answered on it instead of having it closed under its request."""
+"""What Superset's server listens on: only its TCP port on the loopback address, no gunicorn
+control socket (which could add or kill workers)."""
 
 from __future__ import annotations
 
-import http.client
 import os
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +13,6 @@ from superset import service
 
 pytestmark = pytest.mark.superset
 
-IDLE_S = 3.0  # past gunicorn's default keep-alive, well within the one Superset is given
 LISTENING_TCP = "0A"
 ACCEPTS_CONNECTIONS = 0x10000  # __SO_ACCEPTCON in /proc/net/unix
 
@@ -65,20 +59,3 @@ def test_the_server_listens_on_its_loopback_port_only(superset_instance):
     port = urlsplit(superset_instance.url).port
     assert tcp == [f"0100007F:{port:04X}"]  # 127.0.0.1, little-endian as the kernel prints it
     assert unix == []
-
-
-def test_a_connection_reused_after_a_few_idle_seconds_is_answered_on_the_same_socket(superset_instance):
-    url = urlsplit(superset_instance.url)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    try:
-        conn.request("GET", "/health")
-        first = conn.getresponse()
-        assert first.status == 200 and first.read() == b"OK"
-        socket_before = conn.sock.getsockname()
-        time.sleep(IDLE_S)
-        conn.request("GET", "/health")  # http.client does not reconnect an open connection
-        again = conn.getresponse()
-        assert again.status == 200 and again.read() == b"OK"
-        assert conn.sock.getsockname() == socket_before
-    finally:
-        conn.close()
