@@ -123,7 +123,7 @@ def test_superset_has_no_default_admin_nor_bundled_databases():
     # idle pooled connections: kept by gunicorn longer than ingress-nginx keeps them (60 s), and
     # one gunicorn worker per pod, so none is left idle by connections kept long (service.py)
     assert int(v["extraEnv"]["GUNICORN_KEEPALIVE"]) > 60
-    assert "SERVER_WORKER_AMOUNT" not in v["extraEnv"]
+    assert "SERVER_WORKER_AMOUNT" not in {**v["extraEnv"], **v["supersetNode"].get("env", {})}
     ingress = v["ingress"]
     assert ingress["enabled"] and set(ingress["hosts"]) <= {h for t in ingress["tls"] for h in t["hosts"]}
     databases = yaml.safe_load(v["extraConfigs"]["import_datasources.yaml"])["databases"]
