@@ -51,8 +51,9 @@ THREADS = "8"
 # Seconds an idle kept-alive connection stays open: gunicorn's own 2 s, on purpose. A connection
 # stays with the worker process that accepted it, and here browsers talk to gunicorn directly:
 # with 75 s, after 50 simultaneous loads one worker held 117 connections and the other 66, and
-# the next 20 loads used 0.88 s of CPU in one and 0.10 s in the other (p95 0.80 s instead of
-# 0.49 s). Short, the connections are accepted again at each burst by whichever process is free.
+# the next 20 loads used 0.88 s of CPU in one and 0.10 s in the other (p95 0.75–0.80 s, against
+# 0.44–0.59 s with 2 s). Short, connections are accepted again at each burst by whichever process
+# is free.
 # The price is a race at expiry (a request sent as the worker closes): browsers and
 # ``client.SupersetClient`` send it again. Behind the Kubernetes ingress (one worker per pod) the
 # Helm values keep connections longer than the ingress does.
