@@ -57,6 +57,7 @@ import synthetic_marts  # noqa: E402
 from benchmarks.common import peak_rss_mb, report  # noqa: E402
 from superset import service  # noqa: E402
 from superset.bundle import DATABASES, chart_query_context, database_yaml, load_spec  # noqa: E402
+from superset.client import SentAgainOnClosedConnection  # noqa: E402
 from superset.provision import admin_client, provision  # noqa: E402
 from superset.warm import dashboard_requests, warm  # noqa: E402
 
@@ -226,9 +227,11 @@ class Browsers:
             "Content-Type": "application/json",
             "Accept-Encoding": BROWSER_ENCODINGS,
         }
-        # a kept-alive connection gunicorn closed meanwhile: the call is sent again, as browsers do
-        retries = urllib3.Retry(total=1, allowed_methods=None, redirect=False, raise_on_status=False)
-        self.pool = urllib3.PoolManager(maxsize=connections, retries=retries, timeout=client.timeout)
+        # a kept-alive connection gunicorn closed meanwhile: the call is sent again, as browsers
+        # and the platform's client do (never after a read timeout)
+        self.pool = urllib3.PoolManager(
+            maxsize=connections, retries=SentAgainOnClosedConnection(), timeout=client.timeout
+        )
 
     @staticmethod
     def bodies(dashboard: list[dict], force: bool) -> list[bytes]:

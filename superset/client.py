@@ -19,7 +19,7 @@ class SupersetApiError(LakehouseError):
     """A Superset API call failed; the message names the call and Superset's answer."""
 
 
-class _SentAgainOnClosedConnection(Retry):
+class SentAgainOnClosedConnection(Retry):
     """Send a call once more when the connection was closed before any answer came, as browsers
     do: gunicorn closes a kept-alive connection when it has been idle for its keep-alive, and a
     call sent at that moment is dropped unread ("Remote end closed connection without
@@ -59,7 +59,7 @@ class SupersetClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = session
-        self.session.mount(self.base_url + "/", HTTPAdapter(max_retries=_SentAgainOnClosedConnection()))
+        self.session.mount(self.base_url + "/", HTTPAdapter(max_retries=SentAgainOnClosedConnection()))
         self.session.headers["Referer"] = self.base_url
         self.username = username
         self.session.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/")["result"]
