@@ -43,14 +43,16 @@ HOME = Path(os.environ.get("HYPERVISEUR_SUPERSET_HOME", os.environ.get("SUPERSET
 
 
 def _secret(name: str) -> str:
-    """Secret from the environment, else from the file written by ``service.py init``."""
-    value = os.environ.get(f"HYPERVISEUR_SUPERSET_{name.upper()}")
+    """Secret from the environment (``HYPERVISEUR_SUPERSET_<NAME>``, else the official image's
+    ``SUPERSET_<NAME>``, which the Kubernetes secret sets), else from the file written by
+    ``service.py init``."""
+    value = os.environ.get(f"HYPERVISEUR_SUPERSET_{name.upper()}") or os.environ.get(f"SUPERSET_{name.upper()}")
     if value:
         return value
     path = HOME / name
     if not path.is_file():
         raise RuntimeError(
-            f"secret Superset absent : définir HYPERVISEUR_SUPERSET_{name.upper()} "
+            f"secret Superset absent : définir HYPERVISEUR_SUPERSET_{name.upper()} (ou SUPERSET_{name.upper()}) "
             f"ou lancer « python superset/service.py init » (fichier {path})"
         )
     return path.read_text(encoding="utf-8").strip()
