@@ -53,7 +53,11 @@ THREADS = "8"
 # with 75 s, after 50 simultaneous loads one worker held 117 connections and the other 66, and
 # the next 20 loads used 0.88 s of CPU in one and 0.10 s in the other (p95 0.75–0.80 s, against
 # 0.44–0.59 s with 2 s). Short, connections are accepted again at each burst by whichever process
-# is free.
+# is free. Capping each process's connections instead (``--worker-connections`` 16 or 32, so a
+# burst is shared evenly) measured worse: idle connections (kept alive, or opened before their
+# request) hold the places until their 2 s end, new ones wait behind them, and loads stalled 2 to
+# 4 s (20 loads of agents who opened them before, p95 median of four runs: 2.18 s with 16,
+# against 0.18 s uncapped).
 # The price is a race at expiry (a request sent as the worker closes): browsers and
 # ``client.SupersetClient`` send it again. Behind the Kubernetes ingress (one worker per pod) the
 # Helm values keep connections longer than the ingress does.
