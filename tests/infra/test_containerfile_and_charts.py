@@ -138,6 +138,34 @@ def test_superset_has_no_default_admin_nor_bundled_databases():
     assert users == {"public": "superset-public", "masked": "superset-masked", "clear": "superset-clear"}
 
 
+def helm_merge(base: dict, override: dict) -> dict:
+    """Values as Helm combines two ``-f`` files: maps merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = helm_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+# the official image's SUPERSET_HOME: superset_config.py keeps its caches in <home>/cache
+SUPERSET_HOME = "/app/superset_home"
+
+
+@pytest.mark.parametrize("overlay", ["small", "metropole"])
+def test_superset_pods_share_one_results_cache_when_there_are_several(rendered, overlay):
+    base = load("superset/values.yaml")
+    values = base if overlay == "small" else helm_merge(base, load("superset/values-metropole.yaml"))
+    mounts = {m["mountPath"]: m["name"] for m in values["extraVolumeMounts"]}
+    volumes = {v["name"]: v for v in values["extraVolumes"]}
+    # nothing of values.yaml lost where a size repeats its lists
+    assert base["extraVolumeMounts"] == values["extraVolumeMounts"][: len(base["extraVolumeMounts"])]
+    assert SUPERSET_HOME in mounts
+    if values["supersetNode"]["replicas"]["replicaCount"] == 1:
+        return
+    claim = volumes[mounts[f"{SUPERSET_HOME}/cache"]]["persistentVolumeClaim"]["claimName"]
+    pvc = rendered[overlay].get("PersistentVolumeClaim", claim, "hyperviseur-serving")
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
 def test_openmetadata_replaces_chart_defaults():
     v = load("openmetadata/values.yaml")["openmetadata"]["config"]
     assert v["fernetkey"]["value"] == "" and v["fernetkey"]["secretRef"]
