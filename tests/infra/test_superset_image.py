@@ -18,6 +18,7 @@ CONTAINERFILE = REPO / "infra" / "Containerfile"
 IMAGE_FOLDER = "/app/hyperviseur"
 CONFIG_SOURCE = REPO / "superset" / "superset_config.py"
 SUPERSET_PYTHON = REPO / ".venv-superset" / "bin" / "python"
+CHART_VALUES = yaml.safe_load((K8S / "helm" / "superset" / "values.yaml").read_text())
 
 
 def superset_stage_copies() -> list[tuple[list[str], str]]:
@@ -44,7 +45,7 @@ def lay_out_image(root) -> None:
 def chart_environment(tmp_path) -> dict[str, str]:
     """What the chart gives the Superset pod: its extra settings, the OpenID Connect client's
     id and mounted secret, and the ``superset-env`` secret's keys."""
-    values = yaml.safe_load((K8S / "helm" / "superset" / "values.yaml").read_text())
+    values = CHART_VALUES
     env = {k: str(v) for k, v in values["extraEnv"].items()}
     secret_file = tmp_path / "oidc-client-secret"
     secret_file.write_text("secret-du-client\n")
@@ -69,8 +70,7 @@ def test_every_module_the_configuration_loads_is_copied_into_the_image():
 def test_the_image_folder_with_the_chart_settings_starts_superset(tmp_path):
     lay_out_image(tmp_path)
     folder = tmp_path / IMAGE_FOLDER.lstrip("/")
-    values = yaml.safe_load((K8S / "helm" / "superset" / "values.yaml").read_text())
-    override = "\n".join(values["configOverrides"].values())
+    override = "\n".join(CHART_VALUES["configOverrides"].values())
     assert f'"{IMAGE_FOLDER}"' in override
     # the official chart writes its configuration file from configOverrides; here the image's
     # folder is the test's, and the metadata database a SQLite file (no PostgreSQL on this machine)
