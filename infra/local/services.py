@@ -83,14 +83,32 @@ def _port_open(port: int) -> bool:
         return s.connect_ex((HOST, port)) == 0
 
 
-def _wait(check, what: str, timeout: float, log: Path) -> None:
+def _bindable(port: int) -> bool:
+    """Whether a server may listen on ``port``: no listener there, and no socket holding it, such as
+    the local end of an outgoing connection (which a connection test would not see)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no obstacle
+        try:
+            s.bind((HOST, port))
+            return True
+        except OSError:
+            return False
+
+
+def _wait(check, what: str, timeout: float, log: Path, process: subprocess.Popen | None = None) -> None:
+    """Wait until ``check()``; fail with the log's tail at the deadline or as soon as ``process`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
+        if process is not None and process.poll() is not None:
+            raise ServiceError(f"{what} exited with {process.returncode}; log {log}:\n{_tail(log)}")
         time.sleep(0.1)
-    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    raise ServiceError(f"{what} not ready after {timeout:.0f}s; log {log}:\n{tail}")
+    raise ServiceError(f"{what} not ready after {timeout:.0f}s; log {log}:\n{_tail(log)}")
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-2000:] if log.exists() else ""
 
 
 def _spawn(name: str, argv: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
@@ -147,12 +165,23 @@ def _ensure_readonly_identity() -> None:
     )
 
 
+# SeaweedFS listens on the S3 port and the four after it (master, volume, filer, admin; WebDAV is
+# off), on the gRPC port of each of those (port + 10000), and on the S3 gRPC port set below.
+S3_PORT_OFFSETS = (0, 1, 2, 3, 4, 10001, 10002, 10003, 10004, 10006)
+
+
+def s3_ports(base: int = S3_PORT) -> list[int]:
+    """Every port the S3 server binds when its S3 port is ``base``."""
+    return [base + offset for offset in S3_PORT_OFFSETS]
+
+
 def start_s3() -> None:
     if _running_pid("s3") and _port_open(S3_PORT):
         _ensure_readonly_identity()
         return
-    if _port_open(S3_PORT):
-        raise ServiceError(f"port {S3_PORT} already used by another process")
+    taken = [port for port in s3_ports() if not _bindable(port)]
+    if taken:
+        raise ServiceError(f"port(s) {', '.join(map(str, taken))} already used by another process (S3 on {S3_PORT})")
     creds, readonly = s3_credentials(), s3_readonly_credentials()
     data = RUN_DIR / "s3-data"
     data.mkdir(parents=True, exist_ok=True)
@@ -176,10 +205,10 @@ def start_s3() -> None:
         )
     )
     config.chmod(0o600)
-    _spawn(
+    server = _spawn(
         "s3",
         [
-            # Every port derives from the S3 port, so two instances (e.g. CI and a developer) never collide.
+            # Every port derives from the S3 port (S3_PORT_OFFSETS), so two instances never collide.
             _weed_binary(),
             "mini",
             f"-dir={data}",
@@ -211,7 +240,7 @@ def start_s3() -> None:
         except OSError:
             return False
 
-    _wait(healthy, "SeaweedFS S3", 60, RUN_DIR / "s3.log")
+    _wait(healthy, "SeaweedFS S3", 60, RUN_DIR / "s3.log", server)
     _create_bucket(creds)
 
 

@@ -18,32 +18,11 @@ from pathlib import Path
 import pytest
 
 from lakehouse.encryption import create_key_file
+from tests.conftest import services
+from tests.ports import restartable_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "infra" / "local" / "services.py"
-
-
-def _free_port() -> int:
-    """A port P such that P..P+5 and P+10006 (SeaweedFS's derived ports) are all free."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port > 50_000:
-            continue
-        ports = [*range(port, port + 6), port + 10006]
-        if all(_bindable(p) for p in ports):
-            return port
-    raise RuntimeError("no free port range for a private SeaweedFS")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 class PrivateS3:
@@ -51,13 +30,15 @@ class PrivateS3:
 
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
-        self.port = _free_port()
+        self.port = restartable_port(services.S3_PORT_OFFSETS)
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.bucket = "hyperviseur-test"
 
     def _services(self, *args: str) -> None:
         env = dict(os.environ, HYPERVISEUR_RUN_DIR=str(self.run_dir), HYPERVISEUR_TEST_S3_PORT=str(self.port))
-        subprocess.run([sys.executable, str(SERVICES), *args, "s3"], env=env, check=True, capture_output=True)
+        done = subprocess.run([sys.executable, str(SERVICES), *args, "s3"], env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"services.py {' '.join(args)} s3 (port {self.port}): {done.stderr[-3000:]}")
 
     def start(self) -> float:
         """Start (or restart on the same data); returns the seconds it took."""

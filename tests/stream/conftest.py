@@ -18,6 +18,7 @@ import pytest
 
 from lakehouse.encryption import create_key_file
 from lakehouse.platform import Lakehouse
+from tests.ports import restartable_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,17 +33,11 @@ def _services():
 services = _services()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Mosquitto:
     """Mosquitto with persistence on a free loopback port; ``restart()`` keeps its sessions."""
 
     def __init__(self, run_dir: Path):
-        self.host, self.port, self.dir = "127.0.0.1", _free_port(), run_dir
+        self.host, self.port, self.dir = "127.0.0.1", restartable_port(), run_dir
         self.proc: subprocess.Popen | None = None
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():

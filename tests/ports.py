@@ -1,0 +1,44 @@
+"""Loopback ports for test servers that are killed and started again on the same ports.
+
+``bind(("127.0.0.1", 0))`` hands out a port from the kernel's ephemeral range, the range it also
+draws the local end of every outgoing connection from. While a server is down, any connection
+made meanwhile, including the server's own internal ones as it starts again, may take one of its
+ports, and the restart then fails with "address already in use" (seen in CI on a SeaweedFS gRPC
+port). A port below that range is never given to an outgoing connection.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+from pathlib import Path
+
+LOWEST = 10_000  # above the ports of the services this machine may run (8333, 8088, 9333…)
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def restartable_port(offsets: tuple[int, ...] = (0,)) -> int:
+    """A base port P such that every P + offset is free and below the ephemeral range."""
+    highest = _ephemeral_start() - 1 - max(offsets)
+    if highest < LOWEST:
+        raise RuntimeError(f"the ephemeral port range starts too low ({_ephemeral_start()}) for offsets {offsets}")
+    for _ in range(200):
+        base = random.randint(LOWEST, highest)
+        if all(_bindable(base + offset) for offset in offsets):
+            return base
+    raise RuntimeError(f"no free port range below {_ephemeral_start()} for offsets {offsets}")
