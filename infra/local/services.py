@@ -95,13 +95,13 @@ def _bindable(port: int) -> bool:
             return False
 
 
-def _wait(check, what: str, timeout: float, log: Path, process: subprocess.Popen | None = None) -> None:
+def _wait(check, what: str, timeout: float, log: Path, process: subprocess.Popen) -> None:
     """Wait until ``check()``; fail with the log's tail at the deadline or as soon as ``process`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
-        if process is not None and process.poll() is not None:
+        if process.poll() is not None:
             raise ServiceError(f"{what} exited with {process.returncode}; log {log}:\n{_tail(log)}")
         time.sleep(0.1)
     raise ServiceError(f"{what} not ready after {timeout:.0f}s; log {log}:\n{_tail(log)}")
@@ -348,8 +348,8 @@ def start_mqtt() -> None:
             p.touch()
             if _has_user("mosquitto"):
                 shutil.chown(p, "mosquitto")
-    _spawn("mqtt", [binary, "-c", str(conf)], cwd=RUN_DIR)
-    _wait(lambda: _port_open(MQTT_PORT), "Mosquitto", 20, RUN_DIR / "mqtt.log")
+    broker = _spawn("mqtt", [binary, "-c", str(conf)], cwd=RUN_DIR)
+    _wait(lambda: _port_open(MQTT_PORT), "Mosquitto", 20, RUN_DIR / "mqtt.log", broker)
 
 
 def _has_user(name: str) -> bool:
@@ -384,8 +384,8 @@ def _start_ui(name: str, argv: list[str], url: str, timeout: float = 90, env: di
     port = int(url.split(":")[2].split("/")[0])
     if _port_open(port):
         raise ServiceError(f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)")
-    _spawn(name, argv, REPO, env)
-    _wait(lambda: _http_ok(url), name, timeout, RUN_DIR / f"{name}.log")
+    server = _spawn(name, argv, REPO, env)
+    _wait(lambda: _http_ok(url), name, timeout, RUN_DIR / f"{name}.log", server)
 
 
 def _data_dir() -> Path:
@@ -428,12 +428,12 @@ def start_dagster() -> None:
             continue
         if _port_open(port):
             raise ServiceError(f"port {port} already used by another process (stop it or change HYPERVISEUR_*_PORT)")
-        _spawn(name, [*argv, "-p", str(port), *extra], REPO, env)
-        pending.append((name, url))
+        server = _spawn(name, [*argv, "-p", str(port), *extra], REPO, env)
+        pending.append((name, url, server))
         if fresh:
-            _wait(lambda url=url: _http_ok(url), name, 120, RUN_DIR / f"{name}.log")
-    for name, url in pending:
-        _wait(lambda url=url: _http_ok(url), name, 120, RUN_DIR / f"{name}.log")
+            _wait(lambda url=url: _http_ok(url), name, 120, RUN_DIR / f"{name}.log", server)
+    for name, url, server in pending:
+        _wait(lambda url=url: _http_ok(url), name, 120, RUN_DIR / f"{name}.log", server)
     start_dagster_gateway()
 
 
@@ -572,8 +572,8 @@ def _socket_page_starter(name: str):
                 )
             issuer = json.loads((_sso_run_dir() / "state.json").read_text())["issuer"]
             argv = [*command, "--socket", str(sock), "--hote", f"{HOST}:{port}", "--portail", issuer]
-            _spawn(name, argv, REPO)
-            _wait(lambda: _socket_ok(sock), name, 60, RUN_DIR / f"{name}.log")
+            page = _spawn(name, argv, REPO)
+            _wait(lambda: _socket_ok(sock), name, 60, RUN_DIR / f"{name}.log", page)
         _start_gateway(
             f"{name}-gateway", what, *("--application", name, "--port", str(port), "--upstream-socket", str(sock))
         )
@@ -642,8 +642,10 @@ def start_demo_broker() -> None:
         )
     clients = [arg for name in LIVE_ARGV for arg in ("--client", _demo_mqtt_user(name))]
     env = {"HYPERVISEUR_DEMO_MQTT_PASSWORD_FILE": str(_demo_mqtt_password_file())}
-    _spawn("demo-broker", [str(BIN / "hyperviseur"), "demo", "broker", "--port", str(port), *clients], REPO, env)
-    _wait(lambda: _port_open(port), "demo-broker", 30, RUN_DIR / "demo-broker.log")
+    broker = _spawn(
+        "demo-broker", [str(BIN / "hyperviseur"), "demo", "broker", "--port", str(port), *clients], REPO, env
+    )
+    _wait(lambda: _port_open(port), "demo-broker", 30, RUN_DIR / "demo-broker.log", broker)
 
 
 def _demo_mqtt_user(name: str) -> str:
