@@ -1,4 +1,7 @@
-"""Loopback ports for test servers that are killed and started again on the same ports.
+"""Free loopback ports for the servers tests start.
+
+``free_ports`` is enough for a server that stays up for its test. ``restartable_port`` is for
+servers that are killed and started again on the same ports:
 
 ``bind(("127.0.0.1", 0))`` hands out a port from the kernel's ephemeral range, the range it also
 draws the local end of every outgoing connection from. While a server is down, any connection
@@ -42,3 +45,15 @@ def restartable_port(offsets: tuple[int, ...] = (0,)) -> int:
         if all(_bindable(base + offset) for offset in offsets):
             return base
     raise RuntimeError(f"no free port range below {_ephemeral_start()} for offsets {offsets}")
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports (held together while chosen, so none is given twice)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()

@@ -17,7 +17,8 @@ for folder in (TESTS, TESTS / "sso"):  # shared helpers: browser.py, signon.py (
         sys.path.insert(0, str(folder))
 
 from live_services import Service  # noqa: E402
-from signon import free_ports  # noqa: E402
+
+from tests.ports import free_ports  # noqa: E402
 
 
 @pytest.fixture

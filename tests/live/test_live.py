@@ -71,7 +71,8 @@ def test_demo_incident_injects(live_env, tmp_path):
     """`hyperviseur demo incident embouteillage SEG001` reaches the running simulator, whose
     readings of that segment then show the jam."""
     import paho.mqtt.client as mqtt
-    from signon import free_ports
+
+    from tests.ports import free_ports
 
     (port,) = free_ports(1)
     env = {**live_env, "HYPERVISEUR_SIMULATOR_HEALTH_PORT": str(port)}
@@ -134,11 +135,10 @@ def test_consumer_health_and_status_command(live_env, tmp_path):
     """The stream consumer's /readyz while it runs; `hyperviseur status` shows it with its lag, in French."""
     import threading
 
-    from signon import free_ports
-
     from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
     from lakehouse.encryption import ensure_key_file
     from lakehouse.platform import Lakehouse
+    from tests.ports import free_ports
 
     lh = Lakehouse.from_env(live_env)
     ensure_key_file(lh.settings)

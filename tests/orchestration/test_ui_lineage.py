@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from tests.ports import free_ports
+
 QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -31,7 +26,7 @@ def _graphql(port: int, query: str) -> dict:
 
 
 def test_webserver_shows_lineage_from_raw_datasets_to_marts(tmp_path):
-    port = _free_port()
+    port = free_ports(1)[0]
     env = {
         k: v
         for k, v in os.environ.items()

@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import expect
-from signon import cookie_header, free_ports, gateway, idp, llng_conf, open_at_login, session_field, sign_on
+from signon import cookie_header, gateway, idp, llng_conf, open_at_login, session_field, sign_on
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
+
+from tests.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 

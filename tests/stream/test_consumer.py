@@ -4,7 +4,6 @@ authentication on the test Mosquitto, and no consumption without the encryption 
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from datetime import UTC, datetime
 
@@ -18,6 +17,7 @@ from ingestion.stream.consumer import ConsumerConfig, StreamConsumer
 from lakehouse.errors import SettingsError
 from lakehouse.platform import Lakehouse
 from lakehouse.settings import MqttSettings
+from tests.ports import free_ports
 from tests.stream.conftest import connect_result
 
 MARCH_10 = SimulatedClock(datetime(2026, 3, 10, 12, tzinfo=UTC))  # the simulated "now" of these messages
@@ -84,15 +84,9 @@ def test_invalid_messages_are_quarantined_with_topic_index_and_reason(mqtt_lake)
     assert consumer.stats.acked == len(msgs)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_embedded_broker_end_to_end_with_demo_replay(keyed_local_lake):
     local_lakehouse = keyed_local_lake  # citizen reports are in the replay: the key file must exist
-    port = _free_port()
+    port = free_ports(1)[0]
     with EmbeddedBroker(port=port):
         consumer = StreamConsumer(
             local_lakehouse,
@@ -179,7 +173,7 @@ def test_consumer_authenticates_with_the_settings_credentials(mqtt_broker, tmp_p
 def test_consumer_refuses_to_start_without_the_encryption_key(tmp_path):
     lake = Lakehouse.from_env({"HYPERVISEUR_DATA_DIR": str(tmp_path / "data")})
     consumer = StreamConsumer(
-        lake, ConsumerConfig(port=_free_port(), client_id="sans-cle", mqtt=MqttSettings(port=_free_port()))
+        lake, ConsumerConfig(port=free_ports(1)[0], client_id="sans-cle", mqtt=MqttSettings(port=free_ports(1)[0]))
     )
     with pytest.raises(SettingsError, match="HYPERVISEUR_KMS_KEY_FILE") as err:
         consumer.run(max_seconds=1)

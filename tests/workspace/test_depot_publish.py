@@ -18,7 +18,7 @@ from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
 from lakehouse.web_identity import Identity
 from orchestration.cli import cli
-from tests.sso.signon import free_ports
+from tests.ports import free_ports
 from workspace import depot_publish, staging_model, upload
 from workspace.app import create_app
 from workspace.catalog import UPLOAD_TO_VALIDATE, Catalog
