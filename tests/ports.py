@@ -1,13 +1,11 @@
 """Free loopback ports for the servers tests start.
 
 ``free_ports`` is enough for a server that stays up for its test. ``restartable_port`` is for
-servers that are killed and started again on the same ports:
-
-``bind(("127.0.0.1", 0))`` hands out a port from the kernel's ephemeral range, the range it also
-draws the local end of every outgoing connection from. While a server is down, any connection
-made meanwhile, including the server's own internal ones as it starts again, may take one of its
-ports, and the restart then fails with "address already in use" (seen in CI on a SeaweedFS gRPC
-port). A port below that range is never given to an outgoing connection.
+servers that are killed and started again on the same ports: ``bind(("127.0.0.1", 0))`` hands
+out a port from the kernel's ephemeral range, the range it also draws the local end of every
+outgoing connection from. While a server is down, any connection made meanwhile may take one of
+its ports, and the restart then fails (SeaweedFS exits with "Port allocation failed" when one of
+its HTTP ports is held so). A port below that range is never given to an outgoing connection.
 """
 
 from __future__ import annotations
@@ -15,6 +13,8 @@ from __future__ import annotations
 import random
 import socket
 from pathlib import Path
+
+from tests.conftest import services
 
 LOWEST = 10_000  # above the ports of the services this machine may run (8333, 8088, 9333…)
 
@@ -26,15 +26,6 @@ def _ephemeral_start() -> int:
         return 32_768  # Linux's default
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 def restartable_port(offsets: tuple[int, ...] = (0,)) -> int:
     """A base port P such that every P + offset is free and below the ephemeral range."""
     highest = _ephemeral_start() - 1 - max(offsets)
@@ -42,7 +33,7 @@ def restartable_port(offsets: tuple[int, ...] = (0,)) -> int:
         raise RuntimeError(f"the ephemeral port range starts too low ({_ephemeral_start()}) for offsets {offsets}")
     for _ in range(200):
         base = random.randint(LOWEST, highest)
-        if all(_bindable(base + offset) for offset in offsets):
+        if all(services.bindable(base + offset) for offset in offsets):
             return base
     raise RuntimeError(f"no free port range below {_ephemeral_start()} for offsets {offsets}")
 

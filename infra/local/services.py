@@ -83,7 +83,7 @@ def _port_open(port: int) -> bool:
         return s.connect_ex((HOST, port)) == 0
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
     """Whether a server may listen on ``port``: no listener there, and no socket holding it, such as
     the local end of an outgoing connection (which a connection test would not see)."""
     with socket.socket() as s:
@@ -179,7 +179,7 @@ def start_s3() -> None:
     if _running_pid("s3") and _port_open(S3_PORT):
         _ensure_readonly_identity()
         return
-    taken = [port for port in s3_ports() if not _bindable(port)]
+    taken = [port for port in s3_ports() if not bindable(port)]
     if taken:
         raise ServiceError(f"port(s) {', '.join(map(str, taken))} already used by another process (S3 on {S3_PORT})")
     creds, readonly = s3_credentials(), s3_readonly_credentials()

@@ -3,7 +3,6 @@ authentication like the shared one; lakes whose settings reach the brokers and h
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
 import shutil
 import socket
@@ -18,19 +17,10 @@ import pytest
 
 from lakehouse.encryption import create_key_file
 from lakehouse.platform import Lakehouse
+from tests.conftest import services
 from tests.ports import restartable_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _services():
-    spec = importlib.util.spec_from_file_location("hv_services_stream", ROOT / "infra" / "local" / "services.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-services = _services()
 
 
 class Mosquitto:
