@@ -16,7 +16,8 @@ whatever changed.
 Day partitions: given ``--partitions auto`` (or ``complet``, a full refresh) before dbt's
 arguments, the launcher plans the window of days the run rebuilds
 (:mod:`orchestration.partitions`), hands its first day to dbt alone, and records it once
-dbt succeeded.
+dbt succeeded. ``complet`` also gives ``dbt build`` (or ``run``) ``--full-refresh``, which
+rebuilds the incremental models (the decrypted citizen reports).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from lakehouse.errors import LakehouseError
 PARTIAL_PARSE = "partial_parse.msgpack"
 PARTITIONS_FLAG = "--partitions"
 PARTITION_MODES = ("auto", "complet")
+FULL_REFRESH = "--full-refresh"
 
 
 def build_command(mode: str, target_path: Path, *args: str) -> list[str]:
@@ -115,6 +117,8 @@ def main() -> None:
     env.pop(partition_plan.WINDOW_ENV, None)
     if window is not None and window.start is not None:
         env[partition_plan.WINDOW_ENV] = window.start.isoformat()
+    if partitions == "complet" and FULL_REFRESH not in args and {"build", "run"} & set(args):
+        args = [*args, FULL_REFRESH]  # the incremental models are rebuilt too
     parse = _target_path(args, env) / PARTIAL_PARSE
     if saved.exists():
         _copy(saved, parse)

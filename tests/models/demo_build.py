@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ingestion.demo.simulator import simulate
+from ingestion.demo.simulator import build_model, simulate
 from lakehouse.encryption import ensure_key_file
 from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
@@ -51,6 +52,24 @@ def dbt_build_partitions(settings_env: dict, work: Path, mode: str = "auto", *ar
     on the lake of ``settings_env`` (the ``HYPERVISEUR_*`` variables of this process left out)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERVISEUR_")} | settings_env
     return _run(build_command(mode, work / "target", *args), env, work)
+
+
+def lake_before_its_last_day(work: Path, demo: dict) -> dict:
+    """A local lake under ``work`` holding every day of the ``demo`` territory but the last one,
+    which a test lands later: ``simulate(lh, periods=[(last_day, model.end)])``. Not built yet."""
+    settings_env = {"HYPERVISEUR_DATA_DIR": str(work / "data")}
+    lh = Lakehouse.from_env(settings_env)
+    ensure_key_file(lh.settings)  # as `hyperviseur run` does: citizen reports are written encrypted
+    model = build_model(days=demo["days"], scale=demo["scale"], seed=demo["seed"])
+    last_day = model.end - 86400
+    simulate(lh, files=False, periods=[(model.start, last_day)], **demo)
+    return {
+        "lh": lh,
+        "env": settings_env,
+        "work": work,
+        "model": model,
+        "last_day": datetime.fromtimestamp(last_day, UTC),
+    }
 
 
 def build_demo(lh: Lakehouse, work: Path) -> BuiltDemo:

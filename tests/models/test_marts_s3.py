@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import pytest
 
 from governance.catalog import curated_prefix
@@ -57,9 +58,18 @@ def test_dbt_builds_every_mart_on_s3(s3_server, fresh_bucket, tmp_path):
             "SELECT count(DISTINCT (station_id, date_trunc('hour', observed_at), pollutant)) "
             f"FROM read_parquet('{lh.lake.dataset_glob('raw', 'iot', 'air_quality')}')"
         ).fetchone()[0]
+        reports = con.execute(
+            "SELECT filename, count(*) FROM "
+            f"read_parquet('{lh.lake.dataset_glob('raw', 'citizen', 'reports')}', filename = true) GROUP BY 1 ORDER BY 1"
+        ).fetchall()
     finally:
         con.close()
     assert hourly == raw > 0  # every hour of every day, the old partitions and the rewritten ones
+    with duckdb.connect(str(lh.settings.warehouse_db), read_only=True) as warehouse:
+        decrypted = warehouse.execute(
+            "SELECT _raw_file, count(*) FROM staging.stg_citizen__reports_decrypted GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert decrypted == reports and len(reports) == demo["days"]  # incremental by S3 file: each file's rows once
     assert result.report.datasets["iot.air_quality"].rows_raw > 0
     checked = run_suite(lh, "mart_traffic_hourly")
     assert checked.blocking_passed and checked.rows > 0

@@ -8,24 +8,29 @@ import json
 import math
 import os
 import subprocess
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pyarrow as pa
 import pytest
 
 from governance.catalog import curated_prefix
-from ingestion.demo.simulator import build_model, simulate
-from lakehouse.encryption import ensure_key_file
+from ingestion.demo.simulator import simulate
 from lakehouse.lake import Lake, Zone
 from lakehouse.platform import Lakehouse
 from orchestration import partitions
 from orchestration.resources import DBT_PROJECT_DIR, dbt_env, dbt_executable
-from tests.models.demo_build import dbt_build_partitions
+from tests.models.demo_build import dbt_build_partitions, lake_before_its_last_day
 
 DEMO = {"days": 6, "scale": 0.1, "seed": 11}
 HOURLY = "int_traffic__segment_hours"
 # marts compared between a windowed run and a full refresh (floats summed in another order)
-COMPARED = ("mart_traffic_hourly", "mart_air_quality_atmo_daily", "mart_water_night_flow", "mart_lighting_faults")
+COMPARED = (
+    "mart_traffic_hourly",
+    "mart_air_quality_atmo_daily",
+    "mart_water_night_flow",
+    "mart_lighting_faults",
+    "mart_citizen_reports",  # from the decrypted reports, incremental by raw file
+)
 
 
 def _run(settings_env, work, mode="auto"):
@@ -105,22 +110,9 @@ def _late_reading(lh: Lakehouse, observed: datetime, ingest_day: date, vehicles:
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
-    work = tmp_path_factory.mktemp("partitions")
-    settings_env = {"HYPERVISEUR_DATA_DIR": str(work / "data")}
-    lh = Lakehouse.from_env(settings_env)
-    ensure_key_file(lh.settings)
-    model = build_model(days=DEMO["days"], scale=DEMO["scale"], seed=DEMO["seed"])
-    last_day = model.end - 86400
-    simulate(lh, files=False, periods=[(model.start, last_day)], **DEMO)
-    first = _run(settings_env, work)
-    return {
-        "lh": lh,
-        "env": settings_env,
-        "work": work,
-        "model": model,
-        "last_day": datetime.fromtimestamp(last_day, UTC),
-        "first": first,
-    }
+    lake = lake_before_its_last_day(tmp_path_factory.mktemp("partitions"), DEMO)
+    lake["first"] = _run(lake["env"], lake["work"])
+    return lake
 
 
 def test_first_run_is_a_full_build(lake):
