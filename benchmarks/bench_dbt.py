@@ -4,7 +4,10 @@ The demo simulator fills a local lake with ≈ 10 M sensor readings (14 days of 
 a high sampling rate; ``--quick``: ≈ 50 k). Then, each in its own process with its peak
 memory (whole process tree) sampled:
 
-* dbt: ``dbt build --exclude resource_type:test`` (seeds, staging views, marts as Parquet);
+* dbt: ``dbt build --exclude resource_type:test`` (seeds, staging views, marts as Parquet),
+  started through the platform's launcher (``hyperviseur-dbt``) as Dagster starts it. The
+  launcher keeps the project's parse from one invocation to the next, so a daily run does not
+  parse again: the parse, paid once per version of the project, is measured on its own row;
 * DuckDB: the models' SQL, compiled once by dbt beforehand, executed in dependency order by
   one DuckDB connection (views for staging, ``COPY … TO`` Parquet for marts) — dbt's own
   SQL without dbt around it;
@@ -34,7 +37,7 @@ from common import report
 from lakehouse.encryption import ensure_key_file
 from lakehouse.lake import Lake
 from lakehouse.platform import Lakehouse
-from orchestration.resources import DBT_PROJECT_DIR, dbt_env, dbt_executable, prepare_curated_dirs
+from orchestration.resources import DBT_LAUNCHER, DBT_PROJECT_DIR, dbt_env, prepare_curated_dirs
 
 READINGS_PER_SCALE = 166_000  # sensor readings of 14 simulated days at scale 1
 HAND_SQL_DIR = Path(__file__).parent / "hand_sql"
@@ -81,7 +84,7 @@ def measure(cmd: list[str], env: dict, cwd: Path) -> tuple[float, float]:
 
 def dbt_cmd(verb: str, target: Path, *extra: str) -> list[str]:
     return [
-        dbt_executable(),
+        str(Path(sys.executable).with_name(DBT_LAUNCHER)),
         verb,
         "--project-dir",
         str(DBT_PROJECT_DIR),
@@ -131,7 +134,10 @@ def plan(manifest_path: Path) -> list[dict]:
 
 
 class _PythonModelContext:
-    """The ``dbt`` argument of a Python model, reduced to the calls that only declare things."""
+    """The ``dbt`` argument of a Python model, reduced to the calls that only declare things,
+    on a first build (an incremental model then builds its whole table)."""
+
+    is_incremental = False
 
     def config(self, **_):
         pass
@@ -279,7 +285,9 @@ def main() -> None:
         sim_s = time.perf_counter() - t0
         readings = sim.sensor_readings
         prepare_curated_dirs(lh)
-        env = {**os.environ, **dbt_env(lh.settings)}
+        env = {**os.environ, **dbt_env(lh.settings), "HYPERVISEUR_DATA_DIR": str(lh.settings.data_dir)}
+        # the project's parse, once, which the launcher keeps for the invocations after it
+        parse_s, parse_mb = measure(dbt_cmd("parse", work / "parsed"), env, work)
         # compile once (not timed): manifest with the SQL both sides execute
         subprocess.run(dbt_cmd("compile", work / "compiled"), env=env, cwd=work, check=True, capture_output=True)
         steps = plan(work / "compiled" / "manifest.json")
@@ -322,6 +330,7 @@ def main() -> None:
         ["mesure", "lectures capteurs", "durée (s)", "mémoire max (Mo)", "ratio / DuckDB", "ratio / SQL main"],
         [
             ["simulation (non comparée)", readings, sim_s, "", "", ""],
+            ["analyse du projet par dbt (une fois par version, non comparée)", "", parse_s, round(parse_mb), "", ""],
             ["dbt build (marts, sans tests)", readings, dbt_s, round(dbt_mb), dbt_s / raw_s, ""],
             ["DuckDB, même SQL en direct", readings, raw_s, round(raw_mb), 1.0, ""],
             [
