@@ -136,6 +136,7 @@ def _load(name: str):
 
 
 _lockdown = _load("lockdown")
+_duckdb_engines = _load("duckdb_engines")
 sys.modules["hyperviseur_file_cache"] = _load("file_cache")  # imported by results_cache, answer_cache, single_flight
 sys.modules["hyperviseur_results_cache"] = _load("results_cache")  # DATA_CACHE_CONFIG imports it by name
 
@@ -201,7 +202,9 @@ def _lock_down_duckdb(dbapi_connection, _record) -> None:
         return
     with _lockdown_guard:
         _sql_guard.apply_limits(dbapi_connection, DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, STATEMENT_TIMEOUT_S)
-        _lockdown.lock_down(dbapi_connection, _LAKE_URL, _S3, [_extension_file(name) for name in _EXTENSIONS])
+        locked = _lockdown.lock_down(dbapi_connection, _LAKE_URL, _S3, [_extension_file(name) for name in _EXTENSIONS])
+        # a new instance, on the file now at the catalog's path: the one duckdb_engines.py keeps open
+        setattr(dbapi_connection, _duckdb_engines.NEW_INSTANCE, locked is not None)
 
 
 # --- SQL allowlist and resource limits (sql_guard.py) ---------------------------------
@@ -250,7 +253,7 @@ EVENT_LOGGER = _access_log.RowCountEventLogger()
 def FLASK_APP_MUTATOR(app) -> None:
     _access_log.install(app, EVENT_LOGGER)
     _load("time_columns").install()
-    _load("duckdb_engines").install()
+    _duckdb_engines.install()
     read_epoch = _count_metadata_changes()
     _SecurityManager.read_epoch = staticmethod(read_epoch) if read_epoch else None
     _load("done_once").install(_remembered.remembered_dataset if read_epoch else None)
