@@ -3,7 +3,7 @@
 Superset 6.1 logs every chart data request (``ChartDataRestApi.data`` / ``data_from_cache``,
 dashboards, Explore and CSV downloads alike) in its ``logs`` table, but not how many rows
 the answer held. :class:`RowCountEventLogger` (``EVENT_LOGGER`` of ``superset_config.py``)
-holds those two log entries back until the response exists; the ``after_request`` hook that
+holds a request's log entries back until the response exists; the ``after_request`` hook that
 :func:`install` adds (``FLASK_APP_MUTATOR``) counts the rows OF THE RESPONSE and writes the
 entry with ``rowcount`` (sum over the queries) and ``rowcounts`` (one per query):
 
@@ -65,20 +65,28 @@ def note_rowcounts(rowcounts: list[int]) -> None:
 
 
 class RowCountEventLogger(DBEventLogger):
-    """Superset's database event logger; chart data entries wait for their response's row count."""
+    """Superset's database event logger; a request's entries wait for its response, chart data
+    entries to get its row count.
+
+    Superset also logs, within a chart data request, the time of its SQL (``execute_sql``), of
+    its post-processing and of its JSON encoding, each entry written and committed at once: every
+    commit expired the request's objects (the user, his roles, the dataset and its columns…),
+    read again from the metadata database by what followed, ≈ a fifth of a computed chart's CPU
+    (``benchmarks/bench_superset.py``, 10 M readings). Held back, they are all written once the
+    response exists, where their commits expire nothing."""
 
     def log_with_context(self, action: str, *args, **kwargs) -> None:
-        if action in COUNTED_ACTIONS and has_request_context():
+        if has_request_context():
             g.setdefault(_PENDING, []).append((action, args, kwargs))
             return
         super().log_with_context(action, *args, **kwargs)
 
     def flush(self, rowcounts: list[int] | None = None) -> None:
-        """Write the entries held for this request, with the response's row counts when known.
+        """Write the entries held for this request, chart data ones with the response's row
+        counts when known.
 
-        Written once the response exists, so the commit does not expire the request's objects
-        (the user, the dataset and its columns…): nothing reads them afresh after it, and
-        expiring them all cost ≈ a fiftieth of a chart request's CPU."""
+        Written once the response exists, so the commit does not expire the request's objects:
+        nothing reads them afresh after it."""
         from superset import db
 
         pending = g.pop(_PENDING, [])
@@ -89,8 +97,9 @@ class RowCountEventLogger(DBEventLogger):
         session.expire_on_commit = False
         try:
             for action, args, kwargs in pending:
-                counted = {"rowcount": sum(rowcounts), "rowcounts": rowcounts} if rowcounts is not None else {}
-                super().log_with_context(action, *args, **{**kwargs, **counted})
+                counted = action in COUNTED_ACTIONS and rowcounts is not None
+                extra = {"rowcount": sum(rowcounts), "rowcounts": rowcounts} if counted else {}
+                super().log_with_context(action, *args, **{**kwargs, **extra})
         finally:
             session.expire_on_commit = expire
 

@@ -110,6 +110,30 @@ def test_sql_lab_chart_data_and_csv_export_are_harvested_once(superset_instance,
     assert AuditLog(audit_lake).verify().ok
 
 
+# what Superset logs while it computes a chart: its SQL, its post-processing, its JSON encoding
+COMPUTING = ("execute_sql", "QueryObject.post_processing", "ChartDataRestApi.json_dumps")
+
+
+def _newest(admin, action: str) -> tuple[int, dict] | None:
+    filters = [{"col": "action", "opr": "eq", "value": action}]
+    return next(admin.iterate_with_ids("/api/v1/log/", filters, order_column="dttm", order_direction="desc"), None)
+
+
+def test_a_computed_chart_keeps_every_entry_of_the_action_log(users, admin):
+    """Entries Superset writes while it computes a chart are held until the answer exists, then
+    written (``superset/access_log.py``): none is lost, each names the person who asked."""
+    analyst = users["analyste"]
+    chart = _a_chart(analyst)
+    dataset_id = admin.find("/api/v1/dataset/", "table_name", COUNTED)["id"]
+    before = {action: _newest(admin, action) for action in COMPUTING}
+    analyst.post("/api/v1/chart/data", {**_grouped_query(dataset_id, chart["id"], "station_id", "json"), "force": True})
+    _data_id, data = _newest(admin, "ChartDataRestApi.data")
+    for action in COMPUTING:
+        log_id, row = _newest(admin, action)
+        assert before[action] is None or log_id > before[action][0], action
+        assert row["user_id"] == data["user_id"] and row["duration_ms"] is not None, row
+
+
 def test_sql_lab_csv_export_is_harvested(superset_instance, users, admin, database_id, audit_lake):
     analyst = users["analyste"]
     client_id = secrets.token_hex(5)
