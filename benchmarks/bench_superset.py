@@ -293,8 +293,9 @@ def concurrency(client, inst: service.Instance, label: str, users: list[int], re
         for i in range(len(dashboards)):
             alone_forced += dashboard_loads(browsers, dashboards[i:], 1, force=True)
             alone_warm += dashboard_loads(browsers, dashboards[i:], 1, force=False)
-    rows.append(_row(label, "1 chargement seul, à froid (forcé)", alone_forced))
-    rows.append(_row(label, "1 chargement seul, à chaud", alone_warm))
+    if repeat:  # --seul 0: the simultaneous loads only
+        rows.append(_row(label, "1 chargement seul, à froid (forcé)", alone_forced))
+        rows.append(_row(label, "1 chargement seul, à chaud", alone_warm))
     for n in users:
         forced = dashboard_loads(browsers, dashboards, n, force=True)
         clear_cache(inst)
