@@ -27,6 +27,7 @@ from ingestion.demo.simulator import simulate
 from lakehouse.audit import ensure_audit_key
 from lakehouse.encryption import ensure_key_file
 from lakehouse.platform import Lakehouse
+from quality.suites import MARTS
 from superset import service
 from superset.bundle import chart_query_context, load_spec
 from superset.client import SupersetApiError
@@ -96,8 +97,8 @@ def test_every_chart_answers_on_the_real_serving_catalog(real_provisioned):
             except SupersetApiError as exc:
                 failures.append(f"{where} : {exc}")
                 continue
-            if not result["result"][0]["data"]:
-                empty.append(where)
+            if not result["result"][0]["data"] and not MARTS.get(chart["dataset"], {}).get("may_be_empty"):
+                empty.append(where)  # a mart that may be empty (no leak on 3 days) shows none
     assert not failures, "\n".join(failures)
     assert not empty, f"graphiques vides sur les marts réels : {empty}"
 
