@@ -30,6 +30,7 @@ BATCH_ID_COLUMN = "_batch_id"
 INGESTED_AT_COLUMN = "_ingested_at"
 SOURCE_COLUMN = "_source"
 ERROR_COLUMN = "_error"
+RAW_PARTITION_COLUMN = "ingest_date"  # Hive partition of the raw zone, a column to its readers
 
 
 class Zone(str, Enum):
@@ -101,6 +102,16 @@ def _constant(value: str, n: int) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string()))
 
 
+def raw_schema(schema: pa.Schema) -> pa.Schema:
+    """A batch's schema in the raw zone: its own columns, then those :meth:`Lake.write_batch` adds."""
+    added = [
+        pa.field(BATCH_ID_COLUMN, pa.string()),
+        pa.field(INGESTED_AT_COLUMN, pa.timestamp("us", tz="UTC")),
+        pa.field(SOURCE_COLUMN, pa.string()),
+    ]
+    return pa.schema([*schema, *added])
+
+
 def schema_as_list(schema: pa.Schema) -> list[dict]:
     return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema]
 
@@ -169,7 +180,7 @@ class Lake:
         now = datetime.now(UTC)
         previous = self.read_manifest(zone, source, dataset, batch_id)
         day = previous.ingest_date if previous else (ingest_date or now.date()).isoformat()
-        key = f"{self.dataset_prefix(zone, source, dataset)}ingest_date={day}/{batch_id}.parquet"
+        key = f"{self.dataset_prefix(zone, source, dataset)}{RAW_PARTITION_COLUMN}={day}/{batch_id}.parquet"
 
         n = table.num_rows
         table = (

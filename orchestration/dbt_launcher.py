@@ -18,10 +18,14 @@ arguments, the launcher plans the window of days the run rebuilds
 (:mod:`orchestration.partitions`), hands its first day to dbt alone, and records it once
 dbt succeeded. ``complet`` also gives ``dbt build`` (or ``run``) ``--full-refresh``, which
 rebuilds the incremental models (the decrypted citizen reports).
+
+Raw datasets the territory has not delivered yet are read as empty, not refused
+(:mod:`orchestration.undelivered`): the launcher names them and dbt builds the rest.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -35,6 +39,7 @@ PARTIAL_PARSE = "partial_parse.msgpack"
 PARTITIONS_FLAG = "--partitions"
 PARTITION_MODES = ("auto", "complet")
 FULL_REFRESH = "--full-refresh"
+READS_DATA = {"build", "run", "test", "compile", "show", "retry"}  # dbt commands that read the raw zone
 
 
 def build_command(mode: str, target_path: Path, *args: str) -> list[str]:
@@ -105,6 +110,7 @@ def main() -> None:
         saved = (settings.data_dir / "dbt" / f"{settings.dbt_target}-{PARTIAL_PARSE}").resolve()
         lh = Lakehouse(settings)
         window = _plan_partitions(lh, partitions == "complet") if partitions else None
+        undelivered = _read_as_empty(lh, settings.data_dir / "dbt" / "undelivered") if READS_DATA & set(args) else {}
     except LakehouseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         sys.exit(2)
@@ -113,8 +119,10 @@ def main() -> None:
     # dbt's own variables set by the caller (dagster-dbt's per-invocation log folder) win.
     env.update({k: v for k, v in derived.items() if k.startswith("HYPERVISEUR_") or k not in env})
     from orchestration import partitions as partition_plan
+    from orchestration.undelivered import UNDELIVERED_ENV
 
     env.pop(partition_plan.WINDOW_ENV, None)
+    env[UNDELIVERED_ENV] = json.dumps(undelivered, sort_keys=True)
     if window is not None and window.start is not None:
         env[partition_plan.WINDOW_ENV] = window.start.isoformat()
     if partitions == "complet" and FULL_REFRESH not in args and {"build", "run"} & set(args):
@@ -129,6 +137,20 @@ def main() -> None:
         built = partition_plan.record(lh, window, _target_path(args, env) / "run_results.json")
         print(f"Partitions journalières à jour : {', '.join(built) or 'aucune'}", file=sys.stderr, flush=True)
     sys.exit(code)
+
+
+def _read_as_empty(lh, folder: Path) -> dict[str, str]:
+    """The raw datasets not delivered yet, each with its empty file (:mod:`orchestration.undelivered`)."""
+    from orchestration.undelivered import prepare
+
+    files = prepare(lh, folder)
+    if files:
+        print(
+            f"Jeux de données bruts pas encore livrés, lus comme vides : {', '.join(sorted(files))}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return files
 
 
 def _plan_partitions(lh, full_refresh: bool):

@@ -113,10 +113,11 @@ def validate_frame(df, suite: Suite) -> list[CheckOutcome]:
     return _outcomes(batch.validate(gx.ExpectationSuite(name=suite.dataset, expectations=list(suite.expectations))))
 
 
-def run_suite(lh: Lakehouse, dataset: str, render: bool = True) -> QualityResult:
-    """Check ``dataset`` against its suite, store the result and refresh the HTML report."""
+def run_suite(lh: Lakehouse, dataset: str, render: bool = True, *, empty_allowed: bool = False) -> QualityResult:
+    """Check ``dataset`` against its suite, store the result and refresh the HTML report
+    (``empty_allowed``: see :func:`quality.suites.mart_suite`)."""
     previous = results.latest(lh, dataset)
-    suite = suite_for(dataset, previous.rows if previous else None)
+    suite = suite_for(dataset, previous.rows if previous else None, empty_allowed=empty_allowed)
     try:
         df = load(lh, dataset, suite.columns)
     except (duckdb.HTTPException, ConnectionError, TimeoutError):

@@ -4,9 +4,11 @@ sqlfluff lints the models without dbt, a database or a profile (``apply_dbt_buil
 its stand-in ``var()`` returns a placeholder string, which the models cannot index or
 iterate (``var('atmo_bounds_ugm3')['no2']``). These take precedence over the stand-ins:
 ``var`` returns the real ``vars`` of ``dbt_project.yml`` (the business constants, read
-from their one definition), ``env_var`` a placeholder value.
+from their one definition), ``env_var`` a placeholder value, ``builtins.source`` (the project overrides ``source``) a
+name, ``fromjson`` Python's.
 """
 
+import json
 from pathlib import Path
 
 import yaml
@@ -21,3 +23,12 @@ def var(name, default=None):
 
 def env_var(name, default=None):
     return default if default is not None else f"env_{name.lower()}"
+
+
+fromjson = json.loads
+
+
+class builtins:  # dbt's name for its own functions
+    @staticmethod
+    def source(source_name, table_name):
+        return f"{source_name}_{table_name}"

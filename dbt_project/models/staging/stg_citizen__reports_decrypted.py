@@ -15,7 +15,8 @@ the decryption of the raw files present, as a full refresh (``--full-refresh``, 
 ``complet`` mode) would rebuild it. A file's version is its modification time, to the second
 (what the store gives, local or S3); a batch is only ever rewritten with the same rows (its id
 derives from them), so one rewritten within the second of its first write would only keep its
-first ``_ingested_at`` here.
+first ``_ingested_at`` here. Before the first report is delivered, the table has its columns
+and no row.
 """
 
 import os
@@ -32,10 +33,21 @@ def _columns(session, relation) -> list[str]:
     return [c[0] for c in session.execute(f"select * from {relation} limit 0").description]
 
 
+def _with_file(table, name, modified):
+    """The rows of one raw file, with that file's name and version."""
+    import pyarrow as pa
+
+    rows = table.num_rows
+    table = table.append_column(FILE_COLUMN, pa.array([name] * rows, pa.string()))
+    return table.append_column(MODIFIED_COLUMN, pa.array([modified] * rows, pa.timestamp("us", tz="UTC")))
+
+
 def model(dbt, session):
     import pyarrow as pa
 
+    from ingestion.datasets import CITIZEN_REPORTS
     from lakehouse.encryption import read_parquet_blobs
+    from lakehouse.lake import raw_schema
     from lakehouse.settings import Settings
 
     dbt.config(
@@ -57,16 +69,15 @@ def model(dbt, session):
         )
     # content is not selected: DuckDB lists the files without reading them
     changed = session.execute(f"select filename from {files} {unchanged} order by filename").fetchall()
-    if not changed:
+    if not changed and dbt.is_incremental:
         return session.execute(f"select * from {dbt.this} limit 0").arrow()
+    if not changed:  # no report delivered yet: the table, without a row
+        return _with_file(raw_schema(CITIZEN_REPORTS.schema).empty_table(), None, None)
     blobs = session.execute(
         f"select filename, content, last_modified from read_blob([{', '.join(_quoted(f) for (f,) in changed)}])"
     ).fetchall()
     settings = Settings.from_env()
     tables = []
     for name, content, modified in blobs:
-        table = read_parquet_blobs([(name, content)], settings=settings)
-        rows = table.num_rows
-        table = table.append_column(FILE_COLUMN, pa.array([name] * rows, pa.string()))
-        tables.append(table.append_column(MODIFIED_COLUMN, pa.array([modified] * rows, pa.timestamp("us", tz="UTC"))))
+        tables.append(_with_file(read_parquet_blobs([(name, content)], settings=settings), name, modified))
     return pa.concat_tables(tables, promote_options="default")
