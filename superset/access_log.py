@@ -33,6 +33,7 @@ from flask import g, has_request_context
 
 from superset.utils.log import DBEventLogger
 
+CHART_REQUESTS_INDEX = "ix_hyperviseur_logs_action_dttm"
 COUNTED_ACTIONS = frozenset({"ChartDataRestApi.data", "ChartDataRestApi.data_from_cache"})
 _PENDING = "hyperviseur_pending_logs"
 _KNOWN = "hyperviseur_known_rowcounts"
@@ -127,6 +128,21 @@ def _note_json_rowcounts() -> None:
         return original(self, result, *args, **kwargs)
 
     ChartDataRestApi._send_chart_response = send
+
+
+def index_chart_requests(engine) -> None:
+    """Index the action log by action and date, once the log exists (``FLASK_APP_MUTATOR``).
+
+    The cache warm-up (``warm.py``) reads the latest chart data requests of the last days, page
+    by page; Superset indexes the log by user only, so each page scanned and sorted the whole
+    log, which grows with every request (a second per 5,000 entries read on a log of 93,000).
+    """
+    from sqlalchemy import inspect, text
+
+    if not inspect(engine).has_table("logs"):
+        return  # before Superset's first migration
+    with engine.begin() as con:
+        con.execute(text(f"CREATE INDEX IF NOT EXISTS {CHART_REQUESTS_INDEX} ON logs (action, dttm)"))
 
 
 def install(app, event_logger: RowCountEventLogger) -> None:

@@ -252,6 +252,7 @@ EVENT_LOGGER = _access_log.RowCountEventLogger()
 
 def FLASK_APP_MUTATOR(app) -> None:
     _access_log.install(app, EVENT_LOGGER)
+    _index_action_log()
     _load("time_columns").install()
     _duckdb_engines.install()
     read_epoch = _count_metadata_changes()
@@ -265,6 +266,15 @@ def FLASK_APP_MUTATOR(app) -> None:
         grants = _answer_cache.Grants(str(HOME / "cache" / "grants"), setup, read_epoch) if read_epoch else None
         _answer_cache.install(store, grants, _access_log.note_rowcounts)
         _load("single_flight").install(app, HOME / "cache" / "locks", STATEMENT_TIMEOUT_S)
+
+
+def _index_action_log() -> None:
+    from superset import db
+
+    try:
+        _access_log.index_chart_requests(db.engine)
+    except Exception:  # a start is never refused for an index: the warm-up is only slower
+        logging.getLogger(__name__).exception("index du journal des actions non créé")
 
 
 def _count_metadata_changes():

@@ -11,7 +11,8 @@ Two sets of requests, since the cache key is the request's query objects: each c
 :func:`superset.bundle.chart_query_context` on the dataset the imported chart reads (public
 dataset for a public mart), and the distinct requests the browsers actually sent for those
 charts lately (Superset's action log keeps each request's body; the frontend adds its own
-post-processing, and agents' dashboard filters), at most ``REPLAYED`` of them. Done as the
+post-processing, and agents' dashboard filters) in the last ``REPLAY_DAYS`` days, at most
+``REPLAYED`` of them. Done as the
 break-glass administrator: answers below the row cap are shared with every user whose
 row-level security is the same (none on the sensor marts); answers at the cap stay the
 administrator's.
@@ -23,6 +24,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from superset.bundle import chart_query_context, load_spec
@@ -30,9 +32,12 @@ from superset.client import SupersetApiError, SupersetClient
 
 # Concurrent chart requests of the warm-up: Superset's workers share two cores with the rest.
 WARM_REQUESTS = 2
-# Browser requests replayed (distinct, newest first) and action-log entries read to find them.
+# Browser requests replayed (distinct, newest first), and the action-log entries read to find
+# them: at most LOG_ENTRIES, of the last REPLAY_DAYS days (through the log's index by action and
+# date, access_log.py), whatever the log's size.
 REPLAYED = 200
 LOG_ENTRIES = 5000
+REPLAY_DAYS = 7
 CHART_DATA_ACTION = "ChartDataRestApi.data"
 
 
@@ -78,7 +83,11 @@ def dashboard_requests(client: SupersetClient, spec: list[dict] | None = None) -
 
 def browser_requests(client: SupersetClient, chart_ids: set[int]) -> list[dict]:
     """Distinct chart data requests sent lately for these charts (newest first), from the action log."""
-    filters = [{"col": "action", "opr": "eq", "value": CHART_DATA_ACTION}]
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=REPLAY_DAYS)  # the log's dates: naive UTC
+    filters = [
+        {"col": "action", "opr": "eq", "value": CHART_DATA_ACTION},
+        {"col": "dttm", "opr": "gt", "value": since.isoformat(sep=" ")},
+    ]
     rows = client.iterate("/api/v1/log/", filters, page_size=500, order_column="dttm", order_direction="desc")
     seen, out = set(), []
     for row in islice(rows, LOG_ENTRIES):

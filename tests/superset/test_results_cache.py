@@ -9,14 +9,15 @@ capped role.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
 
 from orchestration.assets.dashboards import superset_cache
-from superset.warm import dashboard_requests, warm
+from superset.warm import CHART_DATA_ACTION, REPLAY_DAYS, dashboard_requests, warm
 
 pytestmark = pytest.mark.superset
 
@@ -102,3 +103,43 @@ def test_answers_at_the_row_cap_never_reach_a_capped_role(superset_instance, adm
     assert again["rowcount"] == cap and again["is_cached"]
     mine = _answer(admin, {**body, "force": False})
     assert mine["rowcount"] == 2 * cap and mine["is_cached"]
+
+
+def test_warm_up_replays_only_the_requests_of_the_last_days(superset_instance, admin, users, provisioned):
+    """The action log grows with every request: the warm-up reads only its last days, through
+    an index Superset does not have (by action and date), and replays nothing older."""
+    name, body = next(iter(dashboard_requests(admin)["fuites-eau"].items()))
+    chart_id = next(
+        c["id"] for c in admin.get("/api/v1/dashboard/fuites-eau/charts")["result"] if c["slice_name"] == name
+    )
+    requests = {
+        age: {**body, "queries": [{**body["queries"][0], "row_limit": 990 + age}]} for age in (1, REPLAY_DAYS + 1)
+    }
+    metadata = sqlite3.connect(superset_instance.home / "superset.db", timeout=30)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    logged = [
+        metadata.execute(
+            "INSERT INTO logs (action, json, dttm, slice_id) VALUES (?, ?, ?, ?)",
+            (CHART_DATA_ACTION, json.dumps(request), now - timedelta(days=age), chart_id),
+        ).lastrowid
+        for age, request in requests.items()
+    ]
+    metadata.commit()
+    try:
+        plan = metadata.execute(
+            "EXPLAIN QUERY PLAN SELECT id, json FROM logs WHERE action = ? AND dttm > ? ORDER BY dttm DESC LIMIT 500",
+            (CHART_DATA_ACTION, now - timedelta(days=REPLAY_DAYS)),
+        ).fetchall()
+        (index,) = metadata.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'logs' AND sql LIKE '%(action, dttm)'"
+        ).fetchone()
+        assert any(f"USING INDEX {index} (action=? AND dttm>?)" in row[-1] for row in plan), plan
+        warm(admin)
+        params = {"form_data": json.dumps({"slice_id": chart_id})}
+        recent = users["agent_eau"].post("/api/v1/chart/data", requests[1], params=params)["result"][0]
+        older = users["agent_eau"].post("/api/v1/chart/data", requests[REPLAY_DAYS + 1], params=params)["result"][0]
+        assert recent["is_cached"] and not older["is_cached"]
+    finally:
+        metadata.executemany("DELETE FROM logs WHERE id = ?", [(row,) for row in logged])
+        metadata.commit()
+        metadata.close()
