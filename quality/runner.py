@@ -54,13 +54,15 @@ def load(lh: Lakehouse, dataset: str, columns: list[str]):
         present = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         wanted = [c for c in columns if c in present] or present[:1]
         cols = ", ".join(f'"{c}"' for c in wanted)
-        frame = con.execute(f"SELECT {cols} FROM {source}").df()
+        return con.execute(f"SELECT {cols} FROM {source}").df()
     finally:
         con.close()
-    if BUILT_AT in columns:
-        written = lh.storage.list(Lake.curated_key(dataset))
-        frame[BUILT_AT] = pd.Timestamp(written[0].last_modified) if written else pd.NaT
-    return frame
+
+
+def file_facts(lh: Lakehouse, dataset: str):
+    """One row of facts about the mart's file, whatever its rows: when it was written."""
+    written = lh.storage.list(Lake.curated_key(dataset))
+    return pd.DataFrame({BUILT_AT: [pd.Timestamp(written[0].last_modified) if written else pd.NaT]})
 
 
 def _message(res, label: str) -> str:
@@ -106,11 +108,21 @@ def _outcomes(validation) -> list[CheckOutcome]:
     return out
 
 
-def validate_frame(df, suite: Suite) -> list[CheckOutcome]:
+def _validate(df, name: str, expectations: tuple) -> list[CheckOutcome]:
     import great_expectations as gx
 
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": df})
-    return _outcomes(batch.validate(gx.ExpectationSuite(name=suite.dataset, expectations=list(suite.expectations))))
+    return _outcomes(batch.validate(gx.ExpectationSuite(name=name, expectations=list(expectations))))
+
+
+def validate_frame(df, suite: Suite) -> list[CheckOutcome]:
+    """The suite's expectations on the dataset's rows."""
+    return _validate(df, suite.dataset, suite.expectations)
+
+
+def validate_file(facts, suite: Suite) -> list[CheckOutcome]:
+    """The suite's expectations on the dataset's file (:func:`file_facts`)."""
+    return _validate(facts, suite.dataset, suite.file_expectations) if suite.file_expectations else []
 
 
 def run_suite(lh: Lakehouse, dataset: str, render: bool = True, *, empty_allowed: bool = False) -> QualityResult:
@@ -126,7 +138,7 @@ def run_suite(lh: Lakehouse, dataset: str, render: bool = True, *, empty_allowed
         outcomes = [CheckOutcome("lecture", BLOCKING, False, f"jeu de données illisible : {exc}")]
         rows = 0
     else:
-        outcomes = validate_frame(df, suite)
+        outcomes = validate_frame(df, suite) + validate_file(file_facts(lh, dataset), suite)
         rows = len(df)
     result = QualityResult.from_outcomes(dataset, outcomes, rows=rows)
     results.save(lh, result)

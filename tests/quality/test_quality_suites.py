@@ -9,8 +9,9 @@ import pyarrow as pa
 import pytest
 
 from ingestion.datasets import WATER_FLOW
+from lakehouse.lake import Lake
 from quality import results
-from quality.runner import run_suite, validate_frame
+from quality.runner import run_suite, validate_file, validate_frame
 from quality.suites import mart_suite, raw_suite
 
 T0 = datetime(2026, 3, 10, tzinfo=UTC)
@@ -111,14 +112,25 @@ def test_unknown_dataset_has_no_result(lh):
 
 def test_mart_not_rebuilt_for_days_is_a_warning():
     frame = pd.DataFrame(
-        {
-            "sector_id": ["SEC01"],
-            "excess_volume_m3": [120.0],
-            "leak_rank": [1],
-            "district_id": ["D01"],
-            "_built_at": [pd.Timestamp("2026-03-15T00:00Z")],
-        }
+        {"sector_id": ["SEC01"], "excess_volume_m3": [120.0], "leak_rank": [1], "district_id": ["D01"]}
     )
-    outcomes = validate_frame(frame, mart_suite("mart_water_leak_candidates", now=datetime(2026, 3, 20, tzinfo=UTC)))
+    suite = mart_suite("mart_water_leak_candidates", now=datetime(2026, 3, 20, tzinfo=UTC))
+    facts = pd.DataFrame({"_built_at": [pd.Timestamp("2026-03-15T00:00Z")]})
+    outcomes = validate_frame(frame, suite) + validate_file(facts, suite)
     failed = [o for o in outcomes if not o.passed]
     assert [(o.check, o.severity) for o in failed] == [("expect_column_max_to_be_between:_built_at", results.WARNING)]
+
+
+def test_a_mart_written_without_rows_is_fresh(lh):
+    """Its file was just written: the freshness of a mart is its file's, not its rows'."""
+    columns = pa.schema(
+        [
+            ("sector_id", pa.string()),
+            ("excess_volume_m3", pa.float64()),
+            ("leak_rank", pa.int64()),
+            ("district_id", pa.string()),
+        ]
+    )
+    lh.lake.write_table(Lake.curated_key("mart_water_leak_candidates"), columns.empty_table())
+    result = run_suite(lh, "mart_water_leak_candidates", render=False)
+    assert result.rows == 0 and result.blocking_passed and not result.warnings, result.warnings
