@@ -9,6 +9,7 @@ into a pandas frame validated by an ephemeral GE context. Each expectation becom
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 
 import duckdb
@@ -125,11 +126,17 @@ def validate_file(facts, suite: Suite) -> list[CheckOutcome]:
     return _validate(facts, suite.dataset, suite.file_expectations) if suite.file_expectations else []
 
 
-def run_suite(lh: Lakehouse, dataset: str, render: bool = True, *, empty_allowed: bool = False) -> QualityResult:
-    """Check ``dataset`` against its suite, store the result and refresh the HTML report
-    (``empty_allowed``: see :func:`quality.suites.mart_suite`)."""
+def run_suite(
+    lh: Lakehouse, dataset: str, render: bool = True, *, empty_allowed: Callable[[], bool] | None = None
+) -> QualityResult:
+    """Check ``dataset`` against its suite, store the result and refresh the HTML report.
+
+    ``empty_allowed``, asked only when the dataset has no row: whether that is no failure
+    (see :func:`quality.suites.mart_suite`).
+    """
     previous = results.latest(lh, dataset)
-    suite = suite_for(dataset, previous.rows if previous else None, empty_allowed=empty_allowed)
+    previous_rows = previous.rows if previous else None
+    suite = suite_for(dataset, previous_rows)
     try:
         df = load(lh, dataset, suite.columns)
     except (duckdb.HTTPException, ConnectionError, TimeoutError):
@@ -138,6 +145,8 @@ def run_suite(lh: Lakehouse, dataset: str, render: bool = True, *, empty_allowed
         outcomes = [CheckOutcome("lecture", BLOCKING, False, f"jeu de données illisible : {exc}")]
         rows = 0
     else:
+        if df.empty and empty_allowed is not None and empty_allowed():
+            suite = suite_for(dataset, previous_rows, empty_allowed=True)
         outcomes = validate_frame(df, suite) + validate_file(file_facts(lh, dataset), suite)
         rows = len(df)
     result = QualityResult.from_outcomes(dataset, outcomes, rows=rows)
