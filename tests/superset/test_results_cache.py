@@ -65,7 +65,7 @@ def test_warm_up_replays_the_requests_browsers_sent(admin, users, provisioned):
     params = {"form_data": json.dumps({"slice_id": chart_id})}  # as the frontend does
     users["agent_eau"].post("/api/v1/chart/data", browser, params=params)  # computed and cached now
     time.sleep(1.1)  # Superset dates cached answers to the second
-    mark = datetime.now(UTC).replace(microsecond=0).isoformat()
+    mark = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()  # as Superset dates its answers
     report = warm(admin)
     assert report.replayed >= 1
     again = users["agent_eau"].post("/api/v1/chart/data", browser, params=params)["result"][0]
