@@ -111,8 +111,8 @@ _declare(
 _declare("S3_ACCESS_KEY", "S3_SECRET_KEY", "MQTT_PASSWORD", "MASKING_KEY", "OPENMETADATA_TOKEN", secret=True)
 # Read elsewhere, each by its own process: the dbt profiles (values prepared by
 # orchestration.resources.dbt_env, and the Trino target of infra/k8s), the dbt macros (the
-# day-partition window and the raw datasets not delivered yet, set by orchestration.dbt_launcher), superset/superset_config.py and
-# superset/service.py, infra/local/services.py.
+# day-partition window and the raw datasets not delivered yet, set by orchestration.dbt_launcher),
+# superset/superset_config.py and superset/service.py, infra/local/services.py.
 _declare(
     "LAKE_URL",
     "PARTITION_WINDOW_START",

@@ -139,9 +139,10 @@ def main() -> None:
     sys.exit(code)
 
 
-def _read_as_empty(lh, folder: Path) -> dict[str, str]:
-    """The raw datasets not delivered yet, each with its empty file (:mod:`orchestration.undelivered`)."""
-    from orchestration.undelivered import prepare
+def _read_as_empty(lh, folder: Path) -> dict:
+    """The raw datasets not delivered yet, each with its empty file, and the models built from them
+    (:mod:`orchestration.undelivered`)."""
+    from orchestration.undelivered import models_reading, prepare
 
     files = prepare(lh, folder)
     if files:
@@ -150,7 +151,7 @@ def _read_as_empty(lh, folder: Path) -> dict[str, str]:
             file=sys.stderr,
             flush=True,
         )
-    return files
+    return {"sources": files, "models": models_reading(set(files)) if files else []}
 
 
 def _plan_partitions(lh, full_refresh: bool):

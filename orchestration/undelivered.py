@@ -5,8 +5,8 @@ later, perhaps never video protection. dbt reads each raw dataset through a glob
 and DuckDB refuses a glob matching no file, so a single dataset never delivered failed the
 whole build with « No files found that match the pattern ». Before dbt, the launcher writes,
 for each canonical dataset without a raw file, a Parquet file with its raw schema and no row
-(``<data>/dbt/undelivered/``) and hands their paths to dbt (:data:`UNDELIVERED_ENV`); the
-project's ``source`` macro reads that file in place of the glob. The models downstream are
+(``<data>/dbt/undelivered/``) and hands dbt their paths and the models built from them
+(:data:`UNDELIVERED_ENV`); the project's ``source`` macro reads that file in place of the glob. The models downstream are
 built without rows, as for a day without data, and the next run after the first delivery
 reads the delivered files. Such a mart may be empty: its « not empty » checks (dbt's
 ``not_empty``, the quality suite's row count) pass while one of its raw datasets is missing.
@@ -77,6 +77,19 @@ def raw_inputs(model: str) -> set[str]:
                 seen.add(parent)
                 todo.append(parent)
     return {uid.split(".", 2)[2] for uid in seen if uid.startswith("source.")}
+
+
+def models_reading(datasets: set[str]) -> list[str]:
+    """The project's models built from one of these raw datasets (``<source>.<dataset>``)."""
+    from orchestration.resources import dbt_manifest
+
+    project, parents = _parents(dbt_manifest())
+    prefix = f"model.{project}."
+    return sorted(
+        uid.removeprefix(prefix)
+        for uid in parents
+        if uid.startswith(prefix) and raw_inputs(uid.removeprefix(prefix)) & datasets
+    )
 
 
 def reads_undelivered(lh: Lakehouse, model: str) -> bool:
